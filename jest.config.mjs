@@ -1,0 +1,25 @@
+// Jest runs in ESM mode (NestJS 12 is ESM-only); @swc/jest strips types and keeps decorator
+// metadata. Workspace packages resolve to their sources, so tests never run stale builds.
+const swc = {
+  jsc: {
+    target: 'es2022',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    keepClassNames: true,
+  },
+  module: { type: 'es6' },
+  sourceMaps: 'inline',
+};
+
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  moduleNameMapper: {
+    '^@pacspace-metering/(core|sandbox|express|nestjs)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
