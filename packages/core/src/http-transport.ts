@@ -1,0 +1,146 @@
+import http from 'node:http';
+import https from 'node:https';
+import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+
+/** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
+export interface ApiAnswer {
+  status: number;
+  data: Record<string, unknown>;
+  /** Replay of a completed request (`Idempotent-Replayed` header or `data.idempotent`). */
+  replayed: boolean;
+  /** 202 `IDEMPOTENCY_PENDING`: the same key is still being processed; try again later. */
+  pending: boolean;
+  retryAfterMs?: number;
+}
+
+/** One HTTP exchange with PacSpace: a keep-alive agent and an absolute deadline per attempt. */
+export interface HttpTransportOptions {
+  baseUrl: URL;
+  apiKey: string;
+  maxSockets: number;
+  userAgent: string;
+}
+
+export interface HttpTransport {
+  request(method: 'GET' | 'POST', path: string, body: string | undefined, idempotencyKey: string | undefined, timeoutMs: number): Promise<ApiAnswer>;
+  close(): void;
+}
+
+export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
+  const secure = options.baseUrl.protocol === 'https:';
+  const lib = secure ? https : http;
+  const agent = new lib.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const prefix = options.baseUrl.pathname.replace(/\/+$/, '');
+
+  function request(method: 'GET' | 'POST', path: string, body: string | undefined, idempotencyKey: string | undefined, timeoutMs: number): Promise<ApiAnswer> {
+    const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    return new Promise<ApiAnswer>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: PacSpaceApiError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        reject(err);
+      };
+      const req = lib.request(
+        { protocol: options.baseUrl.protocol, hostname: options.baseUrl.hostname, port: options.baseUrl.port, path: prefix + path, method, headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (cause) => fail(networkError(path, cause)));
+          res.on('close', () => {
+            if (!res.complete) fail(networkError(path, new Error('connection closed before the response was complete')));
+          });
+          res.on('end', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(deadline);
+            try {
+              resolve(parseAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'), path));
+            } catch (err) {
+              reject(err);
+            }
+          });
+        },
+      );
+      // One absolute deadline covers connect, headers and body together.
+      const deadline = setTimeout(() => {
+        fail(new PacSpaceApiError(`PacSpace did not answer ${method} ${path} within ${timeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path }));
+        req.destroy();
+      }, timeoutMs);
+      deadline.unref();
+      req.on('error', (cause) => fail(networkError(path, cause)));
+      req.end(body);
+    });
+  }
+
+  return { request, close: () => agent.destroy() };
+}
+
+function networkError(path: string, cause: unknown): PacSpaceApiError {
+  const code = (cause as NodeJS.ErrnoException)?.code;
+  return new PacSpaceApiError(`Could not reach PacSpace for ${path}: ${code ?? (cause as Error)?.message ?? 'network error'}`, {
+    status: 0,
+    code: 'NETWORK_ERROR',
+    requestPath: path,
+    cause,
+  });
+}
+
+/** Turns a response into an {@link ApiAnswer}, or throws a typed {@link PacSpaceApiError}. */
+export function parseAnswer(status: number, headers: http.IncomingHttpHeaders, text: string, path: string): ApiAnswer {
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    if (status >= 200 && status < 300) {
+      throw new PacSpaceApiError(`PacSpace answered ${status} with a body that is not JSON`, { status, code: 'API_ERROR', requestPath: path });
+    }
+  }
+  const nested = isObject(body.error) ? body.error : {};
+  const code = stringField(nested.code) ?? stringField(body.code);
+  const retryAfterMs = retryAfterFromHeader(headers['retry-after']) ?? secondsField(nested.retryAfterSeconds) ?? secondsField(body.retryAfterSeconds);
+  if (status >= 200 && status < 300) {
+    if (code === 'IDEMPOTENCY_PENDING') return { status, data: {}, replayed: false, pending: true, retryAfterMs };
+    const data = isObject(body.data) ? body.data : body;
+    const replayed = headers['idempotent-replayed'] === 'true' || data.idempotent === true;
+    return { status, data, replayed, pending: false, retryAfterMs };
+  }
+  const message = stringField(nested.message) ?? joinMessage(body.message) ?? `PacSpace answered ${status}`;
+  const init = { status, code: code ?? defaultCode(status), requestPath: path, retryAfterMs, customerId: stringField(nested.customerId) ?? stringField(body.customerId) };
+  if (status === 409) throw new IdempotencyConflictError(`Idempotency conflict on ${path}: ${message}`, init);
+  throw new PacSpaceApiError(message, init);
+}
+
+/** Parses `Retry-After` as seconds or an HTTP date; undefined when absent or nonsense. */
+export function retryAfterFromHeader(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function defaultCode(status: number): string {
+  const known: Record<number, string> = { 400: 'VALIDATION_ERROR', 401: 'INVALID_API_KEY', 402: 'INSUFFICIENT_CREDITS', 404: 'NOT_FOUND', 409: 'IDEMPOTENCY_CONFLICT', 412: 'CONTRACT_NOT_DEPLOYED', 429: 'RATE_LIMITED', 503: 'SERVICE_UNAVAILABLE' };
+  return known[status] ?? 'API_ERROR';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+function stringField(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+function secondsField(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+}
+function joinMessage(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('; ') || undefined;
+  return stringField(value);
+}

@@ -1,0 +1,133 @@
+import type { BalanceClient } from './client.js';
+import { MeteringConfigError } from './errors.js';
+import type { MeteringLogger } from './logger.js';
+import type { MeterStore } from './store.js';
+import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
+
+/**
+ * Options of {@link createMeter}. Give `client` (an SDK-shaped client), or `apiKey`/`baseUrl`
+ * for the built-in HTTP client.
+ */
+export interface MeterOptions {
+  /** An SDK-shaped client, e.g. `new PacSpace({ apiKey })`. Wins over `apiKey`/`baseUrl`. */
+  client?: BalanceClient;
+  /** For the built-in client. Default: `process.env.PACSPACE_API_KEY`. */
+  apiKey?: string;
+  /** For the built-in client. Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
+  baseUrl?: string;
+  /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
+  scope?: string;
+  /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
+  maxQueueSize?: number;
+  /** Bytes of serialized deltas held at most. Default: 16 MiB. */
+  maxQueueBytes?: number;
+  /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
+  maxDeltaBytes?: number;
+  /** Requests to PacSpace in flight at most. Default: 8. */
+  concurrency?: number;
+  /** Absolute deadline of one attempt (connect, headers, body). Default: 10000 ms. */
+  attemptTimeoutMs?: number;
+  /** Attempts per delta at most, the first included. Default: 200. */
+  maxAttempts?: number;
+  /**
+   * Time from acceptance after which a delta is no longer retried. Keep it well under PacSpace's
+   * idempotency-key lifetime (assumed 24 h), or a late retry could count twice. Default: 6 h.
+   */
+  maxRetryElapsedMs?: number;
+  /** First backoff step. Default: 250 ms. */
+  retryBaseDelayMs?: number;
+  /** Largest backoff step. Default: 60000 ms. */
+  retryMaxDelayMs?: number;
+  /** Largest server retry hint honoured. Default: 3600000 ms (1 h). */
+  maxRetryAfterMs?: number;
+  /** Where accepted deltas wait. Default: a new `MemoryStore`. */
+  store?: MeterStore;
+  /** Called once per delta that reached PacSpace (new or replayed). */
+  onDelivered?: (event: DeliveredEvent) => void;
+  /** Called before each retry is scheduled. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Called once per delta that will never be delivered, with the reason. */
+  onDrop?: (event: DropEvent) => void;
+  /** Called for every error: refused input, permanent API errors, 409 integrity errors, failing hooks. */
+  onError?: (error: Error, context: ErrorContext) => void;
+  /** A pino-compatible logger. Default: silent. */
+  logger?: MeteringLogger;
+  /** Clock, for tests. Default: `Date.now`. */
+  now?: () => number;
+  /** Random source in [0, 1), for tests. Default: `Math.random`. */
+  random?: () => number;
+}
+
+/** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
+export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
+  'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'attemptTimeoutMs',
+  'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
+  'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
+] satisfies Array<keyof MeterOptions>);
+
+/** The resolved configuration: every default applied, every value checked. */
+export interface MeterConfig {
+  scope: string;
+  maxQueueSize: number;
+  maxQueueBytes: number;
+  maxDeltaBytes: number;
+  concurrency: number;
+  attemptTimeoutMs: number;
+  maxAttempts: number;
+  maxRetryElapsedMs: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  maxRetryAfterMs: number;
+}
+
+const SCOPE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Checks options and applies defaults; throws {@link MeteringConfigError} naming the bad option. */
+export function resolveMeterConfig(options: MeterOptions): MeterConfig {
+  if (options === null || typeof options !== 'object') throw new MeteringConfigError('options', 'must be an object');
+  assertKnownOptions(options, METER_OPTION_NAMES, '');
+  const scope = options.scope ?? 'metering';
+  if (typeof scope !== 'string' || !SCOPE.test(scope)) throw new MeteringConfigError('scope', `must be 1-64 characters of letters, digits, '_', '-', '.' (got ${JSON.stringify(scope)})`);
+  for (const hook of ['onDelivered', 'onRetry', 'onDrop', 'onError', 'now', 'random'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new MeteringConfigError(hook, 'must be a function');
+  }
+  if (options.client !== undefined && typeof options.client?.balance?.emit !== 'function') {
+    throw new MeteringConfigError('client', 'must have balance.emit(customerId, delta, reason, options), like the @pacspace-io/sdk client');
+  }
+  if (options.logger !== undefined && !['debug', 'info', 'warn', 'error'].every((l) => typeof (options.logger as unknown as Record<string, unknown>)?.[l] === 'function')) {
+    throw new MeteringConfigError('logger', 'must have debug, info, warn and error methods (pino-compatible)');
+  }
+  const config: MeterConfig = {
+    scope,
+    maxQueueSize: int(options.maxQueueSize, 10_000, 'maxQueueSize', 1),
+    maxQueueBytes: int(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes', 1024),
+    maxDeltaBytes: int(options.maxDeltaBytes, 32 * 1024, 'maxDeltaBytes', 256),
+    concurrency: int(options.concurrency, 8, 'concurrency', 1, 1024),
+    attemptTimeoutMs: int(options.attemptTimeoutMs, 10_000, 'attemptTimeoutMs', 1),
+    maxAttempts: int(options.maxAttempts, 200, 'maxAttempts', 1),
+    maxRetryElapsedMs: int(options.maxRetryElapsedMs, 6 * 60 * 60 * 1000, 'maxRetryElapsedMs', 1),
+    retryBaseDelayMs: int(options.retryBaseDelayMs, 250, 'retryBaseDelayMs', 1),
+    retryMaxDelayMs: int(options.retryMaxDelayMs, 60_000, 'retryMaxDelayMs', 1),
+    maxRetryAfterMs: int(options.maxRetryAfterMs, 60 * 60 * 1000, 'maxRetryAfterMs', 0),
+  };
+  if (config.maxDeltaBytes > config.maxQueueBytes) throw new MeteringConfigError('maxDeltaBytes', 'must not exceed maxQueueBytes');
+  if (config.retryMaxDelayMs < config.retryBaseDelayMs) throw new MeteringConfigError('retryMaxDelayMs', 'must be at least retryBaseDelayMs');
+  return config;
+}
+
+/** Throws {@link MeteringConfigError} for an option name that is not in `known`. */
+export function assertKnownOptions(options: object, known: readonly string[], prefix: string): void {
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw new MeteringConfigError(prefix + name, `is not an option; allowed: ${known.join(', ')}`);
+    }
+  }
+}
+
+function int(value: unknown, fallback: number, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new MeteringConfigError(option, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}

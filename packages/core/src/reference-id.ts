@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+
+/** One segment of a referenceId: kept as is when it is short and plain, otherwise encoded. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
+const READABLE_PREFIX = 24;
+
+/** The parts a referenceId is built from. */
+export interface ReferenceIdParts {
+  /** The meter's scope, e.g. `billing-api`. */
+  scope: string;
+  /** The operation, normally the delta's reason, e.g. `report_generated`. */
+  operation: string;
+  /** Who pays. */
+  customerId: string;
+  /** The request (or window, or job) this delta belongs to. */
+  requestId: string;
+}
+
+/**
+ * Builds the deterministic referenceId `{scope}:{operation}:{customer}:{requestId}`, also sent as
+ * the `Idempotency-Key`. Each segment is kept verbatim when it is 1-64 characters of
+ * `[A-Za-z0-9_.-]`; otherwise it becomes `~{first 24 safe characters}~{16 hex of its sha256}`.
+ * Plain segments never contain `~` and encoded ones always do, and no segment contains `:`, so two
+ * different part lists never give the same id (up to a 64-bit hash collision). The result is at
+ * most 4 × 64 + 3 = 259 characters of `[A-Za-z0-9_.:~-]`, the same on every retry and restart.
+ *
+ * @example
+ * buildReferenceId({ scope: 'reports-api', operation: 'report_generated', customerId: 'acme', requestId: 'f3b2…' });
+ * // -> 'reports-api:report_generated:acme:f3b2…'
+ */
+export function buildReferenceId(parts: ReferenceIdParts): string {
+  return `${segment(parts.scope)}:${segment(parts.operation)}:${segment(parts.customerId)}:${segment(parts.requestId)}`;
+}
+
+/** Encodes one referenceId segment as {@link buildReferenceId} describes. */
+export function segment(value: string): string {
+  if (PLAIN_SEGMENT.test(value)) return value;
+  const readable = value.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, READABLE_PREFIX);
+  const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
+  return `~${readable}~${digest}`;
+}

@@ -1,0 +1,53 @@
+import type { DeltaFields } from './validation.js';
+
+/** One accepted delta with its frozen body and its delivery state. */
+export interface QueuedDelta {
+  /** Order of acceptance within this store. */
+  seq: number;
+  referenceId: string;
+  customerId: string;
+  /** The frozen fields, sent as they are on every attempt. */
+  fields: Readonly<DeltaFields>;
+  /** The JSON body, serialized once at acceptance. */
+  body: string;
+  /** UTF-8 size of `body`. */
+  bytes: number;
+  /** Epoch ms when the delta was accepted. */
+  acceptedAt: number;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Epoch ms before which it must not be sent (0 = now). */
+  dueAt: number;
+}
+
+/**
+ * Where the Meter keeps accepted deltas until they are delivered. Synchronous on purpose: `enqueue`
+ * must never wait for I/O, and embedded stores (SQLite) are synchronous too.
+ */
+export interface MeterStore {
+  /** True when accepted deltas survive a crash or restart. */
+  readonly durable: boolean;
+  /** Adds an accepted delta. */
+  add(item: QueuedDelta): void;
+  /**
+   * Leases the next delta that is due at `now` and whose customer is not paused
+   * (`pausedUntil(customerId)` returns the pause end, or 0). Leased deltas stay counted.
+   */
+  lease(now: number, pausedUntil: (customerId: string) => number): QueuedDelta | undefined;
+  /** Removes a leased delta for good (delivered, or given up). */
+  remove(item: QueuedDelta): void;
+  /** Returns a leased delta to the queue, to be tried again at `item.dueAt` (`now` is the meter's clock). */
+  release(item: QueuedDelta, now: number): void;
+  /** Removes and returns every delta that is not leased (used when an in-memory meter gives up at shutdown). */
+  takeWaiting(): QueuedDelta[];
+  /** Deltas held, leased ones included. */
+  count(): number;
+  /** Bytes of the bodies held, leased ones included. */
+  bytes(): number;
+  /** The earliest `dueAt` among deltas not leased, or undefined when there are none. */
+  nextDueAt(): number | undefined;
+  /** Acceptance time of the oldest delta held, or undefined. */
+  oldestAcceptedAt(): number | undefined;
+  /** Every delta held, leased ones included (for reports; not on the hot path). */
+  list(): QueuedDelta[];
+}
