@@ -20,3 +20,5 @@ export { MemoryStore } from './memory-store.js';
 export type { MeterStore, QueuedDelta } from './store.js';
 export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
+export { claimOnce, onResponseDone } from './response-outcome.js';
+export type { ResponseOutcome } from './response-outcome.js';
