@@ -9,7 +9,7 @@ import { MemoryStore } from './memory-store.js';
 import { resolveMeterConfig, type MeterOptions } from './options.js';
 import { buildReferenceId } from './reference-id.js';
 import { newCounters, sum, type CloseReport, type Counters, type DrainReport, type MeterStats } from './stats.js';
-import type { QueuedDelta } from './store.js';
+import type { MeterStore, QueuedDelta } from './store.js';
 import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta, type DeltaFields } from './validation.js';
 
 /** A usage record to send. */
@@ -80,7 +80,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const client: BalanceClient = options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency });
   const ownClient = options.client === undefined;
   const builtIn = isBuiltInClient(client) ? client : undefined;
-  const store = options.store ?? new MemoryStore();
+  const store: MeterStore = options.store ?? new MemoryStore();
   const logger = safeLogger(options.logger);
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
@@ -308,7 +308,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
       store.release(item, now());
       return;
     }
-    store.remove(item);
+    if (store.deadLetter && reason !== 'shutdown') store.deadLetter(item, reason, cause);
+    else store.remove(item);
     reportLost(item, reason, cause);
   }
 
@@ -394,9 +395,18 @@ export function createMeter(options: MeterOptions = {}): Meter {
       } else if (ownClient && builtIn) {
         builtIn.close();
       }
+      closeStore();
       return { ...report, dropped: report.dropped + abandoned, pendingReferenceIds };
     })();
     return closing;
+  }
+
+  function closeStore(): void {
+    try {
+      store.close?.();
+    } catch (err) {
+      logger.error({ err }, 'pacspace-metering: closing the store failed');
+    }
   }
 
   function stats(): MeterStats {
@@ -420,6 +430,9 @@ export function createMeter(options: MeterOptions = {}): Meter {
       closed,
     };
   }
+
+  // A durable store may hold deltas from an earlier run: resume them with their frozen bodies.
+  if (store.count() > 0) schedulePump();
 
   return {
     scope: config.scope,

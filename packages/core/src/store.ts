@@ -50,4 +50,11 @@ export interface MeterStore {
   oldestAcceptedAt(): number | undefined;
   /** Every delta held, leased ones included (for reports; not on the hot path). */
   list(): QueuedDelta[];
+  /**
+   * Optional: keeps a leased delta the meter gave up on (refused for good, 409, out of attempts or
+   * time) with its last error, instead of removing it. Without it, such deltas are removed.
+   */
+  deadLetter?(item: QueuedDelta, reason: string, error: Error): void;
+  /** Optional: releases resources (files, handles) when the meter is closed. */
+  close?(): void;
 }

@@ -1,0 +1,183 @@
+import { parseArgs } from 'node:util';
+import { SandboxConfigError } from './config-error.js';
+import type { FaultConfig } from './faults.js';
+import { resolveOptions, type SandboxOptions } from './options.js';
+import { startSandbox } from './server.js';
+
+/** Default port for the command (a library user gets a free port instead). */
+export const DEFAULT_CLI_PORT = 4010;
+
+export const USAGE = `Usage: pacspace-sandbox [options]
+
+Runs a local PacSpace-compatible Balance API server.
+
+Options:
+  --port N                 port to listen on (default ${DEFAULT_CLI_PORT}; 0 picks a free one)
+  --host HOST              interface to bind (default 127.0.0.1)
+  --api-key KEY            accepted X-Api-Key (default: a generated pk_test_sandbox.… key)
+  --seed N                 seed for random fault decisions (default 1)
+  --latency-ms MS|MIN-MAX  delay every write request
+  --server-error-rate R    answer 500/502/503/504 to this share of writes (0..1)
+  --rate-limit-rate R      answer 429 RATE_LIMITED to this share of writes (0..1)
+  --retry-after S          Retry-After seconds for 429 answers (default 1)
+  --reset-rate R           reset the connection before processing (0..1)
+  --commit-drop-rate R     commit, then drop the connection without answering (0..1)
+  --cadence-customer ID    answer 429 CADENCE_LIMIT to every write for this customer
+  -h, --help               show this help
+`;
+
+/** A command-line mistake; the message names the flag. Exit status 2. */
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+/** Which flag sets which option, to name the flag when option validation fails. */
+const FLAG_FOR_FIELD: [string, string][] = [
+  ['port', '--port'],
+  ['host', '--host'],
+  ['apiKey', '--api-key'],
+  ['seed', '--seed'],
+  ['faults.latencyMs', '--latency-ms'],
+  ['faults.serverError.rate', '--server-error-rate'],
+  ['faults.rateLimit.rate', '--rate-limit-rate'],
+  ['faults.resetBeforeProcessing.rate', '--reset-rate'],
+  ['faults.commitThenDrop.rate', '--commit-drop-rate'],
+  ['faults.cadenceLimit.customerId', '--cadence-customer'],
+  ['faults.rateLimit.retryAfterSeconds', '--retry-after'],
+  ['faults.cadenceLimit.retryAfterSeconds', '--retry-after'],
+];
+
+/**
+ * Turns command-line arguments into sandbox options, checking every value.
+ *
+ * @throws CliUsageError naming the bad flag.
+ * @example
+ * parseCliArgs(['--port', '0', '--server-error-rate', '0.2']);
+ * // { help: false, options: { port: 0, faults: { serverError: { rate: 0.2 } } } }
+ */
+export function parseCliArgs(argv: string[]): { help: true } | { help: false; options: SandboxOptions } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'api-key': { type: 'string' },
+        seed: { type: 'string' },
+        'latency-ms': { type: 'string' },
+        'server-error-rate': { type: 'string' },
+        'rate-limit-rate': { type: 'string' },
+        'retry-after': { type: 'string' },
+        'reset-rate': { type: 'string' },
+        'commit-drop-rate': { type: 'string' },
+        'cadence-customer': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new CliUsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return { help: true };
+
+  const str = (flag: string): string | undefined => values[flag] as string | undefined;
+  const num = (flag: string): number | undefined => {
+    const text = str(flag);
+    if (text === undefined) return undefined;
+    if (!/^-?\d+(\.\d+)?$/.test(text)) throw new CliUsageError(`--${flag} must be a number (got ${JSON.stringify(text)})`);
+    return Number(text);
+  };
+
+  const retryAfterSeconds = num('retry-after') ?? 1;
+  const faults: FaultConfig = {};
+  const latency = str('latency-ms');
+  if (latency !== undefined) {
+    const range = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(latency);
+    faults.latencyMs = range ? { min: Number(range[1]), max: Number(range[2]) } : num('latency-ms');
+  }
+  const serverErrorRate = num('server-error-rate');
+  if (serverErrorRate !== undefined) faults.serverError = { rate: serverErrorRate };
+  const rateLimitRate = num('rate-limit-rate');
+  if (rateLimitRate !== undefined) faults.rateLimit = { rate: rateLimitRate, retryAfterSeconds };
+  const resetRate = num('reset-rate');
+  if (resetRate !== undefined) faults.resetBeforeProcessing = { rate: resetRate };
+  const commitDropRate = num('commit-drop-rate');
+  if (commitDropRate !== undefined) faults.commitThenDrop = { rate: commitDropRate };
+  const cadenceCustomer = str('cadence-customer');
+  if (cadenceCustomer !== undefined) faults.cadenceLimit = { customerId: cadenceCustomer, retryAfterSeconds };
+
+  const options: SandboxOptions = { port: num('port') ?? DEFAULT_CLI_PORT, faults };
+  const host = str('host');
+  if (host !== undefined) options.host = host;
+  const apiKey = str('api-key');
+  if (apiKey !== undefined) options.apiKey = apiKey;
+  const seed = num('seed');
+  if (seed !== undefined) options.seed = seed;
+
+  try {
+    resolveOptions(options); // same checks startSandbox makes, reported against the flag
+  } catch (err) {
+    if (!(err instanceof SandboxConfigError)) throw err;
+    const flag = FLAG_FOR_FIELD.find(([field]) => err.field === field || err.field.startsWith(`${field}.`))?.[1];
+    throw new CliUsageError(flag ? `${flag}${err.message.slice(err.field.length)}` : err.message);
+  }
+  return { help: false, options };
+}
+
+/** Output streams, replaceable for tests. */
+export interface CliIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+/**
+ * Runs the `pacspace-sandbox` command: starts the sandbox, prints its URL and API key, and closes it
+ * on SIGINT or SIGTERM (exit status 0). Bad flags print a message and set exit status 2.
+ *
+ * @example
+ * // bin/pacspace-sandbox.cjs
+ * require('../dist/cjs/cli.js').main(process.argv.slice(2));
+ */
+export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr }): Promise<void> {
+  let parsed: ReturnType<typeof parseCliArgs>;
+  try {
+    parsed = parseCliArgs(argv);
+  } catch (err) {
+    if (!(err instanceof CliUsageError)) throw err;
+    io.err.write(`pacspace-sandbox: ${err.message}\nRun pacspace-sandbox --help for usage.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed.help) {
+    io.out.write(USAGE);
+    return;
+  }
+
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    sandbox = await startSandbox(parsed.options);
+  } catch (err) {
+    io.err.write(`pacspace-sandbox: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const faultNames = Object.keys(parsed.options.faults ?? {});
+  io.out.write(
+    `PacSpace sandbox listening on ${sandbox.url}\n` +
+      `API key: ${sandbox.apiKey}\n` +
+      `Faults: ${faultNames.length > 0 ? faultNames.join(', ') : 'none'}\n`,
+  );
+
+  const shutdown = (): void => {
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    void sandbox.close().then(() => {
+      io.out.write('PacSpace sandbox stopped\n');
+      process.exitCode = 0;
+    });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

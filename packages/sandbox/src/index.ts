@@ -1,0 +1,33 @@
+/**
+ * @pacspace-metering/sandbox: a local PacSpace-compatible Balance API server with idempotency,
+ * fault injection and an inspectable ledger.
+ *
+ * @example
+ * import { startSandbox, duplicateReferenceIds } from '@pacspace-metering/sandbox';
+ * const sandbox = await startSandbox();
+ * // ... point the metering client at sandbox.url with sandbox.apiKey ...
+ * expect(duplicateReferenceIds(sandbox.ledger())).toEqual([]);
+ * await sandbox.close();
+ */
+export { startSandbox, type Sandbox } from './server.js';
+export type { SandboxOptions } from './options.js';
+export type {
+  CadenceLimitFault,
+  FaultConfig,
+  FaultTrigger,
+  LatencySpec,
+  RateLimitFault,
+  ServerErrorFault,
+} from './faults.js';
+export { validateFaults } from './faults.js';
+export { SandboxConfigError } from './config-error.js';
+export {
+  duplicateReferenceIds,
+  sumByCustomer,
+  type CheckpointRecord,
+  type LedgerCounts,
+  type LedgerDelta,
+  type LedgerSnapshot,
+  type Outcome,
+  type RequestRecord,
+} from './ledger.js';

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { SandboxConfigError, isNonNegativeInteger, isPlainObject, rejectUnknownKeys } from './config-error.js';
+import { validateFaults, type FaultConfig } from './faults.js';
+
+/**
+ * Options for {@link startSandbox}. Every field is optional.
+ *
+ * @example
+ * const sandbox = await startSandbox({ port: 4010, apiKey: 'pk_test_local.secret', seed: 7, maxBodyBytes: 64 * 1024 });
+ */
+export interface SandboxOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to bind. Default `'127.0.0.1'`. */
+  host?: string;
+  /** The only key accepted in `X-Api-Key`. Default: a generated `pk_test_sandbox.<32 hex>`. */
+  apiKey?: string;
+  /** Faults to inject into write requests. Default: none. */
+  faults?: FaultConfig;
+  /** Seed for every random fault decision, so a run is reproducible. Default 1. */
+  seed?: number;
+  /** Largest accepted request body; larger ones get 413. Default 1 MiB (1048576). */
+  maxBodyBytes?: number;
+  /** Most request-log entries kept; the oldest are dropped (and counted) beyond it. Default 1,000,000. */
+  maxRequestLog?: number;
+}
+
+/** Options with defaults filled in and values checked. */
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  apiKey: string;
+  faults: FaultConfig;
+  seed: number;
+  maxBodyBytes: number;
+  maxRequestLog: number;
+}
+
+const MAX_BODY_LIMIT = 256 * 1024 * 1024;
+/** Visible ASCII only: the key travels in a header and must compare byte for byte. */
+const API_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
+
+/** Fills in defaults and throws SandboxConfigError (a TypeError) naming the first bad option. */
+export function resolveOptions(input: unknown = {}): ResolvedOptions {
+  if (!isPlainObject(input)) throw new SandboxConfigError('options', 'an object', input);
+  rejectUnknownKeys(input, ['port', 'host', 'apiKey', 'faults', 'seed', 'maxBodyBytes', 'maxRequestLog'], 'options');
+  const { port = 0, host = '127.0.0.1', apiKey, seed = 1, maxBodyBytes = 1024 * 1024, maxRequestLog = 1_000_000 } = input;
+
+  if (!isNonNegativeInteger(port) || port > 65535) throw new SandboxConfigError('port', 'an integer from 0 to 65535', port);
+  if (typeof host !== 'string' || !/^[^\s/]+$/.test(host)) throw new SandboxConfigError('host', 'a host name or IP address', host);
+  if (apiKey !== undefined && (typeof apiKey !== 'string' || !API_KEY_PATTERN.test(apiKey))) {
+    // Never put the rejected key itself into the message.
+    throw new SandboxConfigError('apiKey', 'a string of 1-512 visible ASCII characters', typeof apiKey);
+  }
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new SandboxConfigError('seed', 'an integer', seed);
+  if (!isNonNegativeInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > MAX_BODY_LIMIT) {
+    throw new SandboxConfigError('maxBodyBytes', `an integer from 1 to ${MAX_BODY_LIMIT}`, maxBodyBytes);
+  }
+  if (!isNonNegativeInteger(maxRequestLog)) throw new SandboxConfigError('maxRequestLog', 'a non-negative integer', maxRequestLog);
+
+  return {
+    port,
+    host,
+    apiKey: (apiKey as string | undefined) ?? `pk_test_sandbox.${randomBytes(16).toString('hex')}`,
+    faults: validateFaults(input.faults),
+    seed,
+    maxBodyBytes,
+    maxRequestLog,
+  };
+}

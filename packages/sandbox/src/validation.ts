@@ -1,0 +1,75 @@
+import { isPlainObject } from './config-error.js';
+
+/** PacSpace's documented customer id charset and length. */
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const MAX_ABS_DELTA = 1_000_000_000;
+export const MAX_REASON_LENGTH = 500;
+export const MAX_REFERENCE_ID_LENGTH = 512;
+const PERIOD_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+/** A delta that passed validation; absent optional fields are null, as the ledger stores them. */
+export interface DeltaInput {
+  customerId: string;
+  delta: number;
+  reason: string;
+  referenceId: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+/** Either the checked value or the first field that is wrong and what it allows. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
+
+const fail = (field: string, message: string): { ok: false; field: string; message: string } => ({ ok: false, field, message });
+
+/** Checks one delta body (or batch item) against the documented rules. */
+export function checkDelta(body: unknown, fieldPrefix = ''): Checked<DeltaInput> {
+  const f = (name: string): string => fieldPrefix + name;
+  if (!isPlainObject(body)) return fail(fieldPrefix ? fieldPrefix.slice(0, -1) : 'body', 'must be a JSON object');
+  const { customerId, delta, reason, referenceId, metadata } = body;
+  if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
+    return fail(f('customerId'), 'customerId is required: 1-128 characters of letters, digits, _ . : -');
+  }
+  if (typeof delta !== 'number' || !Number.isFinite(delta) || delta === 0 || Math.abs(delta) > MAX_ABS_DELTA) {
+    return fail(f('delta'), `delta is required: a finite, non-zero number from -${MAX_ABS_DELTA} to ${MAX_ABS_DELTA}`);
+  }
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON_LENGTH) {
+    return fail(f('reason'), `reason is required: a non-empty string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  if (referenceId !== undefined && (typeof referenceId !== 'string' || referenceId === '' || referenceId.length > MAX_REFERENCE_ID_LENGTH)) {
+    return fail(f('referenceId'), `referenceId, when given, must be a string of 1-${MAX_REFERENCE_ID_LENGTH} characters`);
+  }
+  if (metadata !== undefined && !isPlainObject(metadata)) {
+    return fail(f('metadata'), 'metadata, when given, must be a plain JSON object (not an array or null)');
+  }
+  return {
+    ok: true,
+    value: { customerId, delta, reason, referenceId: referenceId ?? null, metadata: metadata ?? null },
+  };
+}
+
+/** Half-open millisecond range [start, end). */
+export interface TimeRange {
+  start: number;
+  end: number;
+}
+
+/** Parses `YYYY-MM` into its UTC month range, or null when it is not a valid month. */
+export function parsePeriod(period: string): TimeRange | null {
+  const m = PERIOD_PATTERN.exec(period);
+  if (!m) return null;
+  const year = Number(m[1]);
+  const month = Number(m[2]) - 1;
+  return { start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
+}
+
+/** The `YYYY-MM` UTC month containing `ms`. */
+export function periodOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/** Parses an ISO 8601 date or date-time into milliseconds, or null. */
+export function parseIsoDate(text: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
