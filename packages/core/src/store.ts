@@ -2,7 +2,7 @@ import type { DeltaFields } from './validation.js';
 
 /** One accepted delta with its frozen body and its delivery state. */
 export interface QueuedDelta {
-  /** Order of acceptance within this store. */
+  /** Order of acceptance. Set by the meter; a store may replace it with its own id in `add()`. */
   seq: number;
   referenceId: string;
   customerId: string;
