@@ -22,3 +22,4 @@ export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
 export { claimOnce, onResponseDone } from './response-outcome.js';
 export type { ResponseOutcome } from './response-outcome.js';
+export * from './periodic/index.js';

@@ -11,6 +11,9 @@ import { buildReferenceId } from './reference-id.js';
 import { newCounters, sum, type CloseReport, type Counters, type DrainReport, type MeterStats } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
 import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta, type DeltaFields } from './validation.js';
+import { requestCheckpoint, type CheckpointOptions, type CheckpointReceipt } from './periodic/checkpoint.js';
+import { periodOf } from './periodic/interval.js';
+import { DEFAULT_RETRY } from './periodic/retry.js';
 
 /** A usage record to send. */
 export interface DeltaInput {
@@ -55,6 +58,26 @@ export interface Meter {
   close(options?: { timeoutMs?: number }): Promise<CloseReport>;
   /** Counters and gauges. */
   stats(): MeterStats;
+  /**
+   * Refuses a delta the caller could not build (a resolver threw, a value was missing), exactly as
+   * an invalid `enqueue` is refused: counted in `stats().dropped.invalid`, handed to `onDrop` and
+   * `onError`. Used by the framework packages; never throws.
+   *
+   * @example
+   * meter.refuse(new DeltaValidationError('customerId', 'the customerId resolver threw: no user'), { reason: 'api_request' });
+   */
+  refuse(error: Error, delta?: Partial<DeltaInput>): EnqueueResult;
+  /**
+   * Asks PacSpace for a checkpoint of one customer, or of all customers when `customerId` is
+   * omitted, over a UTC month (`options.period`, `YYYY-MM`; default: the current month). Idempotent:
+   * the Idempotency-Key is derived from the scope, customer and period, and the API answers a
+   * repeated scope with the first checkpoint. Transient failures are retried (8 attempts at most,
+   * the meter's backoff); rejects with the permanent or last error, or at once after `close()`.
+   *
+   * @example
+   * const { checkpointId, deduplicated } = await meter.checkpoint('acme', { period: '2025-03' });
+   */
+  checkpoint(customerId?: string, options?: CheckpointOptions): Promise<CheckpointReceipt>;
 }
 
 const DELTA_PATH = '/api/v1/balance/delta';
@@ -100,6 +123,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
   let wakeTimer: NodeJS.Timeout | undefined;
   let wakeAt = Infinity;
   let closing: Promise<CloseReport> | undefined;
+  let queueFullError: DeltaDroppedError | undefined;
+  let closedError: DeltaDroppedError | undefined;
 
   // ---- hooks: never let user code break delivery, never leave a promise unhandled ----
   function callHook<T>(name: 'onDelivered' | 'onRetry' | 'onDrop', event: T): void {
@@ -138,7 +163,10 @@ export function createMeter(options: MeterOptions = {}): Meter {
   }
 
   function intake(input: DeltaInput): EnqueueResult & { item?: QueuedDelta } {
-    if (closed) return refuse('closed', new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted'), input);
+    if (closed) {
+      closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
+      return refuse('closed', closedError, input);
+    }
     let fields: DeltaFields;
     let body: string;
     try {
@@ -159,18 +187,22 @@ export function createMeter(options: MeterOptions = {}): Meter {
       fields = { customerId: input.customerId, delta: input.delta, reason: input.reason, referenceId, metadata: input.metadata };
       body = serializeDelta(fields);
     } catch (err) {
-      if (err instanceof DeltaValidationError) return refuse('invalid', err, input);
-      throw err;
+      // Hostile input (a throwing getter or toJSON, a Proxy) must not escape into the caller either.
+      const error = err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      return refuse('invalid', error, input);
     }
     const bytes = Buffer.byteLength(body);
     if (bytes > config.maxDeltaBytes) {
       return refuse('too_large', new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`), input, fields.referenceId);
     }
     if (store.count() >= config.maxQueueSize || store.bytes() + bytes > config.maxQueueBytes) {
-      return refuse('queue_full', new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`), input, fields.referenceId);
+      // During an outage every request lands here: reuse one error rather than capture a stack each time.
+      queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
+      return refuse('queue_full', queueFullError, input, fields.referenceId);
     }
-    const { metadata: _ignored, ...summary } = fields;
-    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields: Object.freeze(summary), body, bytes, acceptedAt: now(), attempts: 0, dueAt: 0 };
+    // The body is the frozen payload; `fields` keeps what events report, without metadata.
+    const summary: DeltaFields = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId };
+    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields: summary, body, bytes, acceptedAt: now(), attempts: 0, dueAt: 0 };
     store.add(item);
     counters.accepted++;
     schedulePump();
@@ -437,8 +469,15 @@ export function createMeter(options: MeterOptions = {}): Meter {
   return {
     scope: config.scope,
     enqueue(input) {
-      const { item: _item, ...result } = intake(input);
-      return result as EnqueueResult;
+      const result = intake(input);
+      return result.accepted ? { accepted: true, referenceId: result.referenceId } : result;
+    },
+    refuse(error, delta) {
+      try {
+        return refuse('invalid', error instanceof Error ? error : new DeltaValidationError('input', String(error)), delta);
+      } catch {
+        return { accepted: false, reason: 'invalid', error };
+      }
     },
     emit(input) {
       const result = intake(input);
@@ -452,5 +491,11 @@ export function createMeter(options: MeterOptions = {}): Meter {
     flush,
     close,
     stats,
+    async checkpoint(customerId, checkpointOptions = {}) {
+      if (closed) throw new DeltaDroppedError('closed', 'the meter is closed; no checkpoint was requested');
+      const retry = { ...DEFAULT_RETRY, baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };
+      const period = checkpointOptions.period ?? periodOf(now());
+      return requestCheckpoint({ client, scope: config.scope, customerId, period, policy: retry, random, attemptTimeoutMs: config.attemptTimeoutMs, keepAlive: true });
+    },
   };
 }

@@ -34,6 +34,7 @@ export function buildReferenceId(parts: ReferenceIdParts): string {
 
 /** Encodes one referenceId segment as {@link buildReferenceId} describes. */
 export function segment(value: string): string {
+  if (typeof value !== 'string') value = String(value);
   if (PLAIN_SEGMENT.test(value)) return value;
   const readable = value.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, READABLE_PREFIX);
   const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);

@@ -1,0 +1,30 @@
+// One Express hello-world per variant, so the request path is all that differs between them.
+import express from 'express';
+import onFinished from 'on-finished';
+import pinoHttp from 'pino-http';
+import pino from 'pino';
+import promBundle from 'express-prom-bundle';
+import { meterRequests } from '@pacspace-metering/express';
+import { pausedMeter, sandboxMeter } from './meters.mjs';
+
+const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
+
+export const expressVariants = {
+  'express bare': () => [],
+  'express + res.once(finish)': () => [(req, res, next) => { res.once('finish', () => {}); next(); }],
+  'express + on-finished': () => [(req, res, next) => { onFinished(res, () => {}); next(); }],
+  'express + pino-http (/dev/null)': () => [pinoHttp({ logger: pino(pino.destination('/dev/null')) })],
+  'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
+  'express + meterRequests (delivery paused)': () => [meterRequests(pausedMeter(), { customerId, reason: 'api_request' })],
+  'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
+};
+
+export function startExpress(variant, env) {
+  const app = express();
+  app.disable('x-powered-by');
+  for (const mw of expressVariants[variant](env)) app.use(mw);
+  app.get('/hello', (req, res) => res.send('hello'));
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}

@@ -1,0 +1,44 @@
+// Nest hello-worlds (Express adapter), written without TypeScript: decorators are applied by hand.
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { tap } from 'rxjs';
+import { Metered, MeteringModule } from '@pacspace-metering/nestjs';
+import { pausedMeter, sandboxMeter } from './meters.mjs';
+
+function buildController(metered) {
+  class HelloController {
+    hello() {
+      return 'hello';
+    }
+  }
+  const descriptor = Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello');
+  if (metered) Metered('api_request')(HelloController.prototype, 'hello', descriptor);
+  Get('hello')(HelloController.prototype, 'hello', descriptor);
+  Controller()(HelloController);
+  return HelloController;
+}
+
+class TapInterceptor {
+  intercept(_context, next) {
+    return next.handle().pipe(tap(() => {}));
+  }
+}
+Injectable()(TapInterceptor);
+
+const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
+
+export const nestVariants = {
+  'nest bare': () => ({ controllers: [buildController(false)] }),
+  'nest + interceptor with rxjs tap': () => ({ controllers: [buildController(false)], providers: [{ provide: APP_INTERCEPTOR, useClass: TapInterceptor }] }),
+  'nest + @Metered (delivery paused)': () => ({ imports: [MeteringModule.forRoot({ meter: pausedMeter(), customerId })], controllers: [buildController(true)] }),
+  'nest + @Metered (to sandbox)': (env) => ({ imports: [MeteringModule.forRoot({ meter: sandboxMeter(env), customerId })], controllers: [buildController(true)] }),
+};
+
+export async function startNest(variant, env) {
+  class AppModule {}
+  Module(nestVariants[variant](env))(AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app.getHttpServer();
+}

@@ -1,0 +1,10 @@
+// Child process: starts one variant, reports its port, and answers CPU-usage requests over IPC.
+import { startExpress, expressVariants } from './express-variants.mjs';
+import { startNest } from './nest-variants.mjs';
+
+const variant = process.argv[2];
+const server = variant in expressVariants ? await startExpress(variant, process.env) : await startNest(variant, process.env);
+process.on('message', (message) => {
+  if (message === 'cpu') process.send({ cpu: process.cpuUsage(), memory: process.memoryUsage() });
+});
+process.send({ port: server.address().port });

@@ -1,0 +1,90 @@
+import { DeltaValidationError } from '@pacspace-metering/core';
+import { meterRequests, type MeterRequestsOptions } from '@pacspace-metering/express';
+import express from 'express';
+import { listen, recordingMeter } from '../test-support/harness.js';
+
+/**
+ * Bad data at run time never changes the response and never crashes: the delta is refused by the
+ * meter, counted in stats().dropped.invalid and reported through onDrop/onError.
+ */
+describe('resolvers that throw or return what PacSpace would reject', () => {
+  async function serve(options: Omit<MeterRequestsOptions, 'customerId'> & { customerId?: MeterRequestsOptions['customerId'] }) {
+    const recorded = recordingMeter();
+    const app = express();
+    app.use(meterRequests(recorded.meter, { customerId: () => 'acme', ...options }));
+    app.get('/ok', (_req, res) => void res.json({ served: true }));
+    const running = await listen(app);
+    try {
+      const res = await fetch(`${running.url}/ok`);
+      const body = await res.text();
+      await running.waitForDone(1);
+      await recorded.meter.flush();
+      return { ...recorded, status: res.status, body, stats: recorded.meter.stats() };
+    } finally {
+      await running.close();
+    }
+  }
+
+  const thrower = () => {
+    throw new TypeError('resolver bug');
+  };
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+
+  it.each([
+    ['customerId throws', { customerId: thrower }, 'customerId', /customerId resolver threw: resolver bug/],
+    ['customerId returns nothing', { customerId: () => undefined }, 'customerId', /got undefined/],
+    ['customerId with spaces', { customerId: () => 'has spaces' }, 'customerId', /characters/],
+    ['customerId throws a string', { customerId: () => { throw 'acme'; } }, 'customerId', /customerId resolver threw: acme/],
+    ['delta throws', { delta: thrower }, 'delta', /delta resolver threw: resolver bug/],
+    ['delta is NaN', { delta: () => Number.NaN }, 'delta', /NaN/],
+    ['delta is zero', { delta: () => 0 }, 'delta', /non-zero/],
+    ['delta out of range', { delta: () => 5e9 }, 'delta', /1e9/],
+    ['reason throws', { reason: thrower }, 'reason', /reason resolver threw: resolver bug/],
+    ['reason of 600 characters', { reason: () => 'r'.repeat(600) }, 'reason', /500/],
+    ['metadata throws', { metadata: thrower }, 'metadata', /metadata resolver threw: resolver bug/],
+    ['metadata is a string', { metadata: () => 'plan=pro' as never }, 'metadata', /plain object/],
+    ['metadata cannot be serialized', { metadata: () => ({ cycle }) }, 'metadata', /JSON/],
+  ])('%s: response unchanged, delta refused and counted', async (_name, options, field, message) => {
+    const { status, body, sent, stats, drops, errors } = await serve(options as never);
+    expect(status).toBe(200);
+    expect(body).toBe('{"served":true}');
+    expect(sent).toHaveLength(0);
+    expect(stats.accepted).toBe(0);
+    expect(stats.dropped.invalid).toBe(1);
+    expect(drops).toEqual([expect.objectContaining({ reason: 'invalid' })]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(DeltaValidationError);
+    expect((errors[0] as DeltaValidationError).field).toBe(field);
+    expect(errors[0]!.message).toMatch(message);
+  });
+
+  it.each([
+    ['isSuccess throws', { isSuccess: thrower }, 'isSuccess'],
+    ['skip throws', { skip: thrower }, 'skip'],
+  ])('%s: response unchanged, not billed, refused as invalid input and counted', async (_name, options, option) => {
+    const { status, body, sent, stats, errors } = await serve(options);
+    expect(status).toBe(200);
+    expect(body).toBe('{"served":true}');
+    expect(sent).toHaveLength(0);
+    expect(stats.dropped.invalid).toBe(1);
+    expect((errors[0] as DeltaValidationError).field).toBe(option);
+    expect(errors[0]!.message).toMatch(/threw: resolver bug/);
+  });
+
+  it('a throwing onDrop/onError hook changes nothing either', async () => {
+    const recorded = recordingMeter({ onDrop: thrower, onError: thrower });
+    const app = express();
+    app.use(meterRequests(recorded.meter, { customerId: thrower }));
+    app.get('/ok', (_req, res) => void res.send('fine'));
+    const running = await listen(app);
+    try {
+      const res = await fetch(`${running.url}/ok`);
+      expect(await res.text()).toBe('fine');
+      await running.waitForDone(1);
+      expect(recorded.meter.stats().dropped.invalid).toBe(1);
+    } finally {
+      await running.close();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import { buildReferenceId, DeltaValidationError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import type { Request, Response } from 'express';
+import { routePattern } from './route-pattern.js';
+
+/**
+ * The delta's metadata: the library's `route` (pattern, or absent when no route matched) and
+ * `method`, with the caller's own fields merged over them. Anything that is not a plain object
+ * (or nothing) is passed through unchanged, so the meter refuses it naming `metadata`.
+ */
+export function mergeMetadata(req: Request, extra: unknown): unknown {
+  const route = routePattern(req);
+  if (extra === undefined || extra === null) return route === undefined ? { method: req.method } : { route, method: req.method };
+  if (typeof extra !== 'object') return extra;
+  const proto = Object.getPrototypeOf(extra) as unknown;
+  if (proto !== Object.prototype && proto !== null) return extra;
+  return route === undefined ? { method: req.method, ...extra } : { route, method: req.method, ...extra };
+}
+
+/**
+ * The delta to hand to the meter. When `customerId` and `reason` are strings, the referenceId is
+ * built here, exactly as the Meter would build it from `requestId`
+ * (`{scope}:{reason}:{customerId}:{requestId}`), so it can also serve as the once-per-request
+ * claim key; otherwise the fields are passed as they are and the meter refuses them.
+ */
+export function deltaInput(meter: Meter, customerId: unknown, delta: unknown, reason: unknown, requestId: string, metadata: unknown): DeltaInput {
+  if (typeof customerId === 'string' && typeof reason === 'string') {
+    const referenceId = buildReferenceId({ scope: meter.scope, operation: reason, customerId, requestId });
+    return { customerId, delta, reason, referenceId, metadata } as DeltaInput;
+  }
+  return { customerId, delta, reason, requestId, metadata } as DeltaInput;
+}
+
+/**
+ * Reports a failure the caller cannot turn into a delta (a throwing `skip` or `isSuccess`): the
+ * meter refuses it as `invalid`, naming `option`, counts it in `stats().dropped.invalid` and hands
+ * it to `onDrop` and `onError`. Never throws.
+ */
+export function reportUndecidable(meter: Meter, option: string, cause: unknown): void {
+  meter.refuse(new DeltaValidationError(option, `the ${option} option threw: ${messageOf(cause)}`, { cause }));
+}
+
+/**
+ * `meter.enqueue(input)`, or, when a resolver threw, `meter.refuse()` with a validation error that
+ * names the resolver's option and carries what it threw: counted and reported the same way.
+ */
+export function enqueueSafely(meter: Meter, input: DeltaInput): void {
+  for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
+    if (value instanceof ResolverError) {
+      meter.refuse(new DeltaValidationError(value.option, value.message, { cause: value.cause }), input);
+      return;
+    }
+  }
+  meter.enqueue(input);
+}
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Stands in for the value of a resolver that threw, so a thrown string can never pass for a
+ * customer id. The middleware refuses such a delta through `meter.refuse()` with a
+ * `DeltaValidationError` whose `field` names the resolver's option and whose `cause` is what it threw.
+ *
+ * @example
+ * createMeter({
+ *   onError: (err) => {
+ *     if (err instanceof DeltaValidationError && /resolver threw/.test(err.message)) alertResolverBug(err.field);
+ *   },
+ * });
+ */
+export class ResolverError extends Error {
+  /** The option whose resolver threw, e.g. `customerId`. */
+  readonly option: string;
+
+  constructor(option: string, cause: unknown) {
+    super(`the ${option} resolver threw: ${messageOf(cause)}`, { cause });
+    this.name = 'ResolverError';
+    this.option = option;
+  }
+}
+
+/** Calls a resolver; a throw becomes a {@link ResolverError} value, refused by the meter. */
+export function resolveField(option: string, fn: (req: Request, res: Response) => unknown, req: Request, res: Response): unknown {
+  try {
+    return fn(req, res);
+  } catch (err) {
+    return new ResolverError(option, err);
+  }
+}

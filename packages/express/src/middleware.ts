@@ -1,0 +1,92 @@
+import { claimOnce, onResponseDone, type Meter, type ResponseOutcome } from '@pacspace-metering/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
+import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
+import { requestIdOf } from './request-id.js';
+
+/**
+ * Express middleware that bills every successful request into PacSpace's Balance API through a
+ * Meter: one delta per request (per reason), queued in the background once the response has
+ * **finished** with a success status. Use it app-wide (`app.use`) or per route.
+ *
+ * On entry, synchronously (before `next()`): `skip`, the request id (set as `req.id` when there is
+ * none, echoed in the `x-request-id` response header), and two listeners on the response. When the
+ * response has been fully written (`finish`) and `isSuccess` holds (default: status < 400), the
+ * resolvers run and `meter.enqueue()` queues `{ customerId, delta, reason, metadata }` under the
+ * referenceId `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
+ * away first (`close` without `finish`), or for 4xx/5xx answers, thrown errors, `next(err)` and
+ * rejected async handlers (Express turns those into error responses).
+ *
+ * A request that passes two of these middlewares (or a middleware and {@link meterNow}) with the
+ * same reason and customer is billed once; with different reasons, once per reason. Resolver
+ * errors never change the response: the meter refuses the delta, counts it in
+ * `stats().dropped.invalid` and reports it through `onDrop` and `onError`.
+ *
+ * @param meter - a Meter from `createMeter()` of `@pacspace-metering/core`.
+ * @param options - see {@link MeterRequestsOptions}; `customerId` is required. Defaults:
+ *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, no trusted
+ *   request-id header, `responseHeader` `'x-request-id'`.
+ * @throws MeteringConfigError naming the option, for a bad option or a missing meter.
+ *
+ * @example
+ * import express from 'express';
+ * import { createMeter } from '@pacspace-metering/core';
+ * import { meterRequests } from '@pacspace-metering/express';
+ *
+ * const meter = createMeter({ apiKey: process.env.PACSPACE_API_KEY, scope: 'reports-api' });
+ * const app = express();
+ * app.use(authenticate);
+ * app.use(meterRequests(meter, { customerId: (req) => req.user?.accountId }));
+ * app.post('/reports', meterRequests(meter, { customerId: (req) => req.user?.accountId, reason: 'report_generated', delta: -5 }), createReport);
+ */
+export function meterRequests<Req extends Request = Request, Res extends Response = Response>(
+  meter: Meter,
+  options: MeterRequestsOptions<Req, Res>,
+): RequestHandler {
+  const config = resolveMiddlewareConfig(meter, options);
+  const { customerId, delta, reason, metadata, isSuccess, skip, responseHeader } = config;
+  const idOptions = { requestId: config.requestId, requestIdHeader: config.requestIdHeader };
+
+  /** Runs once the response has finished: decides, resolves, claims, enqueues. Never throws. */
+  function settle(req: Request, res: Response, requestId: string): void {
+    try {
+      if (isSuccess === undefined ? res.statusCode >= 400 : !isSuccess(req, res)) return;
+    } catch (err) {
+      return reportUndecidable(meter, 'isSuccess', err);
+    }
+    try {
+      const input = deltaInput(
+        meter,
+        resolve('customerId', customerId, req, res),
+        typeof delta === 'number' ? delta : resolve('delta', delta, req, res),
+        typeof reason === 'string' ? reason : resolve('reason', reason, req, res),
+        requestId,
+        mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
+      );
+      if (input.referenceId !== undefined && !claimOnce(req, input.referenceId)) return;
+      enqueueSafely(meter, input);
+    } catch (err) {
+      // Only hostile values get here (a metadata Proxy whose traps throw): refuse, count, report.
+      reportUndecidable(meter, 'metadata', err);
+    }
+  }
+
+  return function meterRequestsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (skip !== undefined) {
+      let skipped: unknown;
+      try {
+        skipped = skip(req);
+      } catch (err) {
+        reportUndecidable(meter, 'skip', err);
+        return next();
+      }
+      if (skipped) return next();
+    }
+    const requestId = requestIdOf(req, idOptions);
+    if (responseHeader !== undefined && !res.headersSent) res.setHeader(responseHeader, requestId);
+    onResponseDone(res, (outcome: ResponseOutcome) => {
+      if (outcome === 'finished') settle(req, res, requestId);
+    });
+    next();
+  };
+}

@@ -1,0 +1,213 @@
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertKnownOptions, assertReason, type Meter } from '@pacspace-metering/core';
+import type { Request, Response } from 'express';
+
+/**
+ * Options of {@link meterRequests}. Only `customerId` is required.
+ *
+ * Every resolver runs when the response has **finished** with a success status (not when the
+ * request arrives), so it can read what an auth middleware or the handler set on `req`/`res`.
+ * A resolver that throws, or returns a value PacSpace would reject, never changes the response:
+ * the delta is refused by the meter and reported through its `onDrop`/`onError` hooks and
+ * `meter.stats().dropped.invalid`.
+ *
+ * @typeParam Req - your request type, e.g. `Request & { user?: { accountId: string } }`.
+ * @typeParam Res - your response type.
+ *
+ * @example
+ * const options: MeterRequestsOptions<Request & { user?: { accountId: string } }> = {
+ *   customerId: (req) => req.user?.accountId,
+ *   reason: 'report_generated',
+ *   delta: -5,
+ * };
+ */
+export interface MeterRequestsOptions<Req extends Request = Request, Res extends Response = Response> {
+  /**
+   * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`. Required. Called when the response has
+   * finished successfully. Returning nothing refuses the delta (counted and reported).
+   *
+   * @example (req) => req.user?.accountId
+   */
+  customerId: (req: Req, res: Res) => string | null | undefined;
+  /**
+   * Balance change per successful request: a finite, non-zero number within ±1e9 (negative
+   * consumes), or a function of the finished request and response.
+   *
+   * @default -1
+   */
+  delta?: number | ((req: Req, res: Res) => number);
+  /**
+   * Why: 1-500 characters, or a function of the finished request and response. Also the
+   * operation segment of the referenceId, so a request is billed at most once per reason.
+   *
+   * @default 'api_request'
+   */
+  reason?: string | ((req: Req, res: Res) => string);
+  /**
+   * Extra fields for the delta's metadata (a plain object of JSON values). Merged over the
+   * library's own `route` (the route pattern, e.g. `/v1/reports/:id`, never the raw URL; absent
+   * when no route matched) and `method`; your keys win.
+   *
+   * @default none (only `route` and `method`)
+   */
+  metadata?: (req: Req, res: Res) => Record<string, unknown> | undefined;
+  /**
+   * Decides whether a finished response is billed.
+   *
+   * @default (req, res) => res.statusCode < 400
+   */
+  isSuccess?: (req: Req, res: Res) => boolean;
+  /**
+   * Return true to leave a request unmetered (health checks, OPTIONS, ...). Called on entry.
+   *
+   * @default none: every request is considered
+   */
+  skip?: (req: Req) => boolean;
+  /**
+   * Your own id for the request, tried first. Values that are not 1-128 characters of
+   * `[A-Za-z0-9_.:-]` are ignored, then `req.id` (pino-http, an upstream request-id middleware),
+   * then `requestIdHeader`, then a fresh UUID.
+   *
+   * @default none
+   */
+  requestId?: (req: Req) => string | number | null | undefined;
+  /**
+   * A request header whose value is trusted as the request id, e.g. `'x-request-id'`. Off by
+   * default, because the client controls it: a client that sends the same id on every call would
+   * otherwise have all those calls billed as one. Turn it on only when a gateway you control sets
+   * it (and strips the client's own).
+   *
+   * @default false
+   */
+  requestIdHeader?: string | false;
+  /**
+   * Response header that echoes the request id the call is billed under, or `false` for none.
+   *
+   * @default 'x-request-id'
+   */
+  responseHeader?: string | false;
+}
+
+/**
+ * Every option name of {@link MeterRequestsOptions}. `meterRequests()` rejects any other name, so
+ * option typos in JavaScript are caught at start-up.
+ *
+ * @example
+ * MIDDLEWARE_OPTION_NAMES.includes('reason'); // true
+ */
+export const MIDDLEWARE_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Object.freeze([
+  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'requestIdHeader', 'responseHeader',
+] satisfies Array<keyof MeterRequestsOptions>);
+
+type Resolver<T> = (req: Request, res: Response) => T;
+
+/** The checked, internal form of the options: defaults applied, read once per middleware. */
+export interface MiddlewareConfig {
+  customerId: Resolver<unknown>;
+  /** A number, or the resolver. */
+  delta: number | Resolver<unknown>;
+  /** A string, or the resolver. */
+  reason: string | Resolver<unknown>;
+  metadata: Resolver<unknown> | undefined;
+  isSuccess: Resolver<unknown> | undefined;
+  skip: ((req: Request) => unknown) | undefined;
+  requestId: ((req: Request) => unknown) | undefined;
+  /** Lower-cased header name, or undefined when no header is trusted. */
+  requestIdHeader: string | undefined;
+  /** Header name, or undefined when the id is not echoed. */
+  responseHeader: string | undefined;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+
+/**
+ * Checks `meter` and `options`, applies defaults, and returns the internal configuration. Throws
+ * {@link MeteringConfigError} naming the first bad option. Never mutates `options`.
+ */
+export function resolveMiddlewareConfig(meter: unknown, options: unknown): MiddlewareConfig {
+  assertMeter(meter);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new MeteringConfigError('options', 'must be an object with at least customerId, e.g. { customerId: (req) => req.user.accountId }');
+  }
+  const given: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options)) if (value !== undefined) given[name] = value;
+  assertKnownOptions(given, MIDDLEWARE_OPTION_NAMES, '');
+
+  if (typeof given.customerId !== 'function') {
+    throw new MeteringConfigError('customerId', `is required: a function (req, res) => string that names who pays (got ${kind(given.customerId)})`);
+  }
+  return {
+    customerId: given.customerId as Resolver<unknown>,
+    delta: deltaOption(given.delta),
+    reason: reasonOption(given.reason),
+    metadata: optionalFunction(given, 'metadata') as Resolver<unknown> | undefined,
+    isSuccess: optionalFunction(given, 'isSuccess') as Resolver<unknown> | undefined,
+    skip: optionalFunction(given, 'skip') as MiddlewareConfig['skip'],
+    requestId: optionalFunction(given, 'requestId') as MiddlewareConfig['requestId'],
+    requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
+    responseHeader: headerOption(given.responseHeader, 'responseHeader', 'x-request-id'),
+  };
+}
+
+/** Throws {@link MeteringConfigError} naming `meter` unless it looks like a Meter from `createMeter()`. */
+export function assertMeter(meter: unknown): asserts meter is Meter {
+  const m = meter as Partial<Meter> | null | undefined;
+  if (m === null || typeof m !== 'object' || typeof m.enqueue !== 'function' || typeof m.emit !== 'function' || typeof m.scope !== 'string') {
+    throw new MeteringConfigError('meter', `must be a Meter from createMeter() (with scope, enqueue and emit) (got ${kind(meter)})`);
+  }
+}
+
+function deltaOption(value: unknown): MiddlewareConfig['delta'] {
+  if (value === undefined) return -1;
+  if (typeof value === 'function') return value as Resolver<unknown>;
+  try {
+    assertDelta(value);
+  } catch (err) {
+    throw asConfigError('delta', err, 'or a function (req, res) => number');
+  }
+  return value;
+}
+
+function reasonOption(value: unknown): MiddlewareConfig['reason'] {
+  if (value === undefined) return 'api_request';
+  if (typeof value === 'function') return value as Resolver<unknown>;
+  try {
+    assertReason(value);
+  } catch (err) {
+    throw asConfigError('reason', err, 'or a function (req, res) => string');
+  }
+  return value;
+}
+
+function optionalFunction(given: Record<string, unknown>, name: keyof MeterRequestsOptions): unknown {
+  const value = given[name];
+  if (value !== undefined && typeof value !== 'function') throw new MeteringConfigError(name, `must be a function (got ${kind(value)})`);
+  return value;
+}
+
+function headerOption(value: unknown, name: string, fallback: string | false): string | undefined {
+  const chosen = value === undefined ? fallback : value;
+  if (chosen === false) return undefined;
+  if (typeof chosen !== 'string' || !HEADER_NAME.test(chosen)) {
+    throw new MeteringConfigError(name, `must be an HTTP header name such as 'x-request-id', or false (got ${kind(chosen)})`);
+  }
+  return chosen;
+}
+
+function asConfigError(option: string, err: unknown, alternative: string): MeteringConfigError {
+  if (err instanceof DeltaValidationError) {
+    // "delta: must be ..." -> "delta: must be ..., or a function ..."
+    const detail = err.message.slice(err.field.length + 2);
+    return new MeteringConfigError(option, `${detail}; ${alternative}`);
+  }
+  return new MeteringConfigError(option, String(err));
+}
+
+/** A short, log-safe description of an option value: never the value itself when it is long. */
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

@@ -1,0 +1,44 @@
+import { resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+
+/** Where the id a request is billed under is kept; `Symbol.for` so every copy of this package agrees. */
+const REQUEST_ID = Symbol.for('pacspace-metering.request-id');
+
+interface Holder {
+  id?: unknown;
+  [REQUEST_ID]?: string;
+}
+
+/**
+ * The id this request is billed under, resolved once per request: the first metering middleware
+ * (or `meterNow`) that sees the request picks it, everyone after reuses it, so two meters on one
+ * request build the same referenceId. Order: `options.requestId(req)`, `req.id`, the trusted
+ * header, a fresh UUID (see core's `resolveRequestId`). Sets `req.id` when the request has none.
+ */
+export function requestIdOf(req: Request, options: RequestIdOptions<Request>): string {
+  const holder = req as unknown as Holder;
+  const held = holder[REQUEST_ID];
+  if (held !== undefined) return held;
+  const fresh = holder.id === undefined || holder.id === null;
+  // The common case (no option, no trusted header, no upstream id) is a UUID: skip the look-ups.
+  const id = fresh && options.requestId === undefined && options.requestIdHeader === undefined ? randomUUID() : resolveRequestId(req, options).id;
+  holder[REQUEST_ID] = id;
+  if (fresh) holder.id = id;
+  return id;
+}
+
+/**
+ * Returns the id a request is billed under (the last segment of its referenceIds), once
+ * `meterRequests()` or `meterNow()` has seen the request; otherwise `undefined`. Handy for logs
+ * and support tickets: it is also echoed in the `x-request-id` response header by default.
+ *
+ * @example
+ * app.get('/v1/reports/:id', (req, res) => {
+ *   logger.info({ requestId: getRequestId(req) }, 'report served');
+ *   res.json(report);
+ * });
+ */
+export function getRequestId(req: Request): string | undefined {
+  return (req as unknown as Holder)[REQUEST_ID];
+}
