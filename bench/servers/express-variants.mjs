@@ -15,7 +15,7 @@ export const expressVariants = {
   'express + on-finished': () => [(req, res, next) => { onFinished(res, () => {}); next(); }],
   'express + pino-http (/dev/null)': () => [pinoHttp({ logger: pino(pino.destination('/dev/null')) })],
   'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
-  'express + meterRequests (delivery paused)': () => [meterRequests(pausedMeter(), { customerId, reason: 'api_request' })],
+  'express + meterRequests (no network)': () => [meterRequests(pausedMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
 };
 

@@ -31,7 +31,7 @@ const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
 export const nestVariants = {
   'nest bare': () => ({ controllers: [buildController(false)] }),
   'nest + interceptor with rxjs tap': () => ({ controllers: [buildController(false)], providers: [{ provide: APP_INTERCEPTOR, useClass: TapInterceptor }] }),
-  'nest + @Metered (delivery paused)': () => ({ imports: [MeteringModule.forRoot({ meter: pausedMeter(), customerId })], controllers: [buildController(true)] }),
+  'nest + @Metered (no network)': () => ({ imports: [MeteringModule.forRoot({ meter: pausedMeter(), customerId })], controllers: [buildController(true)] }),
   'nest + @Metered (to sandbox)': (env) => ({ imports: [MeteringModule.forRoot({ meter: sandboxMeter(env), customerId })], controllers: [buildController(true)] }),
 };
 

@@ -8,6 +8,8 @@ export type DropReason =
   | 'too_large'
   /** Refused at intake: the meter was closing or closed. */
   | 'closed'
+  /** Refused at intake: the store threw when asked to keep it (e.g. a durable store's disk is full). */
+  | 'store_failed'
   /** PacSpace refused it for good (400, 401, 402, 403, 404, 412, 422, ...). */
   | 'rejected'
   /** PacSpace answered 409: the same referenceId was already used for a different delta. */

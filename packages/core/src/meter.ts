@@ -48,9 +48,16 @@ export interface DeliveryReceipt {
 export interface Meter {
   /** The scope every generated referenceId starts with. */
   readonly scope: string;
-  /** Accepts a delta for background delivery. Synchronous, O(1), no I/O, never throws. */
+  /**
+   * Accepts a delta for background delivery. Synchronous, O(1), never throws, no network I/O (a
+   * durable store writes the delta to its file before `enqueue` returns).
+   */
   enqueue(input: DeltaInput): EnqueueResult;
-  /** Sends a delta through the same queue and waits until PacSpace has it; rejects with the typed error otherwise. */
+  /**
+   * Sends a delta through the same queue and waits until PacSpace has it; rejects with the typed
+   * error otherwise. The delta is accepted (validated and stored, durably with a durable store)
+   * before `emit` returns: only delivery is awaited.
+   */
   emit(input: DeltaInput): Promise<DeliveryReceipt>;
   /** Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs` passes. Concurrent calls share the drain. */
   flush(options?: { timeoutMs?: number }): Promise<DrainReport>;
@@ -203,7 +210,12 @@ export function createMeter(options: MeterOptions = {}): Meter {
     // The body is the frozen payload; `fields` keeps what events report, without metadata.
     const summary: DeltaFields = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId };
     const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields: summary, body, bytes, acceptedAt: now(), attempts: 0, dueAt: 0 };
-    store.add(item);
+    try {
+      store.add(item);
+    } catch (err) {
+      // A store that cannot take the delta (disk full, closed) must not break the caller either.
+      return refuse('store_failed', err instanceof Error ? err : new Error(String(err)), input, item.referenceId);
+    }
     counters.accepted++;
     schedulePump();
     return { accepted: true, referenceId: item.referenceId, item };

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * A command line the CLI cannot run: the message names the flag or word; exit code 2.
+ *
+ * @example
+ * throw new UsageError('--id: must be a positive integer (got "x")');
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * A parsed command line.
+ *
+ * @example
+ * parseCommandLine(['status', '--store', 'm.db']); // { name: 'status', store: 'm.db', json: false }
+ */
+export type Command =
+  | { name: 'help' }
+  | { name: 'status'; store: string; json: boolean }
+  | { name: 'list'; store: string; reason?: string; ids?: number[]; json: boolean }
+  | { name: 'export'; store: string; reason?: string; ids?: number[]; out?: string }
+  | { name: 'replay'; store: string; reason?: string; ids?: number[]; allowExpiredKeys: boolean };
+
+type FlagName = 'store' | 'json' | 'reason' | 'id' | 'out' | 'allow-expired-keys';
+
+const FLAGS = {
+  store: { type: 'string' },
+  json: { type: 'boolean' },
+  reason: { type: 'string' },
+  id: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  'allow-expired-keys': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Which flags each command takes. */
+const ALLOWED: Record<Exclude<Command['name'], 'help'>, FlagName[]> = {
+  status: ['store', 'json'],
+  list: ['store', 'reason', 'id', 'json'],
+  export: ['store', 'reason', 'id', 'out'],
+  replay: ['store', 'reason', 'id', 'allow-expired-keys'],
+};
+
+/**
+ * Parses `argv` (without `node` and the script); throws {@link UsageError} naming what is wrong.
+ *
+ * @example
+ * parseCommandLine(['dead-letters', 'replay', '--store', 'm.db', '--id', '7']); // { name: 'replay', store: 'm.db', ids: [7], allowExpiredKeys: false }
+ */
+export function parseCommandLine(argv: string[]): Command {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err as Error & { code?: string }));
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0 || positionals[0] === 'help') return { name: 'help' };
+  const name = commandName(positionals);
+  for (const flag of Object.keys(values) as Array<FlagName | 'help'>) {
+    if (flag !== 'help' && !ALLOWED[name].includes(flag)) throw new UsageError(`--${flag} is not a flag of '${label(name)}' (its flags: ${ALLOWED[name].map((f) => `--${f}`).join(', ')})`);
+  }
+  const store = values.store;
+  if (store === undefined) throw new UsageError(`--store FILE is required for '${label(name)}'`);
+  if (store.trim() === '') throw new UsageError('--store: must name a file');
+  const reason = values.reason;
+  if (reason !== undefined && !/^[a-z_]{1,64}$/.test(reason)) throw new UsageError(`--reason: must be a reason such as rejected, integrity, max_attempts or max_elapsed (got ${JSON.stringify(reason)})`);
+  const ids = values.id?.map((raw) => {
+    if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new UsageError(`--id: must be a positive integer, a dead letter's id (got ${JSON.stringify(raw)})`);
+    return Number(raw);
+  });
+  const filter = { ...(reason !== undefined ? { reason } : {}), ...(ids !== undefined ? { ids } : {}) };
+  switch (name) {
+    case 'status':
+      return { name, store, json: values.json ?? false };
+    case 'list':
+      return { name, store, ...filter, json: values.json ?? false };
+    case 'export':
+      if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out: must name a file');
+      return { name, store, ...filter, ...(values.out !== undefined ? { out: values.out } : {}) };
+    case 'replay':
+      return { name, store, ...filter, allowExpiredKeys: values['allow-expired-keys'] ?? false };
+  }
+}
+
+function commandName(positionals: string[]): Exclude<Command['name'], 'help'> {
+  const [first, second, ...rest] = positionals;
+  if (first === 'status') {
+    if (second !== undefined) throw new UsageError(`unexpected argument '${second}' after 'status'`);
+    return 'status';
+  }
+  if (first === 'dead-letters') {
+    if (second === undefined) throw new UsageError("'dead-letters' needs a subcommand: list, export or replay");
+    if (second !== 'list' && second !== 'export' && second !== 'replay') throw new UsageError(`unknown subcommand 'dead-letters ${second}' (use list, export or replay)`);
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}' after 'dead-letters ${second}'`);
+    return second;
+  }
+  throw new UsageError(`unknown command '${first}' (use status or dead-letters)`);
+}
+
+function label(name: Exclude<Command['name'], 'help'>): string {
+  return name === 'status' ? 'status' : `dead-letters ${name}`;
+}
+
+function describeParseError(err: Error & { code?: string }): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag ?? ''}`.trim();
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(err.message) ? `${flag ?? 'a flag'} needs a value` : `${flag ?? 'a flag'} takes no value`;
+  }
+  return err.message;
+}
+
+/**
+ * The `--help` text.
+ *
+ * @example
+ * process.stdout.write(USAGE);
+ */
+export const USAGE = `Usage: pacspace-metering <command> --store FILE [flags]
+
+Inspect and repair the SQLite outbox of a PacSpace Meter (@pacspace-metering/sqlite-store).
+Reading works while the app runs; nothing here takes the store's lock.
+
+Commands:
+  status --store FILE [--json]
+      Pending deltas and the age of the oldest, the next attempt, dead letters by reason,
+      and which process has the file open.
+  dead-letters list --store FILE [--reason R] [--id N]... [--json]
+      Deltas the meter gave up on, with their last error.
+  dead-letters export --store FILE [--reason R] [--id N]... [--out FILE.jsonl]
+      The same as JSON Lines (to stdout without --out), the frozen body included.
+  dead-letters replay --store FILE [--reason R] [--id N]... [--allow-expired-keys]
+      Moves dead letters back to pending: the next Meter that opens the file sends them
+      again with the same body and Idempotency-Key. Without --reason/--id, 409 (integrity)
+      letters are left alone: the same body would get 409 again.
+
+Reasons: rejected (4xx), integrity (409), max_attempts, max_elapsed.
+Exit codes: 0 done, 1 the store could not be read or changed, 2 bad command line.
+`;

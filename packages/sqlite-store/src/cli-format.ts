@@ -1,0 +1,101 @@
+import type { DeadLetter, StoreStatus } from './store-file.js';
+
+/**
+ * `3h 2m`, `4m 10s`, `12s`, `850ms`: the two largest units of a duration.
+ *
+ * @example
+ * formatAge(93_000); // '1m 33s'
+ */
+export function formatAge(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`);
+    if (parts.length === 2) break;
+  }
+  return parts.filter((p) => !p.startsWith('0')).join(' ') || '0s';
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The `status` report, one fact per line.
+ *
+ * @example
+ * process.stdout.write(formatStatus(file.status(), Date.now()));
+ */
+export function formatStatus(status: StoreStatus, now: number): string {
+  const lines: Array<[string, string]> = [['store', status.path]];
+  if (status.pending === 0) lines.push(['pending', '0']);
+  else {
+    const oldest = status.oldestPendingAcceptedAt ?? now;
+    lines.push(['pending', `${status.pending} (${status.pendingBytes} bytes)`]);
+    lines.push(['oldest pending', `${formatAge(now - oldest)} old (accepted ${iso(oldest)})`]);
+    const due = status.nextDueAt ?? 0;
+    lines.push(['next attempt', due <= now ? 'due now (sent as soon as a Meter runs on this file)' : `in ${formatAge(due - now)} (${iso(due)})`]);
+  }
+  const reasons = Object.entries(status.deadLetters.byReason).map(([reason, n]) => `${reason} ${n}`);
+  lines.push(['dead letters', status.deadLetters.total === 0 ? '0' : `${status.deadLetters.total} (${reasons.join(', ')})`]);
+  lines.push(['open by', formatOwner(status.openBy)]);
+  const width = Math.max(...lines.map(([label]) => label.length)) + 2;
+  return lines.map(([label, value]) => `${label.padEnd(width)}${value}\n`).join('');
+}
+
+function formatOwner(owner: StoreStatus['openBy']): string {
+  if (!owner) return 'nobody (closed cleanly)';
+  const who = `pid ${owner.pid} on ${owner.host} since ${iso(owner.since)}`;
+  if (owner.running === true) return `${who} (running)`;
+  if (owner.running === 'unknown') return `${who} (another host: cannot tell whether it still runs)`;
+  return `${who} (no longer running: it stopped without closing the store; the next Meter on this file resends what was in flight)`;
+}
+
+/**
+ * Dead letters as an aligned table.
+ *
+ * @example
+ * process.stdout.write(formatDeadLetters(file.deadLetters()));
+ */
+export function formatDeadLetters(letters: DeadLetter[]): string {
+  if (letters.length === 0) return 'no dead letters\n';
+  const header = ['id', 'failed at', 'reason', 'attempts', 'customer', 'referenceId', 'last error'];
+  const rows = letters.map((l) => [String(l.id), iso(l.failedAt), l.reason, String(l.attempts), l.customerId, l.referenceId, describeError(l.error)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
+  return line(header) + rows.map(line).join('');
+}
+
+function describeError(error: DeadLetter['error']): string {
+  const tag = [error.status, error.code].filter((x) => x !== null && x !== '').join(' ');
+  return tag ? `${tag}: ${error.message}` : error.message;
+}
+
+/**
+ * One dead letter as a JSONL line: ISO times, the body parsed.
+ *
+ * @example
+ * for (const letter of file.deadLetters()) out.write(deadLetterJsonLine(letter));
+ */
+export function deadLetterJsonLine(letter: DeadLetter): string {
+  let body: unknown = letter.body;
+  try {
+    body = JSON.parse(letter.body);
+  } catch {
+    // Kept as the raw string.
+  }
+  return `${JSON.stringify({
+    id: letter.id,
+    reason: letter.reason,
+    referenceId: letter.referenceId,
+    customerId: letter.customerId,
+    attempts: letter.attempts,
+    firstAcceptedAt: iso(letter.firstAcceptedAt),
+    acceptedAt: iso(letter.acceptedAt),
+    failedAt: iso(letter.failedAt),
+    error: letter.error,
+    body,
+  })}\n`;
+}

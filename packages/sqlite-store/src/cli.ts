@@ -1,0 +1,103 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { parseCommandLine, USAGE, UsageError, type Command } from './cli-args.js';
+import { deadLetterJsonLine, formatDeadLetters, formatStatus } from './cli-format.js';
+import { SqliteStoreError } from './errors.js';
+import { StoreFile } from './store-file.js';
+
+/**
+ * Where the CLI writes, and its clock (for tests).
+ *
+ * @example
+ * runCli(['status', '--store', 'm.db'], { stdout: captured, stderr: captured, now: () => 0 });
+ */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  now?: () => number;
+}
+
+/**
+ * The `pacspace-metering` command line: `status`, `dead-letters list|export|replay`. Returns the
+ * exit code: 0 done, 1 the store could not be read or changed, 2 a bad command line (the message
+ * names the flag).
+ *
+ * @example
+ * // bin/pacspace-metering.cjs
+ * process.exitCode = require('../dist/cjs/cli.js').runCli(process.argv.slice(2));
+ */
+export function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): number {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`pacspace-metering: ${err.message}\nRun 'pacspace-metering --help' for usage.\n`);
+    return 2;
+  }
+  if (command.name === 'help') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const now = (io.now ?? Date.now)();
+  let file: StoreFile | undefined;
+  try {
+    file = StoreFile.open(command.store);
+    return run(command, file, io, now);
+  } catch (err) {
+    const message = err instanceof SqliteStoreError ? err.message : `pacspace-metering store ${command.store}: ${(err as Error).message}`;
+    io.stderr.write(`${message}\n`);
+    return 1;
+  } finally {
+    file?.close();
+  }
+}
+
+function run(command: Exclude<Command, { name: 'help' }>, file: StoreFile, io: CliIo, now: number): number {
+  switch (command.name) {
+    case 'status': {
+      const status = file.status();
+      io.stdout.write(command.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, now));
+      return 0;
+    }
+    case 'list': {
+      const letters = file.deadLetters(command);
+      io.stdout.write(command.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
+      return missingIds(command.ids, letters, io);
+    }
+    case 'export': {
+      const letters = file.deadLetters(command);
+      if (command.out === undefined) {
+        for (const letter of letters) io.stdout.write(deadLetterJsonLine(letter));
+      } else {
+        const fd = openSync(command.out, 'w');
+        try {
+          for (const letter of letters) writeSync(fd, deadLetterJsonLine(letter));
+        } finally {
+          closeSync(fd);
+        }
+        io.stderr.write(`exported ${letters.length} dead letter(s) to ${command.out}\n`);
+      }
+      return missingIds(command.ids, letters, io);
+    }
+    case 'replay': {
+      const { replayed, skipped } = file.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
+      if (replayed.length === 0) io.stdout.write('no dead letter was moved back to pending\n');
+      else {
+        io.stdout.write(`moved ${replayed.length} dead letter(s) back to pending (ids ${replayed.map((l) => l.id).join(', ')}).\n`);
+        io.stdout.write(`The next Meter that opens ${file.path} sends them again, each with its frozen body and Idempotency-Key.\n`);
+        const owner = file.status().openBy;
+        if (owner?.running === true) io.stdout.write(`A Meter is running on this file now (pid ${owner.pid}): it sends them after it is restarted.\n`);
+      }
+      for (const { letter, why } of skipped) io.stdout.write(`skipped ${letter.id} (${letter.reason}, ${letter.referenceId}): ${why}\n`);
+      return missingIds(command.ids, [...replayed, ...skipped.map((s) => s.letter)], io);
+    }
+  }
+}
+
+/** Exit code 1, with a message, when an `--id` named no dead letter. */
+function missingIds(ids: number[] | undefined, found: Array<{ id: number }>, io: CliIo): number {
+  const missing = (ids ?? []).filter((id) => !found.some((l) => l.id === id));
+  if (missing.length === 0) return 0;
+  io.stderr.write(`no dead letter with id ${missing.join(', ')}${found.length ? '' : ' (or it does not match --reason)'}\n`);
+  return 1;
+}

@@ -1,0 +1,42 @@
+import { MeteringError } from '@pacspace-metering/core';
+
+/**
+ * What went wrong with a store file, as a stable `code` on {@link SqliteStoreError}.
+ *
+ * @example
+ * if ((err as SqliteStoreError).code === 'STORE_CORRUPT') moveAside(path);
+ */
+export type SqliteStoreErrorCode =
+  /** The file (or its directory) cannot be created, opened or written. */
+  | 'STORE_UNWRITABLE'
+  /** The CLI was pointed at a file that does not exist. */
+  | 'STORE_NOT_FOUND'
+  /** Not a SQLite database, or a database whose pages are damaged. */
+  | 'STORE_CORRUPT'
+  /** A SQLite database, but not one this package created (or one from a newer version). */
+  | 'STORE_INCOMPATIBLE'
+  /** Another process (or another store in this process) has the file open. */
+  | 'STORE_LOCKED'
+  /** A write failed while running (disk full, I/O error); the delta stays in memory. */
+  | 'STORE_WRITE_FAILED';
+
+/**
+ * An error about a store file. The message always names the file; `path` holds it too.
+ *
+ * @example
+ * try {
+ *   createSqliteStore({ path: '/var/lib/app/metering.db' });
+ * } catch (err) {
+ *   if (err instanceof SqliteStoreError && err.code === 'STORE_LOCKED') console.error(err.message);
+ *   throw err;
+ * }
+ */
+export class SqliteStoreError extends MeteringError {
+  /** The store file the error is about (absolute). */
+  readonly path: string;
+
+  constructor(code: SqliteStoreErrorCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, `pacspace-metering store ${path}: ${message}`, options);
+    this.path = path;
+  }
+}

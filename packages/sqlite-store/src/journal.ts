@@ -1,0 +1,113 @@
+import type { QueuedDelta } from '@pacspace-metering/core';
+import type { Database, Statement } from 'better-sqlite3';
+import { errorColumns } from './rows.js';
+
+type Op = [Statement, unknown[]];
+
+/**
+ * Called when a commit failed: `count` changes were not written.
+ *
+ * @example
+ * new Journal(db, 0, 5, (error, count) => console.error(`${count} changes lost`, error));
+ */
+export type JournalFailure = (error: unknown, count: number) => void;
+
+/**
+ * The write side of a store: every change to the outbox, in order, as prepared statements.
+ *
+ * An accepted delta (`insert`) is committed before `insert` returns when `commitWindowMs` is 0, or
+ * within `commitWindowMs` otherwise (group commit). Everything else (delivered, rescheduled, dead
+ * letter) is written behind, within `settleDelayMs`, or with the next insert, in one transaction:
+ * losing such a change in a crash only means a delivered delta is sent again with its own key
+ * (PacSpace answers with a replay) or a retry comes sooner.
+ *
+ * @example
+ * const journal = new Journal(db, 0, 5, onFailure);
+ * journal.insert(item); // committed before it returns
+ * journal.delete(item.seq); // committed within 5 ms
+ */
+export class Journal {
+  private readonly insertRow: Statement;
+  private readonly deleteRow: Statement;
+  private readonly updateRow: Statement;
+  private readonly buryRow: Statement;
+  private readonly transaction: (ops: Op[]) => void;
+  private ops: Op[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+
+  constructor(
+    db: Database,
+    private readonly commitWindowMs: number,
+    private readonly settleDelayMs: number,
+    private readonly failed: JournalFailure,
+  ) {
+    this.insertRow = db.prepare('INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.deleteRow = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.updateRow = db.prepare('UPDATE outbox SET attempts = ?, due_at = ? WHERE id = ?');
+    this.buryRow = db.prepare(`
+      INSERT OR REPLACE INTO dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at)
+      VALUES (@id, @referenceId, @customerId, @body, @bytes, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = @id), @acceptedAt), @acceptedAt,
+              @attempts, @reason, @code, @status, @message, @failedAt)`);
+    this.transaction = db.transaction((ops: Op[]) => {
+      for (const [statement, args] of ops) statement.run(...args);
+    });
+  }
+
+  /** A newly accepted delta, under its row id `item.seq`. */
+  insert(item: QueuedDelta): void {
+    this.ops.push([this.insertRow, [item.seq, item.referenceId, item.customerId, item.body, item.bytes, item.acceptedAt, item.acceptedAt, item.attempts, item.dueAt]]);
+    if (this.commitWindowMs === 0) this.commit();
+    else this.schedule(this.commitWindowMs);
+  }
+
+  /** A delta that left the outbox (delivered, or taken back). */
+  delete(id: number): void {
+    this.defer([this.deleteRow, [id]]);
+  }
+
+  /** A delta waiting for another attempt. */
+  reschedule(item: QueuedDelta): void {
+    this.defer([this.updateRow, [item.attempts, item.dueAt, item.seq]]);
+  }
+
+  /** A delta the meter gave up on: moved to `dead_letters` with the reason and its last error. */
+  bury(item: QueuedDelta, reason: string, error: unknown, at: number): void {
+    const { code, status, message } = errorColumns(error);
+    const { seq: id, referenceId, customerId, body, bytes, acceptedAt, attempts } = item;
+    this.defer([this.buryRow, [{ id, referenceId, customerId, body, bytes, acceptedAt, attempts, reason, code, status, message, failedAt: at }]]);
+    this.defer([this.deleteRow, [item.seq]]);
+  }
+
+  /** Writes every pending change in one transaction now. Never throws: failures go to `failed`. */
+  commit(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    }
+    if (this.ops.length === 0) return;
+    const ops = this.ops;
+    this.ops = [];
+    try {
+      this.transaction(ops);
+    } catch (error) {
+      this.failed(error, ops.length);
+    }
+  }
+
+  private defer(op: Op): void {
+    this.ops.push(op);
+    if (this.settleDelayMs === 0) this.commit();
+    else this.schedule(this.settleDelayMs);
+  }
+
+  /** Commits at most `delayMs` from now (an earlier commit already scheduled stands). */
+  private schedule(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.commit(), delayMs);
+  }
+}

@@ -1,0 +1,266 @@
+import { MeteringConfigError, type QueuedDelta } from '@pacspace-metering/core';
+import BetterSqlite3 from 'better-sqlite3';
+import { delta, noPause, tempDir } from '../test-support/helpers.js';
+import { SqliteStoreError } from './errors.js';
+import { createSqliteStore, SqliteStore } from './sqlite-store.js';
+import { StoreFile } from './store-file.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+let n = 0;
+const freshPath = () => tmp.file(`store-${++n}.db`);
+
+/** The same behaviours core's memory-store.test.ts checks, on the SQLite store. */
+describe('SqliteStore: the MeterStore contract', () => {
+  let store: SqliteStore;
+  beforeEach(() => {
+    store = createSqliteStore({ path: freshPath() });
+  });
+  afterEach(() => store.close());
+
+  it('is durable', () => {
+    expect(store.durable).toBe(true);
+  });
+
+  it('leases in acceptance order and counts leased items until removed', () => {
+    const a = delta('a'), b = delta('b');
+    store.add(a);
+    store.add(b);
+    expect(store.lease(0, noPause)).toBe(a);
+    expect(store.count()).toBe(2);
+    expect(store.bytes()).toBe(a.bytes + b.bytes);
+    store.remove(a);
+    expect(store.count()).toBe(1);
+    expect(store.lease(0, noPause)).toBe(b);
+    expect(store.lease(0, noPause)).toBeUndefined();
+  });
+
+  it('holds released items until they are due', () => {
+    const a = delta('a');
+    store.add(a);
+    store.lease(0, noPause);
+    a.dueAt = 100;
+    store.release(a, 0);
+    expect(store.lease(50, noPause)).toBeUndefined();
+    expect(store.nextDueAt()).toBe(100);
+    expect(store.lease(100, noPause)).toBe(a);
+  });
+
+  it('parks a paused customer and lets the others through', () => {
+    const slow = delta('slow'), fast = delta('fast');
+    store.add(slow);
+    store.add(fast);
+    const pausedUntil = (c: string) => (c === 'slow' ? 500 : 0);
+    expect(store.lease(0, pausedUntil)).toBe(fast);
+    expect(store.lease(0, pausedUntil)).toBeUndefined();
+    expect(store.nextDueAt()).toBe(500);
+    expect(store.lease(500, noPause)).toBe(slow);
+  });
+
+  it('gives up waiting items when asked but keeps leased ones, in memory and in the file', () => {
+    const a = delta('a'), b = delta('b'), c = delta('c', { dueAt: 1000 });
+    [a, b, c].forEach((i) => store.add(i));
+    store.lease(0, noPause);
+    expect(store.takeWaiting().map((i) => i.referenceId).sort()).toEqual([b.referenceId, c.referenceId].sort());
+    expect(store.count()).toBe(1);
+    expect(store.bytes()).toBe(a.bytes);
+    store.commit();
+    expect(pendingInFile(store.path)).toBe(1);
+  });
+
+  it('reports the oldest acceptance time and lists leased and waiting items', () => {
+    const a = delta('a', { acceptedAt: 500 }), b = delta('b', { acceptedAt: 300 });
+    store.add(a);
+    store.add(b);
+    store.lease(0, noPause);
+    expect(store.oldestAcceptedAt()).toBe(300);
+    expect(store.list().map((i) => i.referenceId).sort()).toEqual([a.referenceId, b.referenceId].sort());
+  });
+
+  it('keeps up over many items, each committed as it is added', () => {
+    for (let i = 0; i < 5_000; i++) store.add(delta('x'));
+    let leased = 0;
+    for (let next = store.lease(0, noPause); next; next = store.lease(0, noPause)) {
+      store.remove(next);
+      leased++;
+    }
+    expect(leased).toBe(5_000);
+    expect(store.count()).toBe(0);
+    expect(store.bytes()).toBe(0);
+    store.commit();
+    expect(pendingInFile(store.path)).toBe(0);
+  });
+});
+
+describe('SqliteStore: what survives a reopen', () => {
+  it('each add is in the file before add returns, with its body and key verbatim', () => {
+    const path = freshPath();
+    const store = createSqliteStore({ path });
+    const a = delta('acme', { referenceId: 'scope:op:acme:req-ü-1' });
+    store.add(a);
+    // Another connection sees it at once: committed, not buffered.
+    const raw = new BetterSqlite3(path, { readonly: true });
+    expect(raw.prepare('SELECT reference_id, body, bytes, accepted_at FROM outbox').all()).toEqual([{ reference_id: a.referenceId, body: a.body, bytes: a.bytes, accepted_at: a.acceptedAt }]);
+    raw.close();
+    store.close();
+  });
+
+  it('a new store on the file resumes every pending delta, leased ones due again, with attempts and retry times', () => {
+    const path = freshPath();
+    const first = createSqliteStore({ path });
+    const sent = delta('a'), retrying = delta('b'), leasedWhenStopped = delta('c'), waiting = delta('d');
+    [sent, retrying, leasedWhenStopped, waiting].forEach((i) => first.add(i));
+    const now = 10_000;
+    first.lease(now, noPause);
+    sent.attempts = 1;
+    first.remove(sent);
+    first.lease(now, noPause);
+    retrying.attempts = 1;
+    retrying.dueAt = now + 60_000;
+    first.release(retrying, now);
+    first.lease(now, noPause);
+    leasedWhenStopped.attempts = 1;
+    first.close();
+
+    const second = createSqliteStore({ path });
+    expect(second.count()).toBe(3);
+    // Due now: the one that was in flight and the one never tried, in acceptance order, same body and key.
+    const due = [second.lease(now, noPause), second.lease(now, noPause)];
+    expect(due.map((i) => i && { referenceId: i.referenceId, body: i.body, attempts: i.attempts, acceptedAt: i.acceptedAt })).toEqual([
+      { referenceId: leasedWhenStopped.referenceId, body: leasedWhenStopped.body, attempts: 0, acceptedAt: leasedWhenStopped.acceptedAt },
+      { referenceId: waiting.referenceId, body: waiting.body, attempts: 0, acceptedAt: waiting.acceptedAt },
+    ]);
+    expect(due[0]!.fields).toEqual(leasedWhenStopped.fields);
+    expect(second.lease(now, noPause)).toBeUndefined();
+    expect(second.nextDueAt()).toBe(now + 60_000);
+    const retried = second.lease(now + 60_000, noPause)!;
+    expect({ referenceId: retried.referenceId, attempts: retried.attempts }).toEqual({ referenceId: retrying.referenceId, attempts: 1 });
+    second.close();
+  });
+
+  it('gives new rows ids after every id in the file, dead letters included', () => {
+    const path = freshPath();
+    const first = createSqliteStore({ path });
+    const a = delta('a'), b = delta('b');
+    first.add(a);
+    first.add(b);
+    first.lease(0, noPause);
+    first.deadLetter(a, 'rejected', new Error('no'));
+    first.close();
+    const second = createSqliteStore({ path });
+    const c = delta('c');
+    second.add(c);
+    expect(c.seq).toBeGreaterThan(Math.max(a.seq, b.seq));
+    second.close();
+    const file = StoreFile.open(path);
+    expect(file.deadLetters().map((l) => [l.id, l.referenceId, l.reason])).toEqual([[a.seq, a.referenceId, 'rejected']]);
+    expect(file.status().pending).toBe(2);
+    file.close();
+  });
+
+  it('with group commit, an add reaches the file within the window, or at commit() or close()', async () => {
+    const path = freshPath();
+    const store = createSqliteStore({ path, commitWindowMs: 20 });
+    store.add(delta('a'));
+    expect(pendingInFile(path)).toBe(0);
+    store.commit();
+    expect(pendingInFile(path)).toBe(1);
+    store.add(delta('b'));
+    await waitUntil(() => pendingInFile(path) === 2);
+    store.add(delta('c'));
+    store.close();
+    expect(pendingInFile(path)).toBe(3);
+  });
+
+  it('ignores calls that arrive after close (answers to requests still in flight): the rows stay for the next start', () => {
+    const path = freshPath();
+    const store = createSqliteStore({ path });
+    const a = delta('a'), b = delta('b');
+    store.add(a);
+    store.add(b);
+    store.lease(0, noPause);
+    store.lease(0, noPause);
+    store.close();
+    expect(() => {
+      store.remove(a);
+      b.dueAt = 5;
+      store.release(b, 0);
+      store.deadLetter(b, 'rejected', new Error('late'));
+      store.close();
+    }).not.toThrow();
+    expect(() => store.add(delta('c'))).toThrow(/closed/);
+    expect(pendingInFile(path)).toBe(2);
+  });
+
+  it('a write that fails keeps the delta in memory, still deliverable, and reports STORE_WRITE_FAILED naming the file', () => {
+    const path = freshPath();
+    const errors: SqliteStoreError[] = [];
+    const store = createSqliteStore({ path, onError: (err) => void errors.push(err) });
+    // Sabotage the file from outside, as a full disk would: every write now fails.
+    const raw = new BetterSqlite3(path);
+    raw.exec('DROP TABLE outbox');
+    raw.close();
+    const a = delta('a');
+    expect(() => store.add(a)).not.toThrow();
+    expect(store.count()).toBe(1);
+    expect(store.lease(0, noPause)).toBe(a);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(SqliteStoreError);
+    expect(errors[0]).toMatchObject({ code: 'STORE_WRITE_FAILED', path });
+    expect(errors[0]!.message).toContain(path);
+    expect(errors[0]!.message).toMatch(/stay in memory/);
+    store.close();
+  });
+});
+
+describe('createSqliteStore options', () => {
+  it.each([
+    [{ path: '' }, 'path'],
+    [{ path: ':memory:' }, 'path'],
+    [{ path: 42 }, 'path'],
+    [{ path: 'x.db', synchronous: 'off' }, 'synchronous'],
+    [{ path: 'x.db', commitWindowMs: -1 }, 'commitWindowMs'],
+    [{ path: 'x.db', commitWindowMs: 5000 }, 'commitWindowMs'],
+    [{ path: 'x.db', lockTimeoutMs: 1.5 }, 'lockTimeoutMs'],
+    [{ path: 'x.db', checkIntegrity: 'yes' }, 'checkIntegrity'],
+    [{ path: 'x.db', onError: 'log' }, 'onError'],
+    [{ path: 'x.db', synchronus: 'full' }, 'synchronus'],
+  ])('%j is refused naming %s', (options, option) => {
+    let thrown: unknown;
+    try {
+      createSqliteStore(options as never);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(MeteringConfigError);
+    expect((thrown as MeteringConfigError).option).toBe(option);
+  });
+
+  it("accepts synchronous 'full' and a group-commit window", () => {
+    const store = createSqliteStore({ path: freshPath(), synchronous: 'full', commitWindowMs: 5, lockTimeoutMs: 100, checkIntegrity: false });
+    store.add(delta('a'));
+    store.close();
+    const file = StoreFile.open(store.path);
+    expect(file.status().pending).toBe(1);
+    file.close();
+  });
+});
+
+function pendingInFile(path: string): number {
+  const raw = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (raw.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  } finally {
+    raw.close();
+  }
+}
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export type { QueuedDelta };

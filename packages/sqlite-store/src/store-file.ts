@@ -1,0 +1,254 @@
+import type { Database } from 'better-sqlite3';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { openStoreDatabase } from './open-database.js';
+import type { StoreOwner } from './store-lock.js';
+
+/**
+ * PacSpace's Idempotency-Key lifetime as assumed by this library (the API does not document one):
+ * 24 h. A replay of a dead letter first accepted longer ago is refused unless asked for.
+ *
+ * @example
+ * const stale = Date.now() - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS;
+ */
+export const ASSUMED_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What `status` reports about a store file.
+ *
+ * @example
+ * const { pending, oldestPendingAcceptedAt } = file.status();
+ * const oldestAgeMs = oldestPendingAcceptedAt === null ? 0 : Date.now() - oldestPendingAcceptedAt;
+ */
+export interface StoreStatus {
+  /** Absolute path of the file. */
+  path: string;
+  /** Deltas accepted and not delivered yet (waiting, retrying or in flight when the file was read). */
+  pending: number;
+  /** Bytes of their bodies. */
+  pendingBytes: number;
+  /** Epoch ms when the oldest pending delta was accepted, or null when none is pending. */
+  oldestPendingAcceptedAt: number | null;
+  /** Epoch ms of the earliest next attempt among pending deltas (0 = as soon as a Meter runs), or null. */
+  nextDueAt: number | null;
+  /** Dead letters held, in total and by reason (`rejected`, `integrity`, `max_attempts`, `max_elapsed`, ...). */
+  deadLetters: { total: number; byReason: Record<string, number> };
+  /** The process that has the file open, as it recorded itself, or null when it was closed cleanly. */
+  openBy: (StoreOwner & { running: boolean | 'unknown' }) | null;
+}
+
+/**
+ * A delta the meter gave up on, as kept in `dead_letters`.
+ *
+ * @example
+ * for (const letter of file.deadLetters({ reason: 'integrity' })) console.log(letter.referenceId, letter.error.message);
+ */
+export interface DeadLetter {
+  /** Row id; stays the same when the letter is replayed. */
+  id: number;
+  referenceId: string;
+  customerId: string;
+  /** Why the meter gave up: `rejected` (4xx), `integrity` (409), `max_attempts`, `max_elapsed`. */
+  reason: string;
+  /** Attempts made. */
+  attempts: number;
+  /** Epoch ms of the first acceptance (kept across replays). */
+  firstAcceptedAt: number;
+  /** Epoch ms of the latest acceptance (a replay accepts again). */
+  acceptedAt: number;
+  /** Epoch ms when it was dead-lettered. */
+  failedAt: number;
+  /** The last error: its code (`VALIDATION_ERROR`, `IDEMPOTENCY_CONFLICT`, ...), HTTP status and message. */
+  error: { code: string | null; status: number | null; message: string };
+  /** The frozen JSON body, exactly as it was sent. */
+  body: string;
+}
+
+/**
+ * Which dead letters a command applies to. Both given: letters that match both. Empty: all.
+ *
+ * @example
+ * file.replay({ reason: 'max_elapsed' });
+ * file.deadLetters({ ids: [12, 13] });
+ */
+export interface DeadLetterFilter {
+  /** Only letters with this reason. */
+  reason?: string;
+  /** Only letters with these ids. */
+  ids?: number[];
+}
+
+/**
+ * What {@link StoreFile.replay} did.
+ *
+ * @example
+ * const { replayed, skipped } = file.replay();
+ * for (const { letter, why } of skipped) console.warn(`kept ${letter.id}: ${why}`);
+ */
+export interface ReplayResult {
+  /** Letters moved back to the outbox. */
+  replayed: DeadLetter[];
+  /** Letters that matched but were left where they are, with why. */
+  skipped: Array<{ letter: DeadLetter; why: string }>;
+}
+
+interface DeadLetterRow {
+  id: number;
+  reference_id: string;
+  customer_id: string;
+  reason: string;
+  attempts: number;
+  first_accepted_at: number;
+  accepted_at: number;
+  failed_at: number;
+  error_code: string | null;
+  error_status: number | null;
+  error_message: string;
+  body: string;
+}
+
+/**
+ * A store file opened for inspection and maintenance, without taking its lock: reading works
+ * while a Meter runs on it (WAL readers never block the writer). What the `pacspace-metering` CLI
+ * uses; handy in health checks too.
+ *
+ * @example
+ * const file = StoreFile.open('/var/lib/my-api/metering.db');
+ * try {
+ *   const { pending, deadLetters } = file.status();
+ *   if (deadLetters.total > 0) alert(`${deadLetters.total} usage records need attention`);
+ * } finally {
+ *   file.close();
+ * }
+ */
+export class StoreFile {
+  private constructor(
+    /** Absolute path of the file. */
+    readonly path: string,
+    private readonly db: Database,
+  ) {}
+
+  /**
+   * Opens an existing store file. Throws `SqliteStoreError` naming the path when it does not
+   * exist, is not a store, or is damaged.
+   *
+   * @param path - the store file.
+   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
+   */
+  static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
+    const absolute = resolve(path);
+    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
+    return new StoreFile(absolute, db);
+  }
+
+  /** Pending count and age, next attempt, dead letters by reason, and who has the file open. */
+  status(): StoreStatus {
+    const pending = this.db.prepare('SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM outbox').get() as { n: number; bytes: number; oldest: number | null; due: number | null };
+    const byReason: Record<string, number> = {};
+    let total = 0;
+    for (const row of this.db.prepare('SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason ORDER BY reason').all() as Array<{ reason: string; n: number }>) {
+      byReason[row.reason] = row.n;
+      total += row.n;
+    }
+    const owner = this.db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
+    return {
+      path: this.path,
+      pending: pending.n,
+      pendingBytes: pending.bytes,
+      oldestPendingAcceptedAt: pending.oldest,
+      nextDueAt: pending.due,
+      deadLetters: { total, byReason },
+      openBy: owner ? withLiveness(JSON.parse(owner.value) as StoreOwner) : null,
+    };
+  }
+
+  /** Dead letters matching `filter`, oldest first. */
+  deadLetters(filter: DeadLetterFilter = {}): DeadLetter[] {
+    const { where, params } = whereClause(filter);
+    const rows = this.db.prepare(`SELECT * FROM dead_letters ${where} ORDER BY id`).all(...params) as DeadLetterRow[];
+    return rows.map(letterFromRow);
+  }
+
+  /**
+   * Moves dead letters back to the outbox, so the next Meter that opens the file sends them again
+   * with the same frozen body and the same Idempotency-Key (attempts start again from 0, and the
+   * retry clock from `now`). A Meter already running on the file does not see them until it is
+   * restarted.
+   *
+   * Skipped, and reported with why:
+   * - without a filter, `integrity` letters (409): PacSpace already holds a different delta under
+   *   that key, so the same body gets 409 again. Name them (`reason: 'integrity'` or their ids) to
+   *   replay them anyway;
+   * - letters first accepted longer ago than PacSpace's (assumed 24 h) key lifetime, unless
+   *   `allowExpiredKeys`: if such a delta was in fact committed (an answer lost on the way back),
+   *   a resend would no longer be recognised and would count twice.
+   */
+  replay(filter: DeadLetterFilter = {}, options: { now?: number; allowExpiredKeys?: boolean } = {}): ReplayResult {
+    const now = options.now ?? Date.now();
+    const named = filter.reason !== undefined || filter.ids !== undefined;
+    const move = this.db.prepare(`
+      INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at)
+      SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, ?, 0, 0 FROM dead_letters WHERE id = ?`);
+    const drop = this.db.prepare('DELETE FROM dead_letters WHERE id = ?');
+    const result: ReplayResult = { replayed: [], skipped: [] };
+    this.db.transaction(() => {
+      for (const letter of this.deadLetters(filter)) {
+        if (letter.reason === 'integrity' && !named) {
+          result.skipped.push({ letter, why: 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway' });
+        } else if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) {
+          result.skipped.push({ letter, why: "first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys" });
+        } else {
+          move.run(now, letter.id);
+          drop.run(letter.id);
+          result.replayed.push(letter);
+        }
+      }
+    })();
+    return result;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function whereClause(filter: DeadLetterFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filter.reason !== undefined) {
+    clauses.push('reason = ?');
+    params.push(filter.reason);
+  }
+  if (filter.ids !== undefined) {
+    clauses.push(`id IN (${filter.ids.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...filter.ids);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function letterFromRow(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    referenceId: row.reference_id,
+    customerId: row.customer_id,
+    reason: row.reason,
+    attempts: row.attempts,
+    firstAcceptedAt: row.first_accepted_at,
+    acceptedAt: row.accepted_at,
+    failedAt: row.failed_at,
+    error: { code: row.error_code, status: row.error_status, message: row.error_message },
+    body: row.body,
+  };
+}
+
+/** Whether the recorded owner still runs: knowable only on the same host. */
+function withLiveness(owner: StoreOwner): StoreOwner & { running: boolean | 'unknown' } {
+  if (owner.host !== hostname()) return { ...owner, running: 'unknown' };
+  try {
+    process.kill(owner.pid, 0);
+    return { ...owner, running: true };
+  } catch (err) {
+    return { ...owner, running: (err as NodeJS.ErrnoException).code === 'EPERM' };
+  }
+}

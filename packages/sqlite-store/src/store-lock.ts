@@ -1,0 +1,108 @@
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { SqliteStoreError } from './errors.js';
+import { storeError } from './open-database.js';
+
+/**
+ * Who has a store open, as recorded in its `meta` table (see `StoreStatus.openBy`).
+ *
+ * @example
+ * const owner = file.status().openBy; // { pid: 4127, host: 'api-7', since: 1764321243120, running: true }
+ */
+export interface StoreOwner {
+  pid: number;
+  host: string;
+  /** Epoch ms when it opened the store. */
+  since: number;
+}
+
+/**
+ * One process per store file. The lock is an exclusive SQLite lock on the companion file
+ * `<path>-lock`, held for as long as the store is open. It is an OS file lock, so the kernel drops
+ * it when the process dies, SIGKILL included: a restart never finds a stale lock. Readers (the CLI's
+ * `status` and `dead-letters list`) do not take it and work while the app runs.
+ *
+ * @example
+ * const lock = StoreLock.acquire(path, 0, () => readOwner(path));
+ * // ... the store is open ...
+ * lock.release();
+ */
+export class StoreLock {
+  private constructor(private readonly handle: Database) {}
+
+  /** The companion file that carries the lock. */
+  static pathFor(storePath: string): string {
+    return `${storePath}-lock`;
+  }
+
+  /**
+   * Takes the lock, waiting up to `timeoutMs`; throws {@link SqliteStoreError} `STORE_LOCKED`
+   * naming the owner when another process (or another store in this process) holds it.
+   */
+  static acquire(storePath: string, timeoutMs: number, owner: () => StoreOwner | undefined): StoreLock {
+    let handle: Database | undefined;
+    try {
+      handle = new BetterSqlite3(StoreLock.pathFor(storePath), { timeout: timeoutMs });
+      // In EXCLUSIVE locking mode the first write takes the file lock and the connection never gives it back.
+      handle.pragma('locking_mode = EXCLUSIVE');
+      handle.exec('CREATE TABLE IF NOT EXISTS lock (pid INTEGER NOT NULL); DELETE FROM lock;');
+      handle.prepare('INSERT INTO lock (pid) VALUES (?)').run(process.pid);
+      return new StoreLock(handle);
+    } catch (err) {
+      handle?.close();
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw lockedError(storePath, owner(), err);
+      if (code.startsWith('SQLITE_CANTOPEN')) {
+        throw new SqliteStoreError('STORE_UNWRITABLE', storePath, `cannot be created: files cannot be created in ${dirname(storePath)} (SQLite could not open ${StoreLock.pathFor(storePath)})`, { cause: err });
+      }
+      throw storeError(err, storePath, `cannot be locked (${StoreLock.pathFor(storePath)})`);
+    }
+  }
+
+  /** Lets go of the lock. The `-lock` file stays: deleting it could let two processes lock two different files. */
+  release(): void {
+    if (this.handle.open) this.handle.close();
+  }
+}
+
+function lockedError(path: string, owner: StoreOwner | undefined, cause: unknown): SqliteStoreError {
+  let who = 'another process';
+  if (owner?.pid === process.pid && owner.host === hostname()) who = 'this process already (another createSqliteStore() on the same file: share one store and one Meter)';
+  else if (owner) who = `process ${owner.pid} on ${owner.host} (since ${new Date(owner.since).toISOString()})`;
+  return new SqliteStoreError(
+    'STORE_LOCKED',
+    path,
+    `is open in ${who}. One store file serves one process at a time: give each process its own file (e.g. put the instance name in the path), or stop the other one first.`,
+    { cause },
+  );
+}
+
+/**
+ * Reads the recorded owner of a store without taking any lock; undefined when none or unreadable.
+ *
+ * @example
+ * readOwner('/var/lib/app/metering.db'); // { pid: 4127, host: 'api-7', since: 1764321243120 }
+ */
+export function readOwner(path: string): StoreOwner | undefined {
+  let db: Database | undefined;
+  try {
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, timeout: 200 });
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as StoreOwner) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * The owner record of this process.
+ *
+ * @example
+ * db.prepare("INSERT OR REPLACE INTO meta VALUES ('owner', ?)").run(JSON.stringify(currentOwner()));
+ */
+export function currentOwner(): StoreOwner {
+  return { pid: process.pid, host: hostname(), since: Date.now() };
+}

@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { holdStore, noPause, runCli, tempDir } from '../test-support/helpers.js';
+import { SqliteStoreError } from './errors.js';
+import { createSqliteStore } from './sqlite-store.js';
+import { StoreFile } from './store-file.js';
+
+/**
+ * One store file serves one process at a time: a second opener is refused with STORE_LOCKED, naming
+ * the holder. Readers (the CLI) work meanwhile. The lock dies with its process, SIGKILL included,
+ * and the next opener finds everything the dead one had accepted, in flight or not, due again.
+ */
+describe('two processes on one store file', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  function lockedError(open: () => unknown): SqliteStoreError {
+    try {
+      open();
+    } catch (err) {
+      expect(err).toBeInstanceOf(SqliteStoreError);
+      expect((err as SqliteStoreError).code).toBe('STORE_LOCKED');
+      return err as SqliteStoreError;
+    }
+    throw new Error('the second open was not refused');
+  }
+
+  it('refuses a second process naming the holder, lets readers in, and after a SIGKILL resumes what the dead one held', async () => {
+    const path = tmp.file('shared.db');
+    const holder = await holdStore(path, 6, 2);
+    try {
+      const err = lockedError(() => createSqliteStore({ path }));
+      expect(err.message).toContain(path);
+      expect(err.message).toContain(`is open in process ${holder.pid} on ${hostname()}`);
+      expect(err.message).toMatch(/One store file serves one process at a time/);
+
+      // The CLI reads without the lock, while the holder runs.
+      const status = runCli(['status', '--store', path]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(/pending +6 /);
+      expect(status.stdout).toContain(`pid ${holder.pid} on ${hostname()}`);
+      expect(status.stdout).toMatch(/\(running\)/);
+    } finally {
+      holder.child.kill('SIGKILL');
+    }
+    expect(await holder.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const file = StoreFile.open(path);
+    expect(file.status().openBy).toMatchObject({ pid: holder.pid, running: false });
+    file.close();
+
+    const store = createSqliteStore({ path });
+    try {
+      expect(store.count()).toBe(6);
+      const now = Date.now();
+      const resumed = [];
+      for (let item = store.lease(now, noPause); item; item = store.lease(now, noPause)) resumed.push({ referenceId: item.referenceId, body: item.body });
+      // All six due at once, the two that were being sent among them, in acceptance order, same body and key.
+      expect(resumed).toEqual(holder.added);
+      expect(holder.leased).toEqual(holder.added.slice(0, 2).map((a) => a.referenceId));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses a second store in the same process, and the first one keeps its lock', async () => {
+    const path = tmp.file('same-process.db');
+    const first = createSqliteStore({ path });
+    try {
+      const err = lockedError(() => createSqliteStore({ path }));
+      expect(err.message).toMatch(/is open in this process already/);
+      // The refused attempt did not release the first store's lock: another process is still refused.
+      await expect(holdStore(path, 0, 0)).rejects.toThrow(/STORE_LOCKED|is open in process/);
+    } finally {
+      first.close();
+    }
+    // Closed cleanly: the next opener gets it at once.
+    createSqliteStore({ path }).close();
+  });
+
+  it('with lockTimeoutMs, waits for a holder that goes away in time', async () => {
+    const path = tmp.file('handover.db');
+    const holder = await holdStore(path, 3, 1, 300);
+    lockedError(() => createSqliteStore({ path }));
+    const store = createSqliteStore({ path, lockTimeoutMs: 20_000 });
+    try {
+      expect(await holder.exited).toEqual({ code: 0, signal: null });
+      expect(store.count()).toBe(3);
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+// Test helpers for @pacspace-metering/sqlite-store: temporary store paths, deltas shaped like the
+// ones the Meter queues, and running the built CLI and child processes. Not part of the package.
+import type { QueuedDelta } from '@pacspace-metering/core';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(PACKAGE_DIR, 'bin', 'pacspace-metering.cjs');
+
+/** A fresh directory for store files; `cleanup()` removes it. */
+export function tempDir(): { dir: string; file(name?: string): string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-test-'));
+  return { dir, file: (name = 'metering.db') => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+let seq = 0;
+/** A delta as the Meter queues it: frozen body, referenceId, acceptance time. */
+export function delta(customerId: string, overrides: Partial<QueuedDelta> = {}): QueuedDelta {
+  const n = ++seq;
+  const referenceId = overrides.referenceId ?? `test:api_request:${customerId}:req-${n}`;
+  const body = JSON.stringify({ customerId, delta: -1, reason: 'api_request', referenceId, metadata: { n, route: '/v1/reports/:id' } });
+  return {
+    seq: n,
+    referenceId,
+    customerId,
+    fields: Object.freeze({ customerId, delta: -1, reason: 'api_request', referenceId }),
+    body,
+    bytes: Buffer.byteLength(body),
+    acceptedAt: 1_000 + n,
+    attempts: 0,
+    dueAt: 0,
+    ...overrides,
+  };
+}
+
+export const noPause = () => 0;
+
+/** Runs the built CLI; resolves with its exit code and output. */
+export function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Starts `test-support/hold-store.mjs` (the built package) on `path`: it opens the store, adds
+ * `add` deltas, leases `lease` of them as if sending, prints one JSON line and waits to be killed
+ * (or, with `exitAfterMs`, exits that long after, without closing the store).
+ */
+export async function holdStore(path: string, add: number, lease: number, exitAfterMs = 0) {
+  const child = spawn(process.execPath, [join(PACKAGE_DIR, 'test-support', 'hold-store.mjs'), path, String(add), String(lease), String(exitAfterMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    exited.then(() => reject(new Error(`hold-store exited before it was ready: ${stderr}`)));
+  });
+  const ready = JSON.parse(line) as { pid: number; added: Array<{ referenceId: string; body: string }>; leased: string[] };
+  return { child, exited, ...ready };
+}
