@@ -223,7 +223,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
 
   // ---- delivery ----
   function schedulePump(): void {
-    if (pumpScheduled || stopped) return;
+    // When every slot is busy, the next completion pumps: no need for a tick per accepted delta.
+    if (pumpScheduled || stopped || inFlight >= config.concurrency) return;
     pumpScheduled = true;
     setImmediate(pump);
   }
