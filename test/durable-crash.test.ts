@@ -1,5 +1,5 @@
 import { buildReferenceId } from '@pacspace-metering/core';
-import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { duplicateReferenceIds, seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { StoreFile } from '@pacspace-metering/sqlite-store';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,7 +46,7 @@ describe('durable outbox: SIGKILL under load, five times', () => {
 
   it('the ledger ends with exactly one delta per successful request', async () => {
     const seed = Number(process.env.DURABLE_CRASH_SEED ?? Date.now() % 1_000_000);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const path = join(dir, 'metering.db');
     sandbox.setFaults({
       latencyMs: { min: 1, max: 15 },
@@ -213,16 +213,4 @@ function requestIdOf(referenceId: string | null): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A small seeded PRNG, so a failing run's kill moments can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -31,3 +31,5 @@ export {
   type Outcome,
   type RequestRecord,
 } from './ledger.js';
+export { seededRandom } from './random.js';
+export type { Random } from './random.js';
