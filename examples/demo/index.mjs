@@ -1,57 +1,139 @@
-// The main job in one run: a local PacSpace (the sandbox) that fails often, a Meter pushing usage
-// to it through those failures, and a reconciliation of what was sent against what was committed.
-// Exits non-zero if any customer's row does not reconcile.
-import { createMeter } from '@pacspace-metering/core';
-import { duplicateReferenceIds, startSandbox } from '@pacspace-metering/sandbox';
+// The main job in one run. A local PacSpace (the sandbox) that fails often; the two example APIs
+// (Express and NestJS) as real processes billing into it; a realistic mix of traffic against both;
+// SIGTERM; then a reconciliation of what the clients saw against what PacSpace committed, per app
+// and per customer. Exits non-zero if any row does not reconcile.
+//
+//   node examples/demo/index.mjs          (the root `pnpm demo` builds the packages first)
+//
+// DEMO_SECONDS (how long traffic runs, default 12) and DEMO_SEED change the run.
+import { startSandbox } from '@pacspace-metering/sandbox';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildExamples, startExample } from './lib/processes.mjs';
+import { reconcileEvents, reconcileStorage } from './lib/reconcile.mjs';
+import { printTable } from './lib/table.mjs';
+import { API_KEYS_ENV, createClient, isBillable, runTraffic } from './lib/traffic.mjs';
 
-const customers = ['acme', 'globex', 'initech', 'umbrella'];
-const perCustomer = 250;
+const SECONDS = Number(process.env.DEMO_SECONDS ?? 12);
+const STORAGE_INTERVAL = '4s';
+const SEED = Number(process.env.DEMO_SEED ?? 2026);
+const APPS = ['express-app', 'nestjs-app'];
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+const say = (line) => console.log(`[${elapsed()}] ${line}`);
 
-const sandbox = await startSandbox({
-  seed: 2026,
-  faults: {
-    serverError: { rate: 0.15 },
-    resetBeforeProcessing: { rate: 0.05 },
-    commitThenDrop: { rate: 0.05 },
-    rateLimit: { requests: [400], retryAfterSeconds: 1 },
-  },
+const built = await buildExamples(APPS);
+say(built.length ? `built ${built.map((n) => `examples/${n}`).join(', ')} (tsc)` : 'examples are built');
+
+const FAULTS = {
+  latencyMs: { min: 0, max: 8 },
+  serverError: { rate: 0.12 },
+  resetBeforeProcessing: { rate: 0.05 },
+  commitThenDrop: { rate: 0.05 },
+  rateLimit: { requests: [300, 301, 2000, 2001], retryAfterSeconds: 1 },
+};
+const sandbox = await startSandbox({ seed: SEED, faults: FAULTS });
+say(`sandbox (local PacSpace) on ${sandbox.url}: 12% 5xx, 5% connection resets, 5% commit-then-drop, 429 with Retry-After: 1 s around the 300th and 2000th write, 0-8 ms latency`);
+
+const stateDir = mkdtempSync(join(tmpdir(), 'pacspace-demo-'));
+const env = (name) => ({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  PACSPACE_API_KEY: sandbox.apiKey,
+  PACSPACE_BASE_URL: sandbox.url,
+  API_KEYS: API_KEYS_ENV,
+  METER_RETRY_BASE_MS: '20',
+  METER_RETRY_MAX_MS: '400',
+  STORAGE_BILLING_INTERVAL: STORAGE_INTERVAL,
+  STORAGE_BILLING_STATE: join(stateDir, `${name}.storage.json`),
+  SHUTDOWN_TIMEOUT_MS: '20000',
 });
-console.log(`sandbox listening on ${sandbox.url} (15% 5xx, 5% resets, 5% commit-then-drop, one 429 Retry-After: 1)`);
+let exitCode = 1;
+let apps = [];
+try {
+  const starting = await Promise.allSettled(APPS.map((name) => startExample(name, env(name))));
+  apps = starting.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  const failed = starting.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  for (const app of apps) say(`${app.name} listening on ${app.url} (scope "${app.scope}", storage billed every ${STORAGE_INTERVAL})`);
 
-const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'demo', retryBaseDelayMs: 20, retryMaxDelayMs: 500 });
-const sent = new Map(customers.map((c) => [c, { calls: 0, units: 0 }]));
-for (let i = 0; i < perCustomer * customers.length; i++) {
-  const customerId = customers[i % customers.length];
-  const delta = i % 10 === 0 ? -5 : -1;
-  const result = meter.enqueue({ customerId, delta, reason: delta === -5 ? 'report_generated' : 'api_request', requestId: `demo-${i}` });
-  if (!result.accepted) throw result.error;
-  const row = sent.get(customerId);
-  row.calls++;
-  row.units += delta;
+  const counts = Object.fromEntries(APPS.map((name) => [name, { calls: 0, paid: 0, failed: 0 }]));
+  const progress = setInterval(() => {
+    const { counts: s } = sandbox.ledger();
+    const perApp = APPS.map((name) => `${name} ${counts[name].calls} calls (${counts[name].paid} paid ok, ${counts[name].failed} failed)`).join(' | ');
+    say(`${perApp} | PacSpace: ${s.committed} committed, ${s.replayed} replays, ${s.faults} faults injected`);
+  }, 1_000);
+  say(`driving traffic at both apps for ${SECONDS} s: paid, free, failing (400/401/404/409/500), aborted uploads, client retries with one Idempotency-Key`);
+  const until = Date.now() + SECONDS * 1_000;
+  const results = await Promise.all(
+    apps.map((app, i) => {
+      const client = createClient(app.url, { maxSockets: 8 });
+      return runTraffic(client, {
+        ops: Infinity,
+        concurrency: 6,
+        stop: () => Date.now() >= until,
+        seed: SEED + i,
+        tag: `demo${SEED}`,
+        onCall: (call) => {
+          const c = counts[app.name];
+          c.calls++;
+          if (isBillable(call)) c.paid++;
+          else if (call.status === 0 || call.status >= 400) c.failed++;
+        },
+      }).finally(() => client.close());
+    }),
+  );
+  clearInterval(progress);
+
+  say('traffic done; sending SIGTERM to both apps (they stop accepting, finish in-flight calls, flush their Meter)');
+  const stopped = await Promise.all(apps.map((app) => app.terminate()));
+  for (const [i, { shutdown, exit }] of stopped.entries()) {
+    const { stats, close } = shutdown;
+    say(
+      `${apps[i].name} exited ${exit.code ?? exit.signal}: delivered ${stats.delivered} (${stats.deduplicated} replays), ${stats.retried} retries, ` +
+        `dropped ${JSON.stringify(stats.dropped)}, pending at exit ${close.pending}${close.timedOut ? ' (close timed out)' : ''}`,
+    );
+  }
+
+  const ledger = sandbox.ledger();
+  const rows = apps.flatMap((app, i) => reconcileEvents({ app: app.name, scope: app.scope, calls: results[i], ledger, byCustomer: stopped[i].shutdown.byCustomer }));
+  const storage = apps.map((app, i) => reconcileStorage({ app: app.name, scope: app.scope, windows: stopped[i].shutdown.storage?.windows ?? [], pendingWindow: stopped[i].shutdown.storage?.pendingWindow, ledger }));
+
+  console.log('\nPer-request billing (event-driven): what the clients saw vs. what PacSpace committed');
+  printTable(rows);
+  console.log(`Storage billed per ${STORAGE_INTERVAL} window (periodic): what the apps delivered vs. what PacSpace committed`);
+  printTable(storage);
+  const calls = results.flat();
+  const byStatus = {};
+  for (const call of calls) byStatus[call.status === 0 ? 'aborted' : call.status] = (byStatus[call.status === 0 ? 'aborted' : call.status] ?? 0) + 1;
+  console.log(`calls by status: ${Object.entries(byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  const s = ledger.counts;
+  const outcomes = {};
+  for (const r of ledger.requests) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  const fault = (name) => outcomes[`fault:${name}`] ?? 0;
+  console.log(
+    `PacSpace saw ${s.requests} requests and committed ${s.committed} deltas. Injected: ${fault('server-error')} 5xx, ${fault('reset')} connection resets, ` +
+      `${fault('commit-drop')} commits whose answer was dropped, ${fault('rate-limit')} 429 with Retry-After; answered ${s.replayed} retries as replays (not counted again).`,
+  );
+
+  const clean = stopped.every(({ shutdown, exit }) => exit.code === 0 && shutdown.close.pending === 0 && Object.keys(shutdown.stats.dropped).length === 0);
+  const ok = clean && rows.every((r) => r.ok) && storage.every((r) => r.ok);
+  for (const [i, { shutdown, exit }] of stopped.entries()) {
+    if (exit.code !== 0 || shutdown.close.pending > 0 || Object.keys(shutdown.stats.dropped).length > 0) {
+      console.log(`${apps[i].name} did not shut down clean: exit ${exit.code ?? exit.signal}, ${shutdown.close.pending} pending, dropped ${JSON.stringify(shutdown.stats.dropped)}`);
+    }
+  }
+  console.log(ok ? `RECONCILED: every successful paid call billed exactly once, nothing else billed (${elapsed().trim()}).` : 'NOT RECONCILED: see the rows marked NO and the lines above.');
+  exitCode = ok ? 0 : 1;
+} catch (err) {
+  console.error(err);
+  for (const app of apps) {
+    if (app.stderr()) console.error(`--- ${app.name} stderr ---\n${app.stderr()}`);
+  }
+} finally {
+  for (const app of apps) app.kill(); // no-op for the ones that already exited
+  await sandbox.close();
+  rmSync(stateDir, { recursive: true, force: true });
 }
-
-const progress = setInterval(() => {
-  const s = meter.stats();
-  console.log(`  delivered ${s.delivered}/${s.accepted}, retried ${s.retried}, replays ${s.deduplicated}, in flight ${s.inFlight}${s.pausedUntil ? ', paused (Retry-After)' : ''}`);
-}, 500);
-const report = await meter.flush({ timeoutMs: 60_000 });
-clearInterval(progress);
-
-const ledger = sandbox.ledger();
-const duplicates = new Set(duplicateReferenceIds(ledger));
-const rows = customers.map((customerId) => {
-  const committed = ledger.deltas.filter((d) => d.customerId === customerId);
-  const units = committed.reduce((sum, d) => sum + d.delta, 0);
-  const mine = sent.get(customerId);
-  const dupes = committed.filter((d) => duplicates.has(d.referenceId)).length;
-  return { customer: customerId, 'calls sent': mine.calls, 'deltas in ledger': committed.length, 'units sent': mine.units, 'units in ledger': units, duplicates: dupes, missing: mine.calls - (committed.length - dupes), ok: mine.calls === committed.length && mine.units === units && dupes === 0 ? 'yes' : 'NO' };
-});
-console.table(rows);
-const stats = meter.stats();
-console.log(`meter: delivered ${stats.delivered}, replays (deduplicated) ${stats.deduplicated}, retries ${stats.retried}, dropped ${JSON.stringify(stats.dropped)}`);
-console.log(`sandbox saw ${ledger.counts.requests} requests for ${ledger.deltas.length} committed deltas`);
-await meter.close();
-await sandbox.close();
-const ok = !report.timedOut && rows.every((r) => r.ok === 'yes');
-console.log(ok ? 'RECONCILED: every call billed exactly once.' : 'NOT RECONCILED');
-process.exit(ok ? 0 : 1);
+process.exit(exitCode);

@@ -290,7 +290,7 @@ export function createPeriodicMeter(options: PeriodicMeterOptions): PeriodicMete
         let total = 0;
         for (const item of pending.items) {
           total += item.delta;
-          options.tally?.record(item.customerId, item.delta);
+          options.tally?.record(item.customerId, item.delta, item.referenceId);
         }
         const report: WindowReport = {
           start: new Date(window.start),

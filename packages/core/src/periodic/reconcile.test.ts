@@ -55,3 +55,14 @@ describe('reconcile', () => {
     await expect(reconcile({ client: client({ nothing: true }), customerId: 'acme', period: '2025-03', sent: 0 })).rejects.toMatchObject({ code: 'API_ERROR' });
   });
 });
+
+describe('createSentTally with referenceIds', () => {
+  it('counts each referenceId once, however often it is delivered', () => {
+    const tally = createSentTally({ now: () => Date.UTC(2025, 2, 10) });
+    tally.onDelivered({ customerId: 'acme', delta: -5, referenceId: 'api:report:acme:req-1' });
+    tally.onDelivered({ customerId: 'acme', delta: -5, referenceId: 'api:report:acme:req-1' });
+    tally.onDelivered({ customerId: 'acme', delta: -1, referenceId: 'api:view:acme:req-2' });
+    tally.record('acme', -2);
+    expect(tally.total('acme', '2025-03')).toBe(-8);
+  });
+});

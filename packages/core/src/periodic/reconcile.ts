@@ -15,10 +15,14 @@ import { callWithRetry, DEFAULT_RETRY, withDeadline, type RetryPolicy } from './
  * tally.total('acme', '2025-03'); // -> 0 until something is delivered
  */
 export interface SentTally {
-  /** Adds a delivered delta, dated now. */
-  record(customerId: string, delta: number): void;
+  /**
+   * Adds a delivered delta, dated now. With a `referenceId`, each id counts once per month: two
+   * deliveries of one referenceId (a client retry billed under the same id, answered as a replay)
+   * are one delta in PacSpace, so they are one here too.
+   */
+  record(customerId: string, delta: number, referenceId?: string): void;
   /** A Meter `onDelivered` hook: `createMeter({ onDelivered: tally.onDelivered })`. Bound; never throws. */
-  readonly onDelivered: (event: Pick<DeliveredEvent, 'customerId' | 'delta'>) => void;
+  readonly onDelivered: (event: Pick<DeliveredEvent, 'customerId' | 'delta' | 'referenceId'>) => void;
   /** Net delta delivered for a customer in a month (0 when none). */
   total(customerId: string, period: string): number;
   /** Net delta per customer delivered in a month. */
@@ -39,23 +43,27 @@ export function createSentTally(options: { now?: () => number; keepPeriods?: num
   if (typeof now !== 'function') throw new MeteringConfigError('now', 'must be a function returning epoch milliseconds');
   const keep = options.keepPeriods ?? 3;
   if (!Number.isInteger(keep) || keep < 1) throw new MeteringConfigError('keepPeriods', `must be a positive integer (got ${JSON.stringify(options.keepPeriods)})`);
-  const periods = new Map<string, Map<string, number>>();
-  function record(customerId: string, delta: number): void {
+  const periods = new Map<string, { sums: Map<string, number>; seen: Set<string> }>();
+  function record(customerId: string, delta: number, referenceId?: string): void {
     if (typeof customerId !== 'string' || typeof delta !== 'number' || !Number.isFinite(delta)) return;
     const period = periodOf(now());
-    let sums = periods.get(period);
-    if (!sums) {
-      sums = new Map();
-      periods.set(period, sums);
+    let month = periods.get(period);
+    if (!month) {
+      month = { sums: new Map(), seen: new Set() };
+      periods.set(period, month);
       if (periods.size > keep) for (const old of [...periods.keys()].sort().slice(0, periods.size - keep)) periods.delete(old);
     }
-    sums.set(customerId, (sums.get(customerId) ?? 0) + delta);
+    if (referenceId !== undefined) {
+      if (month.seen.has(referenceId)) return;
+      month.seen.add(referenceId);
+    }
+    month.sums.set(customerId, (month.sums.get(customerId) ?? 0) + delta);
   }
   return {
     record,
-    onDelivered: (event) => record(event.customerId, event.delta),
-    total: (customerId, period) => periods.get(period)?.get(customerId) ?? 0,
-    totals: (period) => Object.fromEntries(periods.get(period) ?? []),
+    onDelivered: (event) => record(event.customerId, event.delta, event.referenceId),
+    total: (customerId, period) => periods.get(period)?.sums.get(customerId) ?? 0,
+    totals: (period) => Object.fromEntries(periods.get(period)?.sums ?? []),
   };
 }
 

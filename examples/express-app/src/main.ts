@@ -1,0 +1,54 @@
+// Runs the API as a process: `node dist/main.js`.
+//
+// - PACSPACE_API_KEY set: bills PacSpace (PACSPACE_BASE_URL, default https://app.pacspace.io).
+// - Not set: starts a local PacSpace sandbox in this process and bills it (nothing leaves the machine).
+//
+// Logs are JSON lines on stdout. On SIGTERM/SIGINT it stops accepting connections, lets in-flight
+// requests finish, stops storage billing, closes the Meter (delivering what is queued, up to
+// SHUTDOWN_TIMEOUT_MS), prints one `{"event":"shutdown",...}` line with the Meter's report and
+// exits 0. A second signal exits at once.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+
+const APP = 'express-app';
+const log = (fields: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ app: APP, ...fields })}\n`);
+
+const config = loadConfig();
+let sandbox: { url: string; apiKey: string; close(): Promise<void> } | undefined;
+if (!config.pacspace.apiKey) {
+  const { startSandbox } = await import('@pacspace-metering/sandbox');
+  sandbox = await startSandbox();
+  config.pacspace = { apiKey: sandbox.apiKey, baseUrl: sandbox.url };
+}
+
+const example = createApp(config);
+const server = createServer(example.app);
+await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+const { port } = server.address() as AddressInfo;
+log({ event: 'listening', url: `http://${config.host}:${port}`, scope: config.scope, pacspace: sandbox ? `local sandbox ${sandbox.url}` : (config.pacspace.baseUrl ?? 'https://app.pacspace.io') });
+example.billing.start();
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    log({ event: 'forced-exit', signal });
+    process.exit(1);
+  }
+  stopping = true;
+  const started = Date.now();
+  log({ event: 'stopping', signal });
+  // 1. Stop accepting; idle keep-alive connections close now, busy ones after their response.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const grace = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+  await closed;
+  clearTimeout(grace);
+  // 2. Every response is done, so every delta is in the Meter: deliver them.
+  const report = await example.close(Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
+  log({ event: 'shutdown', signal, ...report });
+  await sandbox?.close();
+  process.exit(0);
+}
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));

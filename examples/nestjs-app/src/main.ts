@@ -1,0 +1,45 @@
+// Runs the API as a process: `node dist/main.js`.
+//
+// - PACSPACE_API_KEY set: bills PacSpace (PACSPACE_BASE_URL, default https://app.pacspace.io).
+// - Not set: starts a local PacSpace sandbox in this process and bills it (nothing leaves the machine).
+//
+// Logs are JSON lines on stdout (Nest's own errors and warnings go to its logger). On SIGTERM/SIGINT
+// it closes the application: the server stops accepting and waits for in-flight requests, storage
+// billing stops, the Meter delivers what is queued (up to SHUTDOWN_TIMEOUT_MS); then it prints one
+// `{"event":"shutdown",...}` line with the Meter's report and exits 0. A second signal exits at once.
+import { closeApp, createApp } from './bootstrap.js';
+import { loadConfig } from './config.js';
+
+const APP = 'nestjs-app';
+const log = (fields: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ app: APP, ...fields })}\n`);
+
+const config = loadConfig();
+let sandbox: { url: string; apiKey: string; close(): Promise<void> } | undefined;
+if (!config.pacspace.apiKey) {
+  const { startSandbox } = await import('@pacspace-metering/sandbox');
+  sandbox = await startSandbox();
+  config.pacspace = { apiKey: sandbox.apiKey, baseUrl: sandbox.url };
+}
+
+const app = await createApp(config);
+await app.listen(config.port, config.host);
+log({ event: 'listening', url: await app.getUrl(), scope: config.scope, pacspace: sandbox ? `local sandbox ${sandbox.url}` : (config.pacspace.baseUrl ?? 'https://app.pacspace.io') });
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) {
+    log({ event: 'forced-exit', signal });
+    process.exit(1);
+  }
+  stopping = true;
+  log({ event: 'stopping', signal });
+  // Connections still busy after the timeout (a stuck client) are cut, so shutdown always ends.
+  const grace = setTimeout(() => app.getHttpServer().closeAllConnections(), config.shutdownTimeoutMs);
+  grace.unref();
+  const report = await closeApp(app, config);
+  log({ event: 'shutdown', signal, ...report });
+  await sandbox?.close();
+  process.exit(0);
+}
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));

@@ -1,0 +1,181 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
+import type { Meter, MeterOptions } from '@pacspace-metering/core';
+
+/**
+ * Who pays for a call: returns the customerId (1-128 characters of `[A-Za-z0-9_.:-]`; a safe
+ * integer is turned into its decimal string). `req` is the framework's request: Express's `req`,
+ * or Fastify's `request` (not `request.raw`). For non-HTTP handlers (microservices) it is the
+ * handler's first argument, the message payload. Runs once, after the response finished with a
+ * success status. Returning nothing, or throwing, refuses the delta: it is counted in
+ * `meter.stats().dropped.invalid` and passed to `onDrop`/`onError`; the response is never affected.
+ *
+ * @example
+ * const customerId: CustomerIdResolver = (req) => req.user?.accountId;
+ * @publicApi
+ */
+export type CustomerIdResolver<Req = any> = (req: Req, context: ExecutionContext) => string | number | null | undefined;
+
+/**
+ * A route's units per call (negative consumes), from the request and the value the handler
+ * produced: the last value its observable emitted, `undefined` for `@Res()` handlers that write
+ * the response themselves. Runs once, after the response finished with a success status.
+ *
+ * @example
+ * @Metered({ reason: 'report_generated', delta: (req, result) => -result.pages })
+ * @publicApi
+ */
+export type DeltaResolver<Req = any, Result = any> = (req: Req, result: Result, context: ExecutionContext) => number;
+
+/**
+ * A route's extra key/values, from the request and the handler's value. Must return a plain
+ * object of JSON values (or nothing); it is serialized once, so every retry sends the same bytes.
+ *
+ * @example
+ * @Metered({ reason: 'export', metadata: (req, result) => ({ rows: result.rows }) })
+ * @publicApi
+ */
+export type MetadataResolver<Req = any, Result = any> = (req: Req, result: Result, context: ExecutionContext) => Record<string, unknown> | undefined;
+
+/**
+ * The module-wide form of {@link DeltaResolver}: from the request only, so that routes that do not
+ * need the handler's value stay free of any interceptor.
+ *
+ * @example
+ * MeteringModule.forRoot({ delta: (req) => (req.user.plan === 'bulk' ? -0.5 : -1) })
+ * @publicApi
+ */
+export type RequestDeltaResolver<Req = any> = (req: Req, context: ExecutionContext) => number;
+
+/**
+ * The module-wide form of {@link MetadataResolver}: from the request only.
+ *
+ * @example
+ * MeteringModule.forRoot({ metadata: (req) => ({ plan: req.user.plan }) })
+ * @publicApi
+ */
+export type RequestMetadataResolver<Req = any> = (req: Req, context: ExecutionContext) => Record<string, unknown> | undefined;
+
+/**
+ * Options of {@link MeteringModule.forRoot}: every {@link MeterOptions} field of `createMeter`
+ * (`apiKey`, `baseUrl`, `client`, `scope`, queue and retry limits, hooks, `logger`), or an existing
+ * `meter`, plus how Nest requests become deltas.
+ *
+ * @example
+ * MeteringModule.forRoot({
+ *   apiKey: process.env.PACSPACE_API_KEY,
+ *   scope: 'reports-api',
+ *   customerId: (req) => req.user?.accountId,
+ * });
+ * @publicApi
+ */
+export interface MeteringModuleOptions<Req = any> extends MeterOptions {
+  /**
+   * An existing Meter to use instead of creating one. It cannot be combined with `createMeter`
+   * options. The module flushes it on shutdown but does not close it (its creator does).
+   * Default: a Meter created from the other options, closed on shutdown.
+   */
+  meter?: Meter;
+  /** Who pays, for every metered route that does not name its own. Default: none (each `@Metered` must give one). */
+  customerId?: CustomerIdResolver<Req>;
+  /**
+   * Default reason (1-500 characters). Routes with `@Metered()` and no reason use it; with
+   * `MeteringInterceptor` bound as `APP_INTERCEPTOR`, every route without `@SkipMetering()` is
+   * metered with it. Default: none.
+   */
+  reason?: string;
+  /** Default units per successful call: a non-zero number within ±1e9, or a {@link RequestDeltaResolver}. Default: `-1`. */
+  delta?: number | RequestDeltaResolver<Req>;
+  /**
+   * Key/values stored with every delta (a plain object or a {@link RequestMetadataResolver}); a
+   * route's own `metadata` is merged over it. `route` (the route pattern, never the raw URL) and
+   * `method` are added first, so you can override them. Default: none.
+   */
+  metadata?: Record<string, unknown> | RequestMetadataResolver<Req>;
+  /**
+   * Decides, once the response has finished, whether the call is billed. `res` is the framework's
+   * response (Express `res`, Fastify `reply`). Default: the status written is below 400.
+   */
+  isSuccess?: (req: Req, res: any) => boolean;
+  /**
+   * Your own request id, tried first (see DESIGN §4). A value that is not 1-128 characters of
+   * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` (Fastify, pino-http), then
+   * `requestIdHeader`, then a fresh UUID (stored as `req.id`).
+   */
+  requestId?: (req: Req) => unknown;
+  /**
+   * A request header to trust as the request id, e.g. `'x-request-id'`. Default: none. Only name
+   * one set by your own edge: a client that repeats an id would have its calls billed as one.
+   */
+  requestIdHeader?: string;
+  /** Response header the request id is echoed in, or `false` for none. Default: `'x-request-id'`. */
+  responseHeader?: string | false;
+  /** How long application shutdown waits for queued deltas to be delivered. Default: `30000` ms. */
+  shutdownTimeoutMs?: number;
+}
+
+/**
+ * Options of {@link MeteringModule.forRoot}: {@link MeteringModuleOptions} plus `isGlobal`.
+ *
+ * @example
+ * MeteringModule.forRoot({ scope: 'reports-api', customerId: (req) => req.user.id, isGlobal: true });
+ * @publicApi
+ */
+export interface MeteringForRootOptions<Req = any> extends MeteringModuleOptions<Req> {
+  /** Register the module globally, so controllers of every module can use `@Metered()`. Default: `false`. */
+  isGlobal?: boolean;
+}
+
+/**
+ * A class that builds the module options, for `forRootAsync({ useClass })` / `useExisting`.
+ *
+ * @example
+ * @Injectable()
+ * class MeteringConfig implements MeteringOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createMeteringOptions() { return { apiKey: this.config.get('PACSPACE_API_KEY') }; }
+ * }
+ * @publicApi
+ */
+export interface MeteringOptionsFactory {
+  createMeteringOptions(): MeteringModuleOptions | Promise<MeteringModuleOptions>;
+}
+
+/**
+ * Options of {@link MeteringModule.forRootAsync}: `imports`, `inject` and one of `useFactory`,
+ * `useClass`, `useExisting`, plus `isGlobal` (default `false`).
+ *
+ * @example
+ * MeteringModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ apiKey: config.get('PACSPACE_API_KEY') }),
+ * });
+ * @publicApi
+ */
+export interface MeteringModuleAsyncOptions extends ConfigurableModuleAsyncOptions<MeteringModuleOptions, 'createMeteringOptions'> {
+  /** Register the module globally. Default: `false`. */
+  isGlobal?: boolean;
+}
+
+/**
+ * Options of {@link Metered}. Every field falls back to the module's option of the same name.
+ *
+ * @example
+ * @Metered({ reason: 'report_generated', delta: (req, result) => -result.pages })
+ * @publicApi
+ */
+export interface MeteredOptions<Req = any, Result = any> {
+  /** Why the balance changes (1-500 characters); also part of the referenceId. Default: the module's `reason`. */
+  reason?: string;
+  /**
+   * Units per successful call, or a {@link DeltaResolver} of the request and the handler's value
+   * (a function makes `@Metered` observe the handler's value with a small interceptor; a number
+   * keeps the route interceptor-free). Default: the module's `delta` (`-1`).
+   */
+  delta?: number | DeltaResolver<Req, Result>;
+  /** Who pays. Default: the module's `customerId`. */
+  customerId?: CustomerIdResolver<Req>;
+  /** A plain object or a {@link MetadataResolver}, merged over the module's `metadata`. Default: none. */
+  metadata?: Record<string, unknown> | MetadataResolver<Req, Result>;
+}

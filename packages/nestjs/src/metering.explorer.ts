@@ -1,0 +1,42 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { MeteringConfigError } from '@pacspace-metering/core';
+import { METERING_RUNTIME } from './metering.constants.js';
+import { messages } from './metering.messages.js';
+import type { MeteringRuntime } from './metering.providers.js';
+import { compileRoute, describeHandler, isSseHandler, selectMetered } from './metering.route.js';
+
+/**
+ * @internal Checks every controller and provider once, when the application initialises: each explicit
+ * `@Metered` (on a method, or inherited from its class) must compile (a reason, a customerId
+ * resolver, valid delta and metadata) and must not be on an `@Sse()` route. A problem aborts
+ * `app.init()` / `app.listen()` with a `MeteringConfigError` naming the route and the field.
+ */
+@Injectable()
+export class MeteringExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    @Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime,
+  ) {}
+
+  onModuleInit(): void {
+    // Controllers, and providers that host handlers too (GraphQL resolvers, gateways).
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      const cls = wrapper.metatype as Function | null | undefined;
+      if (typeof cls !== 'function') continue;
+      const prototype = cls.prototype as Record<string, unknown>;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[name];
+        if (typeof handler !== 'function') continue;
+        // Only explicit decorations are checked; the module default was checked with the module options.
+        const selected = selectMetered(this.reflector, handler, cls, undefined);
+        if (selected === null) continue;
+        const where = describeHandler(cls, handler);
+        if (isSseHandler(this.reflector, handler)) throw new MeteringConfigError('Metered', messages.sseRefused(where));
+        compileRoute(this.runtime.options, selected.options, where, selected.source);
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { METER, METERING_RUNTIME } from './metering.constants.js';
+import { MeteringExplorer } from './metering.explorer.js';
+import { MeteringGuard } from './metering.guard.js';
+import { MeteringInterceptor } from './metering.interceptor.js';
+import { ConfigurableMeteringModule } from './metering.module-definition.js';
+import { meterProvider, meteringRuntimeProvider, type MeteringRuntime } from './metering.providers.js';
+import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './metering-options.interface.js';
+
+/**
+ * Provides the Meter (`@InjectMeter()`), `MeteringInterceptor` and the start-up checks behind
+ * `@Metered()`. Options are validated while the application bootstraps: a bad one aborts it with a
+ * `MeteringConfigError` naming the field. On application shutdown (`app.close()`, or a signal with
+ * `enableShutdownHooks()`) the module closes the Meter it created, or flushes the one it was given,
+ * so everything still queued is delivered (within `shutdownTimeoutMs`) before `app.close()` resolves.
+ *
+ * The module never binds anything globally itself: bind `MeteringGuard` with `APP_GUARD` (HTTP) or
+ * `MeteringInterceptor` with `APP_INTERCEPTOR` (HTTP and microservices) to meter every route with
+ * the module's default `reason`.
+ *
+ * @example
+ * @Module({
+ *   imports: [
+ *     MeteringModule.forRoot({
+ *       apiKey: process.env.PACSPACE_API_KEY,
+ *       scope: 'reports-api',
+ *       customerId: (req) => req.user?.accountId,
+ *       isGlobal: true,
+ *     }),
+ *   ],
+ * })
+ * export class AppModule {}
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [meteringRuntimeProvider, meterProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer],
+  exports: [METER, METERING_RUNTIME, MeteringGuard, MeteringInterceptor],
+})
+export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationShutdown {
+  constructor(@Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime) {
+    super();
+  }
+
+  /**
+   * Configures the module with static options: every `createMeter` option (or `meter`), the Nest
+   * options of {@link MeteringModuleOptions}, and `isGlobal` (default `false`).
+   *
+   * @example
+   * MeteringModule.forRoot({ apiKey: process.env.PACSPACE_API_KEY, customerId: (req) => req.user.id, isGlobal: true })
+   */
+  static override forRoot(options: MeteringForRootOptions = {}): DynamicModule {
+    const { isGlobal, ...moduleOptions } = options ?? {};
+    return { ...super.forRoot(moduleOptions), global: isGlobal === true };
+  }
+
+  /**
+   * Configures the module from other providers (`ConfigService`, secrets): `imports`, `inject` and
+   * one of `useFactory`, `useClass` or `useExisting` (a class with `createMeteringOptions()`), plus
+   * `isGlobal` (default `false`).
+   *
+   * @example
+   * MeteringModule.forRootAsync({
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ apiKey: config.getOrThrow('PACSPACE_API_KEY'), customerId: (req) => req.user.id }),
+   *   isGlobal: true,
+   * })
+   */
+  static override forRootAsync(options: MeteringModuleAsyncOptions): DynamicModule {
+    const { isGlobal, ...asyncOptions } = options;
+    return { ...super.forRootAsync(asyncOptions), global: isGlobal === true };
+  }
+
+  /** Delivers what is still queued before the application finishes shutting down. */
+  async onApplicationShutdown(): Promise<void> {
+    const { meter, ownsMeter, options } = this.runtime;
+    if (ownsMeter) await meter.close({ timeoutMs: options.shutdownTimeoutMs });
+    else await meter.flush({ timeoutMs: options.shutdownTimeoutMs });
+  }
+}

@@ -1,0 +1,94 @@
+import type { Reflector } from '@nestjs/core';
+import { MeteringConfigError } from '@pacspace-metering/core';
+import { METERED_METADATA, NEST_SSE_METADATA, SKIP_METERING_METADATA } from './metering.constants.js';
+import { describeValue, messages } from './metering.messages.js';
+import { checkDelta, checkMetadata, checkReason, type ResolvedMeteringOptions } from './metering.options.js';
+import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
+
+/** @internal How one handler is metered, compiled once and cached per handler. */
+export interface RouteMetering {
+  /** `Controller.method`, for messages. */
+  where: string;
+  reason: string;
+  delta: number | DeltaResolver;
+  customerId: CustomerIdResolver;
+  /** Module metadata, then route metadata over it. */
+  moduleMetadata: Record<string, unknown> | RequestMetadataResolver | undefined;
+  routeMetadata: Record<string, unknown> | MetadataResolver | undefined;
+  /** True when a route resolver needs the handler's value, so it has to be observed. */
+  needsResult: boolean;
+  /** Where the settings came from: an explicit `@Metered` (method or class), or the module default. */
+  source: MeteringSource;
+}
+
+/** @internal Where a handler's metering comes from. */
+export type MeteringSource = 'method' | 'class' | 'module';
+
+const METERED_KEYS = ['reason', 'delta', 'customerId', 'metadata'];
+
+/**
+ * @internal Picks the `@Metered` options that apply to a handler: the method's own (a method's
+ * `@SkipMetering()` wins over everything), else the class's (unless the class skips), else the
+ * module default when it has a reason. `null` means "not metered".
+ */
+export function selectMetered(
+  reflector: Reflector,
+  handler: Function,
+  cls: Function,
+  moduleReason: string | undefined,
+): { options: MeteredOptions; source: MeteringSource } | null {
+  if (reflector.get<boolean | undefined>(SKIP_METERING_METADATA, handler)) return null;
+  const own = reflector.get<MeteredOptions | undefined>(METERED_METADATA, handler);
+  if (own !== undefined) return { options: own, source: 'method' };
+  if (reflector.get<boolean | undefined>(SKIP_METERING_METADATA, cls)) return null;
+  const inherited = reflector.get<MeteredOptions | undefined>(METERED_METADATA, cls);
+  if (inherited !== undefined) return { options: inherited, source: 'class' };
+  return moduleReason === undefined ? null : { options: {}, source: 'module' };
+}
+
+/** @internal True for `@Sse()` handlers. */
+export function isSseHandler(reflector: Reflector, handler: Function): boolean {
+  return !!reflector.get(NEST_SSE_METADATA, handler);
+}
+
+/**
+ * @internal Turns `@Metered` options plus the module defaults into a {@link RouteMetering}; throws
+ * {@link MeteringConfigError} naming the field and the route when something cannot work.
+ */
+export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown, where: string, source: MeteringSource): RouteMetering {
+  if (metered === null || typeof metered !== 'object' || Array.isArray(metered)) {
+    throw new MeteringConfigError('metered', messages.meteredArgument(where, describeValue(metered)));
+  }
+  const options = metered as Record<string, unknown>;
+  for (const name of Object.keys(options)) {
+    if (!METERED_KEYS.includes(name)) throw new MeteringConfigError(name, messages.meteredUnknown(where, name));
+  }
+  const fail = (field: string) => (detail: string) => new MeteringConfigError(field, messages.routeField(where, detail));
+  const reason = options.reason === undefined ? defaults.reason : checkReason(options.reason, fail('reason'));
+  if (reason === undefined) throw new MeteringConfigError('reason', messages.routeNoReason(where));
+  const delta = options.delta === undefined ? fromModule(defaults.delta) : checkDelta<DeltaResolver>(options.delta, fail('delta'));
+  if (options.customerId !== undefined && typeof options.customerId !== 'function') throw fail('customerId')(messages.notAFunction());
+  const customerId = (options.customerId as CustomerIdResolver | undefined) ?? defaults.customerId;
+  if (customerId === undefined) throw new MeteringConfigError('customerId', messages.routeNoCustomer(where));
+  const routeMetadata = options.metadata === undefined ? undefined : checkMetadata<MetadataResolver>(options.metadata, fail('metadata'));
+  return { where, reason, delta, customerId, moduleMetadata: defaults.metadata, routeMetadata, needsResult: routeNeedsResult(options), source };
+}
+
+/**
+ * @internal True when `@Metered` options contain a function of the handler's value (`delta` or
+ * `metadata`). Decided from the decorator's own options only, so the decorator knows it too.
+ */
+export function routeNeedsResult(options: unknown): boolean {
+  const metered = options as MeteredOptions | null | undefined;
+  return typeof metered?.delta === 'function' || typeof metered?.metadata === 'function';
+}
+
+/** The module's request-only delta, in the route's `(req, result, context)` shape. */
+function fromModule(delta: number | RequestDeltaResolver): number | DeltaResolver {
+  return typeof delta === 'function' ? (req, _result, context) => delta(req, context) : delta;
+}
+
+/** @internal `Controller.method` for messages. */
+export function describeHandler(cls: Function, handler: Function): string {
+  return `${cls.name || 'AnonymousController'}.${handler.name || 'anonymous'}`;
+}

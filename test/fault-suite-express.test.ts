@@ -1,0 +1,6 @@
+// Fault-injection suite, Express example (examples/express-app): each sandbox fault alone and all of
+// them together, a thousand operations of mixed traffic per run, exactly-once billing asserted
+// against the ledger. The matrix is in support/example-fault-runs.ts.
+import { describeFaultRuns } from './support/example-fault-runs.js';
+
+describeFaultRuns('express-app');
