@@ -4,6 +4,7 @@
 // app echoed in `x-request-id`, so what should have been billed can be derived from the client's
 // side alone. Used by the demo (examples/demo/index.mjs) and by the fault-injection suite (test/).
 import http from 'node:http';
+import { seededRandom } from '@pacspace-metering/sandbox';
 
 /** The example apps' default API keys (their DEMO_API_KEYS): key -> customer. */
 export const CUSTOMERS = Object.freeze([
@@ -82,18 +83,6 @@ export function createClient(baseUrl, { maxSockets = 16, keepAlive = true } = {}
   }
 
   return { send, abortUpload, close: () => agent.destroy() };
-}
-
-/** mulberry32: a small seeded PRNG, so a traffic mix is the same on every run. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Operation -> weight. Each operation is one or two HTTP calls. */
