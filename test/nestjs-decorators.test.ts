@@ -114,7 +114,11 @@ describe.each(['Express', 'Fastify'] as const)('decorators (%s adapter)', (adapt
     expect(deltas).toHaveLength(3);
   });
 
-  it('a global MeteringInterceptor with a module default reason meters every route; one with @Metered too is billed once', async () => {
+  it.each([
+    ['MeteringInterceptor as APP_INTERCEPTOR', [{ provide: APP_INTERCEPTOR, useClass: MeteringInterceptor }]],
+    ['MeteringGuard as APP_GUARD', [{ provide: APP_GUARD, useClass: MeteringGuard }]],
+    ['both', [{ provide: APP_GUARD, useClass: MeteringGuard }, { provide: APP_INTERCEPTOR, useClass: MeteringInterceptor }]],
+  ])('%s with a module default reason meters every route; a route with @Metered too is billed once', async (_binding, globalProviders) => {
     @Controller()
     class EverythingController {
       @Get('a')
@@ -153,7 +157,7 @@ describe.each(['Express', 'Fastify'] as const)('decorators (%s adapter)', (adapt
     @Module({
       imports: [MeteringModule.forRoot(meteringOptions('global', { reason: 'api_call' }))],
       controllers: [EverythingController],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: MeteringInterceptor }],
+      providers: globalProviders,
     })
     class AppModule {}
 
@@ -172,7 +176,7 @@ describe.each(['Express', 'Fastify'] as const)('decorators (%s adapter)', (adapt
     expect(replies[5]!.body).toContain('data: hello');
     const meter = app.get<Meter>(METER);
     await app.close();
-    // Two interceptors ran on /twice (the global one and @Metered's); the request was claimed once.
+    // Two enhancers ran on /twice (the global one and @Metered's guard); the call was started once.
     expect(meter.stats()).toMatchObject({ accepted: 4, deduplicated: 0 });
 
     const ledger = sandbox.ledger();

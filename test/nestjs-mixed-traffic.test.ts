@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import {
   BadGatewayException,
   Body,
@@ -164,6 +165,22 @@ class ApiController {
     return new StreamableFile(Buffer.from('metered file body'));
   }
 
+  /** A download whose stream fails halfway: the response is cut off, so it is an abort, not a sale. */
+  @Get('file-broken')
+  @Metered('file_broken')
+  brokenFile() {
+    let sent = false;
+    const body = new Readable({
+      read() {
+        if (!sent) {
+          sent = true;
+          this.push(Buffer.alloc(64 * 1024, 1));
+        } else this.destroy(new Error('disk gone'));
+      },
+    });
+    return new StreamableFile(body);
+  }
+
   @Get('free')
   free() {
     return { free: true };
@@ -203,6 +220,19 @@ function call(base: string, method: string, path: string, headers: Record<string
     );
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** A request whose response is cut off by the server; resolves with how it ended for the client. */
+function brokenCall(base: string, customer: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get(`${base}/api/file-broken`, { headers: { 'x-customer': customer }, agent: false }, (res) => {
+      res.on('data', () => undefined);
+      res.on('error', () => resolve('cut off'));
+      res.on('end', () => resolve(res.complete ? 'complete' : 'cut off'));
+      res.on('close', () => resolve('cut off'));
+    });
+    req.on('error', () => resolve('cut off'));
   });
 }
 
@@ -324,6 +354,7 @@ describe.each(adapters)('@Metered under mixed traffic and delivery faults (%s ad
       answered.forEach((reply, j) => replies.push({ spec: chunk[j]!, reply }));
     }
     for (let i = 0; i < 4; i++) await abortedCall(base, CUSTOMERS[i]!, `${name}-abort-${i}`);
+    expect(await Promise.all(CUSTOMERS.map((customer) => brokenCall(base, customer)))).toEqual(CUSTOMERS.map(() => 'cut off'));
 
     // The app answered every kind as intended.
     for (const { spec, reply } of replies) expect({ kind: spec.kind, status: reply.status }).toEqual({ kind: spec.kind, status: spec.status });

@@ -1,9 +1,9 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { CALL, NEST_METHOD_METADATA, NEST_PATH_METADATA } from './metering.constants.js';
+import { CALL, NEST_GUARDS_METADATA, NEST_INTERCEPTORS_METADATA, NEST_METHOD_METADATA, NEST_PATH_METADATA } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 
-const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown };
+const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown; getOwnMetadataKeys(target: object): unknown[] };
 
 /**
  * @internal Hands the handler's value to the call started by the guard (or interceptor): for HTTP
@@ -64,15 +64,23 @@ function isHttpRoute(handler: Function): boolean {
   return reflect.getMetadata(NEST_PATH_METADATA, handler) !== undefined && reflect.getMetadata(NEST_METHOD_METADATA, handler) !== undefined;
 }
 
-/** Markers of handlers that are not HTTP routes: microservice patterns, gateway messages, GraphQL resolvers. */
-const NON_HTTP_HANDLER_METADATA = ['microservices:pattern', '__isMessageMapping', 'graphql:resolver_type'];
-
+/**
+ * True when a class has a method that looks like a handler of another kind: it carries metadata
+ * of some decorator (not TypeScript's `design:*`, not ours) but no HTTP route. Microservice
+ * patterns, gateway messages and GraphQL resolvers all qualify; a wrong guess only costs an
+ * interceptor, never a missed bill.
+ */
 function hasNonHttpHandler(cls: Function): boolean {
   for (let prototype = cls.prototype as object | null; prototype !== null && prototype !== Object.prototype; prototype = Object.getPrototypeOf(prototype)) {
     for (const name of Object.getOwnPropertyNames(prototype)) {
       const method = name === 'constructor' ? undefined : Object.getOwnPropertyDescriptor(prototype, name)?.value;
-      if (typeof method === 'function' && NON_HTTP_HANDLER_METADATA.some((key) => reflect.getMetadata(key, method) !== undefined)) return true;
+      if (typeof method === 'function' && !isHttpRoute(method) && reflect.getOwnMetadataKeys(method).some(isHandlerMetadata)) return true;
     }
   }
   return false;
+}
+
+function isHandlerMetadata(key: unknown): boolean {
+  if (typeof key !== 'string') return true;
+  return !key.startsWith('design:') && !key.startsWith('pacspace-metering:') && key !== NEST_INTERCEPTORS_METADATA && key !== NEST_GUARDS_METADATA;
 }

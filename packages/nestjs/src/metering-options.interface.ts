@@ -100,7 +100,7 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
   /**
    * Your own request id, tried first (see DESIGN §4). A value that is not 1-128 characters of
    * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` (Fastify, pino-http), then
-   * `requestIdHeader`, then a fresh UUID (stored as `req.id`).
+   * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`.
    */
   requestId?: (req: Req) => unknown;
   /**

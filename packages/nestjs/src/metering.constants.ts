@@ -35,6 +35,7 @@ export const NEST_SSE_METADATA = '__sse__';
 
 /** @internal Nest's own keys (the same strings in Nest 11 and 12). */
 export const NEST_INTERCEPTORS_METADATA = '__interceptors__';
+export const NEST_GUARDS_METADATA = '__guards__';
 export const NEST_PATH_METADATA = 'path';
 export const NEST_METHOD_METADATA = 'method';
 
@@ -45,11 +46,36 @@ export const NEST_METHOD_METADATA = 'method';
  */
 export const CALL = Symbol.for('pacspace-metering.nestjs.call');
 
-/** Default units billed per successful call: one unit consumed. */
+/**
+ * Default units billed per successful call (the `delta` option): one unit consumed.
+ *
+ * @example
+ * @Metered({ reason: 'bulk_export', delta: 10 * DEFAULT_DELTA })
+ * @publicApi
+ */
 export const DEFAULT_DELTA = -1;
 
-/** Default response header the request id is echoed in. */
+/**
+ * Default response header the request id is echoed in (the `responseHeader` option).
+ *
+ * @example
+ * const requestId = res.getHeader(DEFAULT_RESPONSE_HEADER);
+ * @publicApi
+ */
 export const DEFAULT_RESPONSE_HEADER = 'x-request-id';
 
-/** Default time `onApplicationShutdown` waits for queued deltas to be delivered. */
+/**
+ * Default time application shutdown waits for queued deltas (the `shutdownTimeoutMs` option).
+ *
+ * @example
+ * MeteringModule.forRoot({ ..., shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS / 3 }) // within a 10 s grace period
+ * @publicApi
+ */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * @internal Where `@pacspace-metering/core`'s `claimOnce` keeps the referenceIds a request was
+ * metered under (a `Set`), e.g. by the Express `meterRequests()` middleware in front of Nest.
+ * Read, never written, here: a call already billed under the same referenceId is not enqueued twice.
+ */
+export const CORE_CLAIMS = Symbol.for('pacspace-metering.metered');

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
-import { MeteringConfigError, PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
-import { CALL, METERING_RUNTIME } from './metering.constants.js';
+import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, isAcceptedRequestId, resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
+import { CALL, CORE_CLAIMS, METERING_RUNTIME } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
@@ -15,7 +15,7 @@ export type HttpObject = Record<string | symbol, any> & { raw?: any };
 /**
  * What {@link MeteringGuard} and {@link MeteringInterceptor} share: finding a handler's settings
  * (compiled once per handler, not per request), starting a call (claim, request id, response
- * header, one finish/close listener pair on the raw response), and billing it. Subclass the guard
+ * header, one `close` listener on the raw response), and billing it. Subclass the guard
  * or the interceptor to change the `protected` extension points: {@link getRequestId},
  * {@link getMessageId}, {@link isSuccess}, {@link getRoute}, {@link buildMetadata}.
  *
@@ -28,8 +28,8 @@ export type HttpObject = Record<string | symbol, any> & { raw?: any };
  */
 export abstract class MeteringEnhancer implements OnModuleInit {
   protected readonly logger = new Logger('Metering');
-  /** Compiled settings per controller class, then per handler; `null` = not metered. */
-  private readonly routes = new WeakMap<Function, WeakMap<Function, RouteMetering | null>>();
+  /** Compiled settings per handler (and the class it was compiled for); `null` = not metered. */
+  private readonly routes = new WeakMap<Function, { cls: Function; route: RouteMetering | null }>();
   private readonly warned = new Set<string>();
   private runtimeRef: MeteringRuntime | undefined;
   private requestIdOptions: RequestIdOptions<any> | undefined;
@@ -102,13 +102,11 @@ export abstract class MeteringEnhancer implements OnModuleInit {
   protected routeFor(context: ExecutionContext): RouteMetering | null {
     const cls = context.getClass();
     const handler = context.getHandler();
-    let byHandler = this.routes.get(cls);
-    if (byHandler === undefined) this.routes.set(cls, (byHandler = new WeakMap()));
-    let route = byHandler.get(handler);
-    if (route === undefined) {
-      route = this.compile(cls, handler);
-      byHandler.set(handler, route);
-    }
+    const cached = this.routes.get(handler);
+    if (cached !== undefined && cached.cls === cls) return cached.route;
+    // A handler inherited by two controllers is compiled again when the class changes: rare, and correct.
+    const route = this.compile(cls, handler);
+    this.routes.set(handler, { cls, route });
     return route;
   }
 
@@ -202,26 +200,34 @@ export abstract class MeteringEnhancer implements OnModuleInit {
       customerId = route.customerId(req, context);
       if (typeof customerId === 'number' && Number.isSafeInteger(customerId)) customerId = String(customerId);
     } catch (err) {
-      customerId = undefined;
-      this.warnOnce(`${route.where}:customerId`, messages.resolverFailed(route.where, 'customerId', errorText(err)));
+      return this.refuse(route, 'customerId', err);
     }
     if (typeof route.delta === 'function') {
       try {
         delta = route.delta(req, result, context);
       } catch (err) {
-        delta = Number.NaN;
-        this.warnOnce(`${route.where}:delta`, messages.resolverFailed(route.where, 'delta', errorText(err)));
+        return this.refuse(route, 'delta', err, customerId);
       }
     }
     try {
       metadata = this.buildMetadata(route, context, req, result, base);
     } catch (err) {
-      metadata = INVALID_METADATA;
-      this.warnOnce(`${route.where}:metadata`, messages.resolverFailed(route.where, 'metadata', errorText(err)));
+      return this.refuse(route, 'metadata', err, customerId);
     }
     // The referenceId is built by the Meter from the request id, so the same call metered twice
-    // (say, by the Express middleware too) carries the same Idempotency-Key and counts once.
+    // (say, by the Express middleware too) carries the same Idempotency-Key and counts once at
+    // PacSpace; when the middleware already enqueued it (its claim is on the request), not even
+    // a second delivery is made.
+    const claims = (req as HttpObject | undefined)?.[CORE_CLAIMS] as Set<string> | undefined;
+    if (claims !== undefined && typeof customerId === 'string' && claims.has(buildReferenceId({ scope: meter.scope, operation: route.reason, customerId, requestId }))) return;
     meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
+  }
+
+  /** A resolver threw: the Meter refuses the delta with the real cause (counted, `onDrop`, `onError`); logged once per route. */
+  private refuse(route: RouteMetering, field: string, err: unknown, customerId?: unknown): void {
+    this.warnOnce(`${route.where}:${field}`, messages.resolverFailed(route.where, field, errorText(err)));
+    const error = new DeltaValidationError(field, `the ${field} resolver threw: ${errorText(err)}`, { cause: err });
+    this.runtime.meter.refuse(error, { reason: route.reason, ...(typeof customerId === 'string' ? { customerId } : {}) });
   }
 
   private compile(cls: Function, handler: Function): RouteMetering | null {
@@ -268,8 +274,6 @@ export abstract class MeteringEnhancer implements OnModuleInit {
 /** How core qualifies counter ids: `${PROCESS_INSTANCE_ID}-req-1`. */
 const PROCESS_QUALIFIER = `${PROCESS_INSTANCE_ID}-`;
 
-/** Not a plain object, so the Meter refuses the delta naming `metadata`. */
-const INVALID_METADATA: unknown = Object.freeze([]);
 
 /** Marks an argument list whose HTTP call was started and needs no observer. */
 const STARTED = true;

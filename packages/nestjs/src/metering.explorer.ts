@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { MeteringConfigError } from '@pacspace-metering/core';
 import { METERING_RUNTIME } from './metering.constants.js';
+import { MeteringGuard } from './metering.guard.js';
 import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered } from './metering.route.js';
@@ -22,8 +23,15 @@ export class MeteringExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    const providers = this.discovery.getProviders();
+    // `{ provide: APP_GUARD, useClass: MeteringGuard }` is registered under 'APP_GUARD (UUID: …)'.
+    this.runtime.globalGuard = providers.some((wrapper) => {
+      const metatype = wrapper.metatype as Function | null | undefined;
+      const isGuard = metatype === MeteringGuard || (typeof metatype === 'function' && metatype.prototype instanceof MeteringGuard);
+      return isGuard && typeof wrapper.token === 'string' && wrapper.token.startsWith('APP_GUARD');
+    });
     // Controllers, and providers that host handlers too (GraphQL resolvers, gateways).
-    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+    for (const wrapper of [...this.discovery.getControllers(), ...providers]) {
       const cls = wrapper.metatype as Function | null | undefined;
       if (typeof cls !== 'function') continue;
       const prototype = cls.prototype as Record<string, unknown>;

@@ -9,13 +9,16 @@ import type { MeteringRuntime } from './metering.providers.js';
 /**
  * Meters every handler it is bound to that is not excluded: bound with `APP_INTERCEPTOR` and a
  * module `reason`, every route and message handler without `@SkipMetering()`; routes with
- * `@Metered` use their own settings. HTTP calls are billed when the response has been fully written
- * with a success status (the same finish/close listener as {@link MeteringGuard}); other calls
- * (microservices) when the handler's observable completes without error.
+ * `@Metered` keep their own settings (their guard starts them). HTTP calls are billed when the
+ * response has been fully written with a success status (the same `close` listener as
+ * {@link MeteringGuard}); other calls (microservices) when the handler's observable completes
+ * without error.
  *
- * Any interceptor makes Nest run an rxjs pipeline per request (~10% of a hello-world here), so for
- * HTTP-only apps `MeteringGuard` as `APP_GUARD` is the cheaper global binding. A request started by
- * the guard of `@Metered` is not started again here: double binding is harmless.
+ * Any interceptor makes Nest run an rxjs pipeline per request (~10-20% of a hello-world's
+ * throughput here, even one that returns `next.handle()` untouched), so for HTTP-only apps
+ * `MeteringGuard` as `APP_GUARD` is the cheaper global binding. Binding both is fine (hybrid apps):
+ * the interceptor then leaves HTTP routes to the guard. A route with `@Metered` is never started
+ * twice.
  *
  * @example
  * @Module({
@@ -35,9 +38,9 @@ export class MeteringInterceptor extends MeteringEnhancer implements NestInterce
     const route = this.routeFor(context);
     if (route === null) return next.handle();
     if (context.getType() === 'http') {
-      // A route with its own @Metered is started by @Metered's guard, which runs before any
-      // interceptor; here only the module default is.
-      if (route.source === 'module') this.startHttp(context, route);
+      // A route with its own @Metered is started by @Metered's guard, and every route by a global
+      // MeteringGuard, both of which run before any interceptor; here only the module default is.
+      if (route.source === 'module' && !this.runtime.globalGuard) this.startHttp(context, route);
       return next.handle();
     }
     if (this.startOther(context, route) === undefined) return next.handle();

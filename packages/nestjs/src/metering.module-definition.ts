@@ -2,13 +2,15 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { MeteringModuleOptions } from './metering-options.interface.js';
 
 /**
- * The generated base of {@link MeteringModule}: `forRoot(options)` and `forRootAsync({ imports,
- * inject, useFactory | useClass | useExisting })`, with `createMeteringOptions()` as the method an
- * options class implements. `isGlobal` is handled by `MeteringModule` itself (not with
- * `setExtras`, which loses extras under `forRootAsync` in some Nest versions).
+ * Built once with Nest's `ConfigurableModuleBuilder`: the base class of {@link MeteringModule}
+ * (`forRoot(options)` and `forRootAsync({ imports, inject, useFactory | useClass | useExisting })`,
+ * with `createMeteringOptions()` as the method an options class implements) and
+ * `METERING_MODULE_OPTIONS`, the token of the options exactly as given (`'METERING_MODULE_OPTIONS'`;
+ * validated and defaulted only when the Meter is built). `isGlobal` is handled by `MeteringModule`
+ * itself, not with `setExtras` (which loses extras under `forRootAsync` in some Nest versions).
  *
  * @example
- * @Inject(METERING_MODULE_OPTIONS) options: MeteringModuleOptions
+ * constructor(@Inject(METERING_MODULE_OPTIONS) private readonly options: MeteringModuleOptions) {}
  * @publicApi
  */
 export const {

@@ -18,6 +18,11 @@ export interface MeteringRuntime {
    * process (tests, an app re-created after an error) would share, making their calls collide.
    */
   instanceId: string;
+  /**
+   * Set at start-up when `MeteringGuard` is bound with `APP_GUARD`: a global `MeteringInterceptor`
+   * then leaves HTTP routes to it (it runs first) and only meters the other contexts.
+   */
+  globalGuard: boolean;
 }
 
 /**
@@ -27,8 +32,8 @@ export interface MeteringRuntime {
 export function createMeteringRuntime(options: MeteringModuleOptions | undefined): MeteringRuntime {
   const resolved = resolveMeteringOptions(options);
   const instanceId = randomBytes(6).toString('hex');
-  if (resolved.meter) return { meter: resolved.meter, ownsMeter: false, options: resolved, instanceId };
-  return { meter: createMeter(resolved.meterOptions), ownsMeter: true, options: resolved, instanceId };
+  if (resolved.meter) return { meter: resolved.meter, ownsMeter: false, options: resolved, instanceId, globalGuard: false };
+  return { meter: createMeter(resolved.meterOptions), ownsMeter: true, options: resolved, instanceId, globalGuard: false };
 }
 
 /** @internal */
