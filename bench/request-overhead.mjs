@@ -13,6 +13,7 @@ const rounds = Number(arg('rounds', 5));
 const seconds = Number(arg('seconds', 5));
 const connections = Number(arg('connections', 32));
 const only = arg('only', 'all');
+const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
 const sandboxScript = fileURLToPath(new URL('./servers/sandbox.mjs', import.meta.url));
 
@@ -32,29 +33,37 @@ async function measure(port, child) {
 }
 
 async function group(title, variants) {
-  const names = Object.keys(variants);
-  const children = {};
-  for (const name of names) children[name] = await startChild(serverScript, [name], { cpu: pinned ? 0 : undefined, env });
+  // --variants 'a,b' keeps the bare app (first) plus the named ones, for quick A/B runs.
+  const names = Object.keys(variants).filter((n, i) => i === 0 || !pick || pick.split(',').some((p) => n.includes(p)));
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
-    // Rotate the order each round so no variant always runs first or last.
+    // Rotate the order each round so no variant always runs first or last, and start a fresh
+    // process per measurement: one process's JIT and memory layout can be 10% off another's.
     const order = names.map((_, i) => names[(i + round) % names.length]);
-    for (const name of order) samples[name].push(await measure(children[name].first.port, children[name].child));
+    for (const name of order) {
+      const { child, first } = await startChild(serverScript, [name], { cpu: pinned ? 0 : undefined, env });
+      samples[name].push(await measure(first.port, child));
+      await stop(child);
+    }
     process.stderr.write(`${title}: round ${round + 1}/${rounds} done\n`);
   }
-  for (const name of names) await stop(children[name].child);
   const bare = samples[names[0]];
+  const bareCpu = median(bare.map((x) => x.cpuPerRequest));
   const rows = names.map((name) => {
     const s = samples[name];
     const ratios = s.map((sample, i) => sample.rps / bare[i].rps);
+    const cpu = median(s.map((x) => x.cpuPerRequest));
     return {
       variant: name,
       'req/s (median)': Math.round(median(s.map((x) => x.rps))),
-      [`ratio to ${names[0]} (median)`]: median(ratios).toFixed(3),
-      'ratio min..max': `${Math.min(...ratios).toFixed(3)}..${Math.max(...ratios).toFixed(3)}`,
+      'req/s ratio (median of rounds)': median(ratios).toFixed(3),
+      'min..max': `${Math.min(...ratios).toFixed(3)}..${Math.max(...ratios).toFixed(3)}`,
+      'CPU µs/req (median)': cpu.toFixed(1),
+      // The server is CPU-bound on its core, so bare CPU per request over the variant's is the
+      // throughput it can keep; far steadier than req/s on a machine with noisy neighbours.
+      'CPU ratio (bare/variant)': (bareCpu / cpu).toFixed(3),
       'p50 ms': median(s.map((x) => x.p50)),
       'p99 ms': median(s.map((x) => x.p99)),
-      'CPU µs/req': median(s.map((x) => x.cpuPerRequest)).toFixed(1),
       'RSS MB (end)': Math.round(s[s.length - 1].rssMb),
     };
   });

@@ -16,3 +16,9 @@ export function pausedMeter() {
 export function sandboxMeter(env) {
   return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, concurrency: 32, maxQueueSize: 1_000_000, maxQueueBytes: 2 ** 30 });
 }
+
+/** The middleware's own cost: a Meter-shaped object whose enqueue accepts and does nothing. */
+export function stubMeter() {
+  const accepted = { accepted: true, referenceId: 'stub' };
+  return { scope: 'bench', enqueue: () => accepted, emit: async () => ({}), refuse: () => accepted, flush: async () => ({}), close: async () => ({}), stats: () => ({}) };
+}

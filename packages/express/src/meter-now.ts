@@ -2,7 +2,7 @@ import { claimOnce, type DeliveryReceipt, type Meter } from '@pacspace-metering/
 import type { Request } from 'express';
 import { deltaInput, mergeMetadata } from './delta-input.js';
 import { assertMeter } from './options.js';
-import { requestIdOf } from './request-id.js';
+import { requestIdOf, stateOf } from './request-id.js';
 
 /**
  * What {@link meterNow} bills.
@@ -63,6 +63,6 @@ export async function meterNow(meter: Meter, req: Request, input: MeterNowInput)
   const { customerId, delta = -1, reason = 'api_request', metadata } = input ?? ({} as MeterNowInput);
   const requestId = requestIdOf(req, {});
   const fields = deltaInput(meter, customerId, delta, reason, requestId, mergeMetadata(req, metadata));
-  if (fields.referenceId !== undefined) claimOnce(req, fields.referenceId);
+  if (fields.referenceId !== undefined) claimOnce(stateOf(req), fields.referenceId);
   return meter.emit(fields);
 }

@@ -2,14 +2,14 @@ import { claimOnce, onResponseDone, type Meter, type ResponseOutcome } from '@pa
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
-import { requestIdOf } from './request-id.js';
+import { requestIdOf, stateOf } from './request-id.js';
 
 /**
  * Express middleware that bills every successful request into PacSpace's Balance API through a
  * Meter: one delta per request (per reason), queued in the background once the response has
  * **finished** with a success status. Use it app-wide (`app.use`) or per route.
  *
- * On entry, synchronously (before `next()`): `skip`, the request id (set as `req.id` when there is
+ * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never written to `req`; there is
  * none, echoed in the `x-request-id` response header), and two listeners on the response. When the
  * response has been fully written (`finish`) and `isSuccess` holds (default: status < 400), the
  * resolvers run and `meter.enqueue()` queues `{ customerId, delta, reason, metadata }` under the
@@ -63,7 +63,7 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
         requestId,
         mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
       );
-      if (input.referenceId !== undefined && !claimOnce(req, input.referenceId)) return;
+      if (input.referenceId !== undefined && !claimOnce(stateOf(req), input.referenceId)) return;
       enqueueSafely(meter, input);
     } catch (err) {
       // Only hostile values get here (a metadata Proxy whose traps throw): refuse, count, report.

@@ -29,11 +29,11 @@ async function serve(options: Partial<MeterRequestsOptions>, calls: Array<Record
 }
 
 describe('request ids', () => {
-  it('generates a UUID, stores it as req.id, echoes it in x-request-id and bills under it', async () => {
+  it('generates a UUID, echoes it in x-request-id, keeps it for getRequestId and bills under it, without writing req.id', async () => {
     const { responses, referenceIds } = await serve({}, [{}, {}]);
     for (const r of responses) {
       expect(r.header).toMatch(UUID);
-      expect(r.reqId).toBe(r.header);
+      expect(r.reqId).toBeUndefined();
       expect(r.billedAs).toBe(r.header);
     }
     expect(responses[0]!.header).not.toBe(responses[1]!.header);

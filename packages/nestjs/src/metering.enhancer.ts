@@ -118,6 +118,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
    * pino-http's `1`) is qualified with a random id of this application, not only of the process.
    */
   protected getRequestId(req: HttpObject): string {
+    // Behind the Express meterRequests() middleware: bill under the id it already chose.
+    const fromMiddleware = req.res?.locals?.[EXPRESS_REQUEST_ID];
+    if (typeof fromMiddleware === 'string') return fromMiddleware;
     const options = (this.requestIdOptions ??= { requestId: this.runtime.options.requestId, requestIdHeader: this.runtime.options.requestIdHeader });
     // The common case without a detour: nothing configured, no upstream id, a fresh one.
     if (req.id === undefined && options.requestId === undefined && options.requestIdHeader === undefined) return randomUUID();
@@ -218,7 +221,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     // (say, by the Express middleware too) carries the same Idempotency-Key and counts once at
     // PacSpace; when the middleware already enqueued it (its claim is on the request), not even
     // a second delivery is made.
-    const claims = (req as HttpObject | undefined)?.[CORE_CLAIMS] as Set<string> | undefined;
+    // The Express middleware keeps its claims in `res.locals` (older versions: on `req`).
+    const holder = req as HttpObject | undefined;
+    const claims = (holder?.res?.locals?.[CORE_CLAIMS] ?? holder?.[CORE_CLAIMS]) as Set<string> | undefined;
     if (claims !== undefined && typeof customerId === 'string' && claims.has(buildReferenceId({ scope: meter.scope, operation: route.reason, customerId, requestId }))) return;
     meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
   }
@@ -270,6 +275,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     this.logger.warn(message);
   }
 }
+
+/** Where `@pacspace-metering/express` keeps the id a request is billed under (in `res.locals`). */
+const EXPRESS_REQUEST_ID = Symbol.for('pacspace-metering.request-id');
 
 /** How core qualifies counter ids: `${PROCESS_INSTANCE_ID}-req-1`. */
 const PROCESS_QUALIFIER = `${PROCESS_INSTANCE_ID}-`;
