@@ -9,8 +9,8 @@ import { requestIdOf, stateOf } from './request-id.js';
  * Meter: one delta per request (per reason), queued in the background once the response has
  * **finished** with a success status. Use it app-wide (`app.use`) or per route.
  *
- * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never written to `req`; there is
- * none, echoed in the `x-request-id` response header), and two listeners on the response. When the
+ * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never
+ * written to `req`; echoed in the `x-request-id` response header), and two listeners on the response. When the
  * response has been fully written (`finish`) and `isSuccess` holds (default: status < 400), the
  * resolvers run and `meter.enqueue()` queues `{ customerId, delta, reason, metadata }` under the
  * referenceId `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
