@@ -169,7 +169,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
     return { accepted: false, reason, error, ...(referenceId ? { referenceId } : {}) };
   }
 
-  function intake(input: DeltaInput): EnqueueResult & { item?: QueuedDelta } {
+  function intake(input: DeltaInput): EnqueueResult {
     if (closed) {
       closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
       return refuse('closed', closedError, input);
@@ -218,7 +218,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
     }
     counters.accepted++;
     schedulePump();
-    return { accepted: true, referenceId: item.referenceId, item };
+    return { accepted: true, referenceId: item.referenceId };
   }
 
   // ---- delivery ----
@@ -481,10 +481,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
 
   return {
     scope: config.scope,
-    enqueue(input) {
-      const result = intake(input);
-      return result.accepted ? { accepted: true, referenceId: result.referenceId } : result;
-    },
+    enqueue: intake,
     refuse(error, delta) {
       try {
         return refuse('invalid', error instanceof Error ? error : new DeltaValidationError('input', String(error)), delta);
