@@ -27,9 +27,10 @@ async function measure(port, child) {
   const before = await ask(child, 'cpu');
   const result = await autocannon({ url, connections, duration: seconds });
   const after = await ask(child, 'cpu');
-  const cpuMicros = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+  const userMicros = after.cpu.user - before.cpu.user;
+  const cpuMicros = userMicros + after.cpu.system - before.cpu.system;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequest: cpuMicros / result.requests.total, rssMb: after.memory.rss / 2 ** 20 };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequest: cpuMicros / result.requests.total, userShare: userMicros / cpuMicros, rssMb: after.memory.rss / 2 ** 20 };
 }
 
 async function group(title, variants) {
@@ -62,6 +63,8 @@ async function group(title, variants) {
       // The server is CPU-bound on its core, so bare CPU per request over the variant's is the
       // throughput it can keep; far steadier than req/s on a machine with noisy neighbours.
       'CPU ratio (bare/variant)': (bareCpu / cpu).toFixed(3),
+      // What bench/request-instructions.mjs counts: the rest is the kernel's socket work.
+      'user share of CPU': median(s.map((x) => x.userShare)).toFixed(2),
       'p50 ms': median(s.map((x) => x.p50)),
       'p99 ms': median(s.map((x) => x.p99)),
       'RSS MB (end)': Math.round(s[s.length - 1].rssMb),

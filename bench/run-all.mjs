@@ -2,8 +2,20 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const scripts = ['request-overhead.mjs', 'delivery-throughput.mjs', 'outage-memory.mjs', 'aggregation.mjs', 'sqlite-store.mjs'];
+const hasValgrind = (() => {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const scripts = ['request-instructions.mjs', 'request-overhead.mjs', 'delivery-throughput.mjs', 'outage-memory.mjs', 'aggregation.mjs', 'sqlite-store.mjs'];
 for (const script of scripts) {
   console.log(`\n## ${script}`);
+  if (script === 'request-instructions.mjs' && !hasValgrind) {
+    console.log('skipped: valgrind is not installed (Debian: apt-get install valgrind)');
+    continue;
+  }
   execFileSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' });
 }

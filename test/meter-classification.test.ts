@@ -57,6 +57,23 @@ describe('Meter -> sandbox: what is retried and what is not', () => {
     real.close();
   });
 
+  it('gives an SDK client that never answers attemptTimeoutMs per attempt, then drops with TIMEOUT', async () => {
+    const calls: string[] = [];
+    const client = { balance: { emit: (_c: string, _d: number, _r: string, o?: { referenceId?: string }) => { calls.push(o?.referenceId ?? ''); return new Promise(() => {}); } } };
+    const drops: DropEvent[] = [];
+    const meter = createMeter({ client, attemptTimeoutMs: 20, maxAttempts: 2, retryBaseDelayMs: 1, retryMaxDelayMs: 2, onDrop: (d) => drops.push(d) });
+    meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: 'hangs-1' });
+    meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: 'hangs-2' });
+    const report = await meter.flush();
+    expect(report).toMatchObject({ pending: 0, dropped: 2 });
+    expect(drops.map((d) => [d.reason, d.attempts, (d.error as PacSpaceApiError).code])).toEqual([
+      ['max_attempts', 2, 'TIMEOUT'],
+      ['max_attempts', 2, 'TIMEOUT'],
+    ]);
+    expect(calls.sort()).toEqual(['metering:r:acme:hangs-1', 'metering:r:acme:hangs-1', 'metering:r:acme:hangs-2', 'metering:r:acme:hangs-2']);
+    await meter.close();
+  });
+
   it('retries a 202 "still in progress" until the replay arrives', async () => {
     // The first attempt outlives its 100 ms deadline; retries meet the key in flight (202), then the replay.
     sandbox.setFaults({ latencyMs: 400 });

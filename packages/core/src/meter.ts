@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { retryDelay } from './backoff.js';
 import { classifyAnswer, classifyError, classifyResult, type Verdict } from './classify.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { DeltaDroppedError, DeltaValidationError, MeteringError, PacSpaceApiError } from './errors.js';
 import type { DropReason, ErrorContext } from './events.js';
-import { safeLogger } from './logger.js';
+import { safeLogger, silentLogger } from './logger.js';
 import { MemoryStore } from './memory-store.js';
 import { resolveMeterConfig, type MeterOptions } from './options.js';
 import { buildReferenceId } from './reference-id.js';
@@ -132,6 +133,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
   let closing: Promise<CloseReport> | undefined;
   let queueFullError: DeltaDroppedError | undefined;
   let closedError: DeltaDroppedError | undefined;
+  /** One timer for every SDK attempt's deadline (the built-in client keeps its own per socket). */
+  let sdkDeadlines: DeadlineQueue | undefined;
 
   // ---- hooks: never let user code break delivery, never leave a promise unhandled ----
   function callHook<T>(name: 'onDelivered' | 'onRetry' | 'onDrop', event: T): void {
@@ -291,18 +294,22 @@ export function createMeter(options: MeterOptions = {}): Meter {
     const frozen = JSON.parse(item.body) as DeltaFields;
     const sent = client.balance.emit(frozen.customerId, frozen.delta, frozen.reason, { referenceId: frozen.referenceId, idempotencyKey: frozen.referenceId, metadata: frozen.metadata });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PacSpaceApiError(`PacSpace did not answer within ${config.attemptTimeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: DELTA_PATH })), config.attemptTimeoutMs);
+      const deadline = (sdkDeadlines ??= new DeadlineQueue(config.attemptTimeoutMs)).add(() => reject(sdkTimeoutError()));
       Promise.resolve(sent).then(
         (value) => {
-          clearTimeout(timer);
+          deadline.cancel();
           resolve(value);
         },
         (err) => {
-          clearTimeout(timer);
+          deadline.cancel();
           reject(err);
         },
       );
     });
+  }
+
+  function sdkTimeoutError(): PacSpaceApiError {
+    return new PacSpaceApiError(`PacSpace did not answer within ${config.attemptTimeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: DELTA_PATH });
   }
 
   function settle(item: QueuedDelta, verdict: Verdict): void {
@@ -312,10 +319,13 @@ export function createMeter(options: MeterOptions = {}): Meter {
       store.remove(item);
       counters.delivered++;
       if (verdict.deduplicated) counters.deduplicated++;
-      const receipt: DeliveryReceipt = { referenceId, deduplicated: verdict.deduplicated, attempts: item.attempts, receipt: verdict.receipt };
-      logger.debug({ referenceId, attempts: item.attempts, deduplicated: verdict.deduplicated }, 'pacspace-metering: delta delivered');
-      callHook('onDelivered', { ...item.fields, attempts: item.attempts, deduplicated: verdict.deduplicated, receipt: verdict.receipt });
-      resolveWaiters(referenceId, (w) => w.resolve(receipt));
+      // The common case (no logger, no hook, nobody awaiting) allocates nothing here.
+      if (logger !== silentLogger) logger.debug({ referenceId, attempts: item.attempts, deduplicated: verdict.deduplicated }, 'pacspace-metering: delta delivered');
+      if (options.onDelivered) callHook('onDelivered', { ...item.fields, attempts: item.attempts, deduplicated: verdict.deduplicated, receipt: verdict.receipt });
+      if (waiters.size !== 0) {
+        const receipt: DeliveryReceipt = { referenceId, deduplicated: verdict.deduplicated, attempts: item.attempts, receipt: verdict.receipt };
+        resolveWaiters(referenceId, (w) => w.resolve(receipt));
+      }
       return;
     }
     if (verdict.kind === 'permanent' || verdict.kind === 'integrity') {

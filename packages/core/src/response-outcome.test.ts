@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { claimOnce, onResponseDone, type ResponseOutcome } from './response-outcome.js';
+import { claimOnce, hasClaims, isClaimed, onResponseDone, type ResponseOutcome } from './response-outcome.js';
 
 async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -46,5 +46,17 @@ describe('claimOnce', () => {
     expect(claimOnce(req, 'a')).toBe(false);
     expect(claimOnce(req, 'b')).toBe(true);
     expect(claimOnce({}, 'a')).toBe(true);
+  });
+
+  it('answers isClaimed and hasClaims without claiming, for one key and for several', () => {
+    const req = {};
+    expect(hasClaims(req)).toBe(false);
+    expect(isClaimed(req, 'a')).toBe(false);
+    expect(claimOnce(req, 'a')).toBe(true);
+    expect([hasClaims(req), isClaimed(req, 'a'), isClaimed(req, 'b')]).toEqual([true, true, false]);
+    expect(claimOnce(req, 'b')).toBe(true);
+    expect(claimOnce(req, 'c')).toBe(true);
+    expect(['a', 'b', 'c', 'd'].map((k) => isClaimed(req, k))).toEqual([true, true, true, false]);
+    expect(['a', 'b', 'c'].map((k) => claimOnce(req, k))).toEqual([false, false, false]);
   });
 });

@@ -61,7 +61,7 @@ export interface MeterNowInput {
 export async function meterNow(meter: Meter, req: Request, input: MeterNowInput): Promise<DeliveryReceipt> {
   assertMeter(meter);
   const { customerId, delta = -1, reason = 'api_request', metadata } = input ?? ({} as MeterNowInput);
-  const requestId = requestIdOf(req, {});
+  const requestId = requestIdOf(req, stateOf(req), {});
   const fields = deltaInput(meter, customerId, delta, reason, requestId, mergeMetadata(req, metadata));
   if (fields.referenceId !== undefined) claimOnce(stateOf(req), fields.referenceId);
   return meter.emit(fields);

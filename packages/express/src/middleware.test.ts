@@ -133,6 +133,25 @@ describe('meterRequests(): options at work', () => {
     return { meter, sent, drops, errors, responses };
   }
 
+  it('meters a route whose headers went out before the middleware ran, without an echo header', async () => {
+    const { sent, responses, errors } = await runApp((app, meter) => {
+      app.get(
+        '/early',
+        (_req, res, next) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('headers already out, ');
+          next();
+        },
+        meterRequests(meter, { customerId: () => 'acme' }),
+        (_req, res) => void res.end('body finished later'),
+      );
+    }, ['/early']);
+    expect(responses).toEqual([{ status: 200, body: 'headers already out, body finished later', requestId: null }]);
+    expect(errors).toEqual([]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ customerId: 'acme', metadata: { route: '/early', method: 'GET' } });
+  });
+
   it('reads customerId set by an auth middleware that runs after the meter', async () => {
     const { sent } = await runApp((app, meter) => {
       app.use(meterRequests(meter, { customerId: (req) => (req as Request & { user?: { accountId: string } }).user?.accountId }));

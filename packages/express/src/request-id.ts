@@ -1,6 +1,6 @@
 import { resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 /** Where the id a request is billed under is kept; `Symbol.for` so every copy of this package agrees. */
 const REQUEST_ID = Symbol.for('pacspace-metering.request-id');
@@ -14,10 +14,9 @@ export interface Holder {
  * The id this request is billed under, resolved once per request: the first metering middleware
  * (or `meterNow`) that sees the request picks it, everyone after reuses it, so two meters on one
  * request build the same referenceId. Order: `options.requestId(req)`, `req.id`, the trusted
- * header, a fresh UUID (see core's `resolveRequestId`). Kept in `res.locals`, never on `req`.
+ * header, a fresh UUID (see core's `resolveRequestId`). Kept in `holder` (from {@link stateOf}).
  */
-export function requestIdOf(req: Request, options: RequestIdOptions<Request>): string {
-  const holder = stateOf(req);
+export function requestIdOf(req: Request, holder: Holder, options: RequestIdOptions<Request>): string {
   const held = holder[REQUEST_ID];
   if (held !== undefined) return held;
   const upstream = (req as unknown as Holder).id;
@@ -30,10 +29,12 @@ export function requestIdOf(req: Request, options: RequestIdOptions<Request>): s
 
 /**
  * Where per-request metering state lives: `res.locals`, a dictionary Express creates for every
- * request. Adding properties to Express's `req` itself was measured to slow every request.
+ * request. Adding properties to Express's `req` itself was measured to slow every request. Pass
+ * `res` when you have it: every property read on Express's `req`/`res` costs a lookup that V8
+ * cannot cache (their hidden classes differ from one request to the next).
  */
-export function stateOf(req: Request): Holder {
-  return ((req.res?.locals as unknown) ?? req) as Holder;
+export function stateOf(req: Request, res: Response | undefined = req.res): Holder {
+  return ((res?.locals as unknown) ?? req) as Holder;
 }
 
 /**

@@ -72,10 +72,3 @@ export const DEFAULT_RESPONSE_HEADER = 'x-request-id';
  * @publicApi
  */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
-
-/**
- * @internal Where `@pacspace-metering/core`'s `claimOnce` keeps the referenceIds a request was
- * metered under (a `Set`), e.g. by the Express `meterRequests()` middleware in front of Nest.
- * Read, never written, here: a call already billed under the same referenceId is not enqueued twice.
- */
-export const CORE_CLAIMS = Symbol.for('pacspace-metering.metered');

@@ -1,0 +1,130 @@
+// Request-path cost in CPU instructions: each variant's server runs under valgrind's callgrind,
+// which counts the instructions the process executes, not seconds. The count does not move when
+// the machine is busy, so the small differences this benchmark is about (a few percent of a
+// hello-world) stand out of the noise that wall-clock throughput has on these VMs.
+//
+// Per measurement: start the variant under callgrind with counting off, warm up (JIT, sockets),
+// switch counting on, send a fixed number of requests, dump, stop. Node runs with --predictable
+// (no background compiler or GC threads: the same inputs give the same count), and each variant is
+// measured once per --random-seed: a seed changes V8's hashing, object placement and GC timing,
+// which moves a count by ±1% usually and up to 4% sometimes; the median over seeds is reported.
+// Kernel work (the socket writes, the same for every variant; ~10% of a hello-world's CPU here, see
+// the "user share" column of request-overhead.mjs) is not counted, so instruction ratios are a
+// slightly conservative bound on throughput ratios.
+//
+// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest] [--variants a,b]
+//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2]
+import autocannon from 'autocannon';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expressVariants } from './servers/express-variants.mjs';
+import { nestVariants } from './servers/nest-variants.mjs';
+import { startChild, stop } from './support/processes.mjs';
+import { arg, median, printTable } from './support/report.mjs';
+
+const seeds = Number(arg('seeds', 5));
+const requests = Number(arg('requests', 3000));
+const warmup = Number(arg('warmup', 5000));
+const connections = Number(arg('connections', 8));
+const jobs = Number(arg('jobs', 2));
+const only = arg('only', 'all');
+const pick = arg('variants', '');
+const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
+const sandboxScript = fileURLToPath(new URL('./servers/sandbox.mjs', import.meta.url));
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('valgrind is needed for this benchmark (Debian: apt-get install valgrind)');
+  process.exit(1);
+}
+
+const needsSandbox = !pick || pick.includes('sandbox');
+const sandbox = needsSandbox ? await startChild(sandboxScript, []) : undefined;
+const env = sandbox ? { SANDBOX_URL: sandbox.first.url, SANDBOX_KEY: sandbox.first.apiKey } : {};
+const outDir = mkdtempSync(join(tmpdir(), 'request-instructions-'));
+
+/** Instructions per request of one variant under one seed. */
+async function measure(variant, seed) {
+  const prefix = join(outDir, `cg-${seed}-${Math.random().toString(36).slice(2)}`);
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${prefix}.%p`, process.execPath, '--predictable', `--random-seed=${seed}`, serverScript, variant],
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...env } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const first = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}:\n${stderr}`)));
+  });
+  const url = `http://127.0.0.1:${first.port}/hello`;
+  await load(url, warmup);
+  execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+  await load(url, requests);
+  execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+  await stop(child);
+  const base = prefix.split('/').pop();
+  let total = 0;
+  for (const file of readdirSync(outDir).filter((f) => f.startsWith(base))) {
+    const match = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(outDir, file), 'utf8'));
+    if (match) total += Number(match[1]);
+    rmSync(join(outDir, file));
+  }
+  if (total === 0) throw new Error(`${variant}: callgrind wrote no totals`);
+  return total / requests;
+}
+
+async function load(url, amount) {
+  const result = await autocannon({ url, connections, amount });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+}
+
+/** Runs the tasks `jobs` at a time: counts do not depend on load, so the cores can be shared. */
+async function runAll(tasks) {
+  const results = new Array(tasks.length);
+  let next = 0;
+  async function worker() {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  }
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return results;
+}
+
+async function group(title, variants) {
+  const names = Object.keys(variants).filter((n, i) => i === 0 || !pick || pick.split(',').some((p) => n.includes(p)));
+  const tasks = names.flatMap((name) => Array.from({ length: seeds }, (_, seed) => async () => {
+    const perRequest = await measure(name, seed + 1);
+    process.stderr.write(`${name} seed ${seed + 1}: ${Math.round(perRequest)} instructions/request\n`);
+    return { name, perRequest };
+  }));
+  const results = await runAll(tasks);
+  const byName = (name) => results.filter((r) => r.name === name).map((r) => r.perRequest);
+  const bare = median(byName(names[0]));
+  const rows = names.map((name) => {
+    const counts = byName(name);
+    const mid = median(counts);
+    return {
+      variant: name,
+      'instructions/request (median)': Math.round(mid),
+      'min..max': `${Math.round(Math.min(...counts))}..${Math.round(Math.max(...counts))}`,
+      'added by the variant': Math.round(mid - bare),
+      'ratio (bare/variant)': (bare / mid).toFixed(3),
+    };
+  });
+  printTable(`${title}: callgrind, ${requests} requests after ${warmup} warm-up, ${connections} connections, median of ${seeds} seeds`, rows);
+}
+
+try {
+  if (only !== 'nest') await group('Express 5', expressVariants);
+  if (only !== 'express') await group('Nest 12 (Express adapter)', nestVariants);
+} finally {
+  if (sandbox) await stop(sandbox.child);
+  rmSync(outDir, { recursive: true, force: true });
+}
