@@ -13,8 +13,8 @@ interface Entry extends Deadline {
 /**
  * Deadlines that all have the same length expire in the order they were set, so one timer serves
  * all of them: adding one is an array push and cancelling one sets a flag. Per delivery attempt
- * that replaces a Node timer created and cleared, which was measured as a visible share of the
- * in-process delivery cost (Node also rebuilds its timer list each time the last timer goes).
+ * that replaces a Node timer created and cleared (and Node's list for that duration rebuilt each
+ * time its last timer went, which happens on every attempt when deliveries do not overlap).
  * The timer keeps the process alive only while deadlines are pending, as one timer per attempt did;
  * with none pending it stays, unref'd, for the next one instead of being cleared and recreated.
  *

@@ -61,8 +61,9 @@ export interface MeterNowInput {
 export async function meterNow(meter: Meter, req: Request, input: MeterNowInput): Promise<DeliveryReceipt> {
   assertMeter(meter);
   const { customerId, delta = -1, reason = 'api_request', metadata } = input ?? ({} as MeterNowInput);
-  const requestId = requestIdOf(req, stateOf(req), {});
+  const state = stateOf(req);
+  const requestId = requestIdOf(req, state, {});
   const fields = deltaInput(meter, customerId, delta, reason, requestId, mergeMetadata(req, metadata));
-  if (fields.referenceId !== undefined) claimOnce(stateOf(req), fields.referenceId);
+  if (fields.referenceId !== undefined) claimOnce(state, fields.referenceId);
   return meter.emit(fields);
 }

@@ -65,9 +65,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     const req = args[0] as HttpObject;
     const res = args[1] as HttpObject;
     const rawRes: ServerResponse & Record<symbol, unknown> = res.raw ?? res;
-    const requestId = this.getRequestId(req);
+    const requestId = this.getRequestId(req, res);
     const header = this.runtime.options.responseHeader;
-    if (header !== undefined && !rawRes.headersSent) rawRes.setHeader(header, requestId);
+    if (header !== undefined) echo(rawRes, header, requestId);
     if (!route.needsResult) {
       args[CALL] = STARTED;
       // 'close' follows 'finish' on every response, and is the only event of an aborted one: a
@@ -117,9 +117,10 @@ export abstract class MeteringEnhancer implements OnModuleInit {
    * `res.getHeader('x-request-id')`; it is not written to `req`). A counter id (Fastify's `req-1`,
    * pino-http's `1`) is qualified with a random id of this application, not only of the process.
    */
-  protected getRequestId(req: HttpObject): string {
-    // Behind the Express meterRequests() middleware: bill under the id it already chose.
-    const fromMiddleware = req.res?.locals?.[EXPRESS_REQUEST_ID];
+  protected getRequestId(req: HttpObject, res: HttpObject): string {
+    // Behind the Express meterRequests() middleware: bill under the id it already chose. (Read
+    // from `res` directly: each property read on Express's req/res is a lookup V8 cannot cache.)
+    const fromMiddleware = res.locals?.[EXPRESS_REQUEST_ID];
     if (typeof fromMiddleware === 'string') return fromMiddleware;
     const options = (this.requestIdOptions ??= { requestId: this.runtime.options.requestId, requestIdHeader: this.runtime.options.requestIdHeader });
     // The common case without a detour: nothing configured, no upstream id, a fresh one.
@@ -312,4 +313,13 @@ function isPlainOrAbsent(value: unknown): boolean {
 /** @internal */
 export function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Sets the echo header, unless the headers are already out (then there is nothing to echo into). */
+function echo(rawRes: ServerResponse, header: string, requestId: string): void {
+  try {
+    rawRes.setHeader(header, requestId);
+  } catch {
+    // ERR_HTTP_HEADERS_SENT: the call is still metered.
+  }
 }
