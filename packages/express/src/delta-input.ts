@@ -44,18 +44,13 @@ export function reportUndecidable(meter: Meter, option: string, cause: unknown):
  * names the resolver's option and carries what it threw: counted and reported the same way.
  */
 export function enqueueSafely(meter: Meter, input: DeltaInput): void {
-  const failed = firstResolverError(input);
-  if (failed === undefined) meter.enqueue(input);
-  else meter.refuse(new DeltaValidationError(failed.option, failed.message, { cause: failed.cause }), input);
-}
-
-/** The first field whose resolver threw; field by field, since this runs for every billed request. */
-function firstResolverError(input: DeltaInput): ResolverError | undefined {
-  const { customerId, delta, reason, metadata } = input as unknown as Record<string, unknown>;
-  if (customerId instanceof ResolverError) return customerId;
-  if (delta instanceof ResolverError) return delta;
-  if (reason instanceof ResolverError) return reason;
-  return metadata instanceof ResolverError ? metadata : undefined;
+  for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
+    if (value instanceof ResolverError) {
+      meter.refuse(new DeltaValidationError(value.option, value.message, { cause: value.cause }), input);
+      return;
+    }
+  }
+  meter.enqueue(input);
 }
 
 function messageOf(cause: unknown): string {
