@@ -32,7 +32,7 @@ describe('aggregation across 3 instances and a restart', () => {
   const unhandled = trackUnhandledRejections();
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ seed: 7, faults: { serverError: { rate: 0.15 }, resetBeforeProcessing: { rate: 0.05 }, commitThenDrop: { rate: 0.1 } } });
+    sandbox = await startSandbox({ seed: 7, faults: { serverError: { rate: 0.15 }, resetBeforeProcessing: { rate: 0.05 }, commitThenDrop: { rate: 0.1, requests: [2, 4] } } });
   });
   afterAll(async () => {
     unhandled.stop();

@@ -52,7 +52,7 @@ describe('Express mixed traffic -> sandbox with faults', () => {
       faults: {
         serverError: { rate: 0.1 },
         resetBeforeProcessing: { rate: 0.05 },
-        commitThenDrop: { rate: 0.05 },
+        commitThenDrop: { rate: 0.05, requests: [2, 4] },
       },
     });
     meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: SCOPE, concurrency: 8, retryBaseDelayMs: 5, retryMaxDelayMs: 50 });

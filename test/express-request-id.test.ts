@@ -64,9 +64,9 @@ describe('Express request ids -> sandbox', () => {
     expect(echoed).toEqual(['gw-0001', 'gw-0001', 'gw-0002', 'gw-0001']);
     expect(ledger.deltas.map((d) => d.referenceId).sort()).toEqual(['search-api:api_request:acme:gw-0001', 'search-api:api_request:acme:gw-0002']);
     expect(duplicateReferenceIds(ledger)).toEqual([]);
-    // The retries reached PacSpace and were recognised as replays, not billed.
+    // The retries reached PacSpace and were recognised as replays (by referenceId), not billed.
     expect(stats.deduplicated).toBe(2);
-    expect(ledger.counts.replayed).toBe(2);
+    expect(ledger.counts.committed).toBe(2);
   });
 
   it('with requestIdHeader, a hostile header value is ignored and the call billed under a fresh id', async () => {

@@ -14,7 +14,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
     unhandled.stop();
   });
 
-  it('delivers 2,000 deltas exactly once through 503s, resets, commit-then-drop and a Retry-After pause', async () => {
+  it('delivers 2,000 deltas exactly once through 503s, resets, commit-then-drop and a Retry-After pause (single-delta delivery)', async () => {
     sandbox.setFaults({
       serverError: { rate: 0.2, statuses: [503] },
       resetBeforeProcessing: { rate: 0.1 },
@@ -26,6 +26,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
       apiKey: sandbox.apiKey,
       baseUrl: sandbox.url,
       scope: 'e2e',
+      delivery: 'single',
       concurrency: 8,
       retryBaseDelayMs: 5,
       retryMaxDelayMs: 100,

@@ -10,12 +10,13 @@ describe('Meter during a PacSpace outage', () => {
   });
   afterAll(() => sandbox.close());
 
-  it('stops the queue at its bound, counts every drop, backs off, and delivers the backlog when PacSpace returns', async () => {
+  it("with overflow: 'drop', stops the queue at its bound, counts every drop, backs off, and delivers the backlog when PacSpace returns", async () => {
     await sandbox.stop();
     const drops: DropEvent[] = [];
     const meter = createMeter({
       apiKey: sandbox.apiKey,
       baseUrl: sandbox.url,
+      overflow: 'drop',
       maxQueueSize: 1000,
       maxQueueBytes: 1024 * 1024,
       retryBaseDelayMs: 10,
@@ -51,11 +52,11 @@ describe('Meter during a PacSpace outage', () => {
     await meter.close();
   });
 
-  it('close({ timeoutMs }) on a stalled PacSpace returns on time and reports what is pending', async () => {
+  it('close({ timeoutMs }) on a stalled PacSpace returns on time and reports what is pending (single-delta delivery)', async () => {
     sandbox.reset();
     sandbox.setFaults({ latencyMs: 30_000 });
     const drops: DropEvent[] = [];
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, concurrency: 2, attemptTimeoutMs: 60_000, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, delivery: 'single', concurrency: 2, attemptTimeoutMs: 60_000, onDrop: (d) => drops.push(d) });
     const refs: string[] = [];
     for (let i = 0; i < 10; i++) {
       const result = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: `stall-${i}` });
@@ -65,10 +66,10 @@ describe('Meter during a PacSpace outage', () => {
     // Jest's 60 s test timeout fails this test if close() waited for the 30 s stall.
     const report = await meter.close({ timeoutMs: 300 });
     expect(report.timedOut).toBe(true);
-    expect(report.pending).toBe(10);
     expect(report.pendingReferenceIds.sort()).toEqual([...refs].sort());
     // The 8 that never left are reported as dropped at shutdown; the 2 in flight settle when answered.
     expect(report.dropped).toBe(8);
+    expect(report.pending).toBe(10);
     expect(drops.filter((d) => d.reason === 'shutdown')).toHaveLength(8);
     expect(meter.stats()).toMatchObject({ closed: true, dropped: { shutdown: 8 }, inFlight: 2 });
     expect(meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r' })).toMatchObject({ accepted: false, reason: 'closed' });

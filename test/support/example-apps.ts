@@ -3,7 +3,7 @@
 // (test/fault-suite-*.test.ts); the process-level helpers live in examples/demo/lib/processes.mjs.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CloseReport, Meter, MeterStats, RetryEvent } from '@pacspace-metering/core';
+import type { CloseReport, Meter, MeterOptions, MeterStats, RetryEvent } from '@pacspace-metering/core';
 import { duplicateReferenceIds, type LedgerSnapshot, type Sandbox } from '@pacspace-metering/sandbox';
 import { createApp as createExpressApp } from '../../examples/express-app/src/app.js';
 import { loadConfig as loadExpressConfig } from '../../examples/express-app/src/config.js';
@@ -51,11 +51,14 @@ export interface InProcessApp {
   close(timeoutMs?: number): Promise<{ close: CloseReport; stats: MeterStats }>;
 }
 
+/** Meter options a test may give an example app (the apps spread them into `createMeter`). */
+export type MeterTuning = Pick<MeterOptions, 'concurrency' | 'retryBaseDelayMs' | 'retryMaxDelayMs' | 'maxBatchSize' | 'flushIntervalMs'>;
+
 /** Meter tuning for tests: small retry delays, so a run under faults stays short. */
-export const FAST_RETRIES = { retryBaseDelayMs: 5, retryMaxDelayMs: 50 };
+export const FAST_RETRIES: MeterTuning = { retryBaseDelayMs: 5, retryMaxDelayMs: 50 };
 
 /** Starts an example in this process, billing `sandbox`, on 127.0.0.1 port 0. Storage billing off. */
-export async function startInProcess(name: ExampleName, sandbox: Sandbox, meter: { concurrency?: number; retryBaseDelayMs?: number; retryMaxDelayMs?: number } = FAST_RETRIES): Promise<InProcessApp> {
+export async function startInProcess(name: ExampleName, sandbox: Sandbox, meter: MeterTuning = FAST_RETRIES): Promise<InProcessApp> {
   const env = { PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url, API_KEYS: API_KEYS_ENV, STORAGE_BILLING_INTERVAL: 'off' };
   const retries: RetryEvent[] = [];
   const meterHooks = { onRetry: (event: RetryEvent) => void retries.push(event) };

@@ -3,7 +3,7 @@
 // Each test file calls describeFaultRuns() for one app, so Jest runs the two apps in parallel.
 import { PacSpaceApiError } from '@pacspace-metering/core';
 import { startSandbox, type FaultConfig, type Outcome, type Sandbox } from '@pacspace-metering/sandbox';
-import { expectExactlyOnce, makeClient, startInProcess, statusCounts, traffic, type ExampleName } from './example-apps.js';
+import { expectExactlyOnce, FAST_RETRIES, makeClient, startInProcess, statusCounts, traffic, type ExampleName, type MeterTuning } from './example-apps.js';
 import { trackUnhandledRejections } from './wait.js';
 
 /** Operations per run (about 1.15 HTTP calls each); two apps, so a few thousand calls per fault. */
@@ -16,20 +16,27 @@ interface FaultRun {
   outcomes: Outcome[];
 }
 
+/**
+ * Smaller batches than the default (100 deltas, 1 s linger), so that a run makes a few dozen
+ * requests for the faults to hit. Each fault also fires on fixed early request numbers, so it
+ * happens in every run, however the traffic's timing groups the deltas.
+ */
+export const SUITE_METER: MeterTuning = { ...FAST_RETRIES, maxBatchSize: 20, flushIntervalMs: 50 };
+
 export const FAULT_RUNS: FaultRun[] = [
-  { name: '5xx', faults: { serverError: { rate: 0.3 } }, outcomes: ['fault:server-error'] },
-  { name: 'connection resets', faults: { resetBeforeProcessing: { rate: 0.2 } }, outcomes: ['fault:reset'] },
-  { name: 'commit-then-drop', faults: { commitThenDrop: { rate: 0.2 } }, outcomes: ['fault:commit-drop', 'replayed'] },
-  { name: '429 with Retry-After', faults: { rateLimit: { requests: [40, 500], retryAfterSeconds: 1 } }, outcomes: ['fault:rate-limit'] },
+  { name: '5xx', faults: { serverError: { rate: 0.3, requests: [1, 3] } }, outcomes: ['fault:server-error'] },
+  { name: 'connection resets', faults: { resetBeforeProcessing: { rate: 0.2, requests: [1, 3] } }, outcomes: ['fault:reset'] },
+  { name: 'commit-then-drop', faults: { commitThenDrop: { rate: 0.2, requests: [1, 3] } }, outcomes: ['fault:commit-drop', 'replayed'] },
+  { name: '429 with Retry-After', faults: { rateLimit: { requests: [4, 12], retryAfterSeconds: 1 } }, outcomes: ['fault:rate-limit'] },
   { name: 'latency', faults: { latencyMs: { min: 1, max: 40 } }, outcomes: ['committed'] },
   {
     name: 'all together',
     faults: {
       latencyMs: { min: 0, max: 20 },
-      serverError: { rate: 0.15 },
-      resetBeforeProcessing: { rate: 0.08 },
-      commitThenDrop: { rate: 0.08 },
-      rateLimit: { requests: [300, 301, 302], retryAfterSeconds: 1 },
+      serverError: { rate: 0.15, requests: [2] },
+      resetBeforeProcessing: { rate: 0.08, requests: [3] },
+      commitThenDrop: { rate: 0.08, requests: [5] },
+      rateLimit: { requests: [8, 9, 10], retryAfterSeconds: 1 },
     },
     outcomes: ['fault:server-error', 'fault:reset', 'fault:commit-drop', 'fault:rate-limit', 'replayed'],
   },
@@ -48,7 +55,7 @@ export function describeFaultRuns(app: ExampleName): void {
     });
 
     it(`bills every successful paid call exactly once (${OPS_PER_RUN} operations of mixed traffic)`, async () => {
-      const running = await startInProcess(app, sandbox);
+      const running = await startInProcess(app, sandbox, SUITE_METER);
       const client = makeClient(running.url, { maxSockets: 16 });
       const calls = await traffic(client, { ops: OPS_PER_RUN, concurrency: 16, seed: 11 });
       client.close();

@@ -21,12 +21,14 @@ export class MemoryStore implements MeterStore {
     this.enqueue(item, 0);
   }
 
-  lease(now: number, pausedUntil: (customerId: string) => number): QueuedDelta | undefined {
-    while (this.waiting.size > 0 && this.waiting.peek()!.dueAt <= now) this.ready.push(this.waiting.pop()!);
-    while (this.head < this.ready.length) {
+  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
+    this.moveDue(now);
+    const batch: QueuedDelta[] = [];
+    let bytes = 0;
+    while (this.head < this.ready.length && batch.length < maxCount) {
       const item = this.ready[this.head]!;
+      if (batch.length > 0 && bytes + item.bytes > maxBytes) break;
       this.ready[this.head++] = undefined as unknown as QueuedDelta;
-      this.compact();
       // A paused customer's deltas wait in the heap until the pause ends; others keep flowing.
       const pause = pausedUntil(item.customerId);
       if (pause > now) {
@@ -35,9 +37,16 @@ export class MemoryStore implements MeterStore {
         continue;
       }
       this.leased.add(item);
-      return item;
+      batch.push(item);
+      bytes += item.bytes;
     }
-    return undefined;
+    this.compact();
+    return batch;
+  }
+
+  dueCount(now: number): number {
+    this.moveDue(now);
+    return this.ready.length - this.head;
   }
 
   remove(item: QueuedDelta): void {
@@ -78,6 +87,11 @@ export class MemoryStore implements MeterStore {
 
   list(): QueuedDelta[] {
     return [...this.ready.slice(this.head), ...this.waiting.values(), ...this.leased];
+  }
+
+  /** Moves the deltas whose retry time has come from the heap to the FIFO. */
+  private moveDue(now: number): void {
+    while (this.waiting.size > 0 && this.waiting.peek()!.dueAt <= now) this.ready.push(this.waiting.pop()!);
   }
 
   private enqueue(item: QueuedDelta, now: number): void {

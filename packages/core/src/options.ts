@@ -23,8 +23,34 @@ export interface MeterOptions {
   maxQueueBytes?: number;
   /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
   maxDeltaBytes?: number;
-  /** Requests to PacSpace in flight at most. Default: 8. */
+  /** Requests to PacSpace in flight at most (each carries up to `maxBatchSize` deltas). Default: 8. */
   concurrency?: number;
+  /**
+   * How deltas travel. `'batch'` (the default): up to `maxBatchSize` deltas per request through
+   * `POST /api/v1/balance/delta/batch` (an SDK-shaped client's `balance.emitBatch`), each with its own
+   * referenceId and per-item result. `'single'`: one `POST /api/v1/balance/delta` per delta, keyed by
+   * its referenceId. An SDK-shaped client without `emitBatch` always gets `'single'`.
+   */
+  delivery?: 'batch' | 'single';
+  /** Deltas per batch request at most, 1-100. Default: 100 (PacSpace's batch limit). */
+  maxBatchSize?: number;
+  /** Bytes of one batch request's body at most. Default: 512 KiB; at least `maxDeltaBytes` + 64. */
+  maxBatchBytes?: number;
+  /**
+   * How long a delta may wait for others to share its batch request: a batch goes out when it is
+   * full, when its oldest delta has waited this long, or at once while a `flush()`, `close()` or
+   * `emit()` waits. 0 sends whatever is queued as soon as a request slot is free. Default: 1000 ms.
+   */
+  flushIntervalMs?: number;
+  /**
+   * What happens to a delta when the queue is full (`maxQueueSize` or `maxQueueBytes`). `'fold'`
+   * (the default): it is added to a running sum per (customer, reason), delivered later as one
+   * delta with its own instance-safe referenceId, so the amount is billed even when per-request
+   * detail cannot be kept. `'drop'`: it is refused as `queue_full`.
+   */
+  overflow?: 'fold' | 'drop';
+  /** Open overflow sums (customer, reason pairs) held at most; beyond, deltas are dropped as `queue_full`. Default: 10000. */
+  maxOverflowSums?: number;
   /** Absolute deadline of one attempt (connect, headers, body). Default: 10000 ms. */
   attemptTimeoutMs?: number;
   /** Attempts per delta at most, the first included. Default: 200. */
@@ -60,7 +86,8 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'attemptTimeoutMs',
+  'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
 ] satisfies Array<keyof MeterOptions>);
@@ -72,6 +99,12 @@ export interface MeterConfig {
   maxQueueBytes: number;
   maxDeltaBytes: number;
   concurrency: number;
+  delivery: 'batch' | 'single';
+  maxBatchSize: number;
+  maxBatchBytes: number;
+  flushIntervalMs: number;
+  overflow: 'fold' | 'drop';
+  maxOverflowSums: number;
   attemptTimeoutMs: number;
   maxAttempts: number;
   maxRetryElapsedMs: number;
@@ -81,6 +114,10 @@ export interface MeterConfig {
 }
 
 const SCOPE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** PacSpace's documented (and the SDK's) ceiling of deltas per batch request. */
+export const MAX_BATCH_SIZE = 100;
+/** Room for `{"deltas":[` ... `]}` around the items of a batch body. */
+export const BATCH_ENVELOPE_BYTES = 64;
 
 /** Checks options and applies defaults; throws {@link MeteringConfigError} naming the bad option. */
 export function resolveMeterConfig(options: MeterOptions): MeterConfig {
@@ -103,6 +140,12 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
     maxQueueBytes: int(options.maxQueueBytes, 16 * 1024 * 1024, 'maxQueueBytes', 1024),
     maxDeltaBytes: int(options.maxDeltaBytes, 32 * 1024, 'maxDeltaBytes', 256),
     concurrency: int(options.concurrency, 8, 'concurrency', 1, 1024),
+    delivery: oneOf(options.delivery, 'batch', ['batch', 'single'], 'delivery'),
+    maxBatchSize: int(options.maxBatchSize, MAX_BATCH_SIZE, 'maxBatchSize', 1, MAX_BATCH_SIZE),
+    maxBatchBytes: int(options.maxBatchBytes, 512 * 1024, 'maxBatchBytes', 1024),
+    flushIntervalMs: int(options.flushIntervalMs, 1000, 'flushIntervalMs', 0, 60_000),
+    overflow: oneOf(options.overflow, 'fold', ['fold', 'drop'], 'overflow'),
+    maxOverflowSums: int(options.maxOverflowSums, 10_000, 'maxOverflowSums', 1),
     attemptTimeoutMs: int(options.attemptTimeoutMs, 10_000, 'attemptTimeoutMs', 1),
     maxAttempts: int(options.maxAttempts, 200, 'maxAttempts', 1),
     maxRetryElapsedMs: int(options.maxRetryElapsedMs, 6 * 60 * 60 * 1000, 'maxRetryElapsedMs', 1),
@@ -111,6 +154,7 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
     maxRetryAfterMs: int(options.maxRetryAfterMs, 60 * 60 * 1000, 'maxRetryAfterMs', 0),
   };
   if (config.maxDeltaBytes > config.maxQueueBytes) throw new MeteringConfigError('maxDeltaBytes', 'must not exceed maxQueueBytes');
+  if (config.maxBatchBytes < config.maxDeltaBytes + BATCH_ENVELOPE_BYTES) throw new MeteringConfigError('maxBatchBytes', `must be at least maxDeltaBytes + ${BATCH_ENVELOPE_BYTES} (${config.maxDeltaBytes + BATCH_ENVELOPE_BYTES})`);
   if (config.retryMaxDelayMs < config.retryBaseDelayMs) throw new MeteringConfigError('retryMaxDelayMs', 'must be at least retryBaseDelayMs');
   return config;
 }
@@ -122,6 +166,12 @@ export function assertKnownOptions(options: object, known: readonly string[], pr
       throw new MeteringConfigError(prefix + name, `is not an option; allowed: ${known.join(', ')}`);
     }
   }
+}
+
+function oneOf<T extends string>(value: unknown, fallback: T, allowed: readonly T[], option: string): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new MeteringConfigError(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value)})`);
+  return value as T;
 }
 
 function int(value: unknown, fallback: number, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,21 +1,43 @@
 import type { DropReason } from './events.js';
 
-/** Running totals since the meter was created. */
+/**
+ * Running totals since the meter was created.
+ *
+ * @example
+ * const { accepted, delivered, requests }: Counters = meter.stats();
+ */
 export interface Counters {
+  /** Deltas accepted by `enqueue`/`emit` (folded ones included). */
   accepted: number;
+  /** Deltas PacSpace has (new or replayed); an overflow sum counts once. */
   delivered: number;
+  /** Of those, replays of an earlier committed attempt. */
   deduplicated: number;
+  /** Retries scheduled, per delta. */
   retried: number;
+  /** Requests sent to PacSpace (a batch request counts once, whatever it carries). */
+  requests: number;
+  /** Deltas added to an overflow sum because the queue was full (see the `overflow` option). */
+  folded: number;
   dropped: Partial<Record<DropReason, number>>;
   failed: Record<string, number>;
 }
 
-/** A point-in-time view of a meter, from `meter.stats()`. */
+/**
+ * A point-in-time view of a meter, from `meter.stats()`.
+ *
+ * @example
+ * const { queued, inFlight, overflow, dropped } = meter.stats();
+ */
 export interface MeterStats extends Counters {
   /** Deltas waiting to be sent or retried (not in flight). */
   queued: number;
-  /** Requests to PacSpace under way. */
+  /** Deltas in requests under way. */
   inFlight: number;
+  /** Requests to PacSpace under way. */
+  requestsInFlight: number;
+  /** Overflow sums not yet queued: how many (`sums`) and how many deltas they hold (`deltas`). */
+  overflow: { sums: number; deltas: number };
   /** Bytes of serialized deltas held (queued and in flight). */
   queuedBytes: number;
   /** Age of the oldest delta held, in ms; 0 when empty. */
@@ -38,7 +60,7 @@ export interface DrainReport {
   failed: number;
   /** Deltas dropped for any reason during the drain (refusals at intake included). */
   dropped: number;
-  /** Deltas still held when the drain ended (queued, waiting to retry, or in flight). */
+  /** Deltas still held when the drain ended (queued, waiting to retry, in flight, or open overflow sums, one each). */
   pending: number;
   /** True when `timeoutMs` ran out before everything was settled. */
   timedOut: boolean;
@@ -50,10 +72,17 @@ export interface CloseReport extends DrainReport {
   pendingReferenceIds: string[];
 }
 
+/** Fresh counters, all zero. */
 export function newCounters(): Counters {
-  return { accepted: 0, delivered: 0, deduplicated: 0, retried: 0, dropped: {}, failed: {} };
+  return { accepted: 0, delivered: 0, deduplicated: 0, retried: 0, requests: 0, folded: 0, dropped: {}, failed: {} };
 }
 
+/** A copy of `counters` to measure a drain against. */
+export function copyCounters(counters: Counters): Counters {
+  return { ...counters, dropped: { ...counters.dropped }, failed: { ...counters.failed } };
+}
+
+/** The sum of a record's values. */
 export function sum(record: Record<string, number | undefined>): number {
   let total = 0;
   for (const value of Object.values(record)) total += value ?? 0;

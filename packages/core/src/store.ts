@@ -30,10 +30,13 @@ export interface MeterStore {
   /** Adds an accepted delta. */
   add(item: QueuedDelta): void;
   /**
-   * Leases the next delta that is due at `now` and whose customer is not paused
-   * (`pausedUntil(customerId)` returns the pause end, or 0). Leased deltas stay counted.
+   * Leases up to `maxCount` deltas that are due at `now` and whose customer is not paused
+   * (`pausedUntil(customerId)` returns the pause end, or 0), oldest first, stopping before their
+   * bodies would exceed `maxBytes` (the first one is always taken). Leased deltas stay counted.
    */
-  lease(now: number, pausedUntil: (customerId: string) => number): QueuedDelta | undefined;
+  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[];
+  /** How many deltas are due at `now` and not leased (paused customers' included): cheap, called on every delivery decision. */
+  dueCount(now: number): number;
   /** Removes a leased delta for good (delivered, or given up). */
   remove(item: QueuedDelta): void;
   /** Returns a leased delta to the queue, to be tried again at `item.dueAt` (`now` is the meter's clock). */

@@ -35,7 +35,7 @@ describe('pacspace-metering CLI', () => {
       max_elapsed: new PacSpaceApiError('socket hang up', { status: 0, code: 'NETWORK_ERROR' }),
     };
     for (const [reason, item] of Object.entries(letters) as Array<[keyof typeof letters, typeof letters.rejected]>) {
-      expect(store.lease(now, noPause)).toBe(item);
+      expect(store.leaseBatch(now, 1, Infinity, noPause)[0]).toBe(item);
       item.attempts = reason === 'max_attempts' ? 200 : 1;
       store.deadLetter(item, reason, errors[reason]);
     }

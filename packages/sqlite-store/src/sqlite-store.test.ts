@@ -26,24 +26,24 @@ describe('SqliteStore: the MeterStore contract', () => {
     const a = delta('a'), b = delta('b');
     store.add(a);
     store.add(b);
-    expect(store.lease(0, noPause)).toBe(a);
+    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(a);
     expect(store.count()).toBe(2);
     expect(store.bytes()).toBe(a.bytes + b.bytes);
     store.remove(a);
     expect(store.count()).toBe(1);
-    expect(store.lease(0, noPause)).toBe(b);
-    expect(store.lease(0, noPause)).toBeUndefined();
+    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(b);
+    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBeUndefined();
   });
 
   it('holds released items until they are due', () => {
     const a = delta('a');
     store.add(a);
-    store.lease(0, noPause);
+    store.leaseBatch(0, 1, Infinity, noPause)[0];
     a.dueAt = 100;
     store.release(a, 0);
-    expect(store.lease(50, noPause)).toBeUndefined();
+    expect(store.leaseBatch(50, 1, Infinity, noPause)[0]).toBeUndefined();
     expect(store.nextDueAt()).toBe(100);
-    expect(store.lease(100, noPause)).toBe(a);
+    expect(store.leaseBatch(100, 1, Infinity, noPause)[0]).toBe(a);
   });
 
   it('parks a paused customer and lets the others through', () => {
@@ -51,16 +51,16 @@ describe('SqliteStore: the MeterStore contract', () => {
     store.add(slow);
     store.add(fast);
     const pausedUntil = (c: string) => (c === 'slow' ? 500 : 0);
-    expect(store.lease(0, pausedUntil)).toBe(fast);
-    expect(store.lease(0, pausedUntil)).toBeUndefined();
+    expect(store.leaseBatch(0, 1, Infinity, pausedUntil)[0]).toBe(fast);
+    expect(store.leaseBatch(0, 1, Infinity, pausedUntil)[0]).toBeUndefined();
     expect(store.nextDueAt()).toBe(500);
-    expect(store.lease(500, noPause)).toBe(slow);
+    expect(store.leaseBatch(500, 1, Infinity, noPause)[0]).toBe(slow);
   });
 
   it('gives up waiting items when asked but keeps leased ones, in memory and in the file', () => {
     const a = delta('a'), b = delta('b'), c = delta('c', { dueAt: 1000 });
     [a, b, c].forEach((i) => store.add(i));
-    store.lease(0, noPause);
+    store.leaseBatch(0, 1, Infinity, noPause)[0];
     expect(store.takeWaiting().map((i) => i.referenceId).sort()).toEqual([b.referenceId, c.referenceId].sort());
     expect(store.count()).toBe(1);
     expect(store.bytes()).toBe(a.bytes);
@@ -72,7 +72,7 @@ describe('SqliteStore: the MeterStore contract', () => {
     const a = delta('a', { acceptedAt: 500 }), b = delta('b', { acceptedAt: 300 });
     store.add(a);
     store.add(b);
-    store.lease(0, noPause);
+    store.leaseBatch(0, 1, Infinity, noPause)[0];
     expect(store.oldestAcceptedAt()).toBe(300);
     expect(store.list().map((i) => i.referenceId).sort()).toEqual([a.referenceId, b.referenceId].sort());
   });
@@ -80,7 +80,7 @@ describe('SqliteStore: the MeterStore contract', () => {
   it('keeps up over many items, each committed as it is added', () => {
     for (let i = 0; i < 5_000; i++) store.add(delta('x'));
     let leased = 0;
-    for (let next = store.lease(0, noPause); next; next = store.lease(0, noPause)) {
+    for (let next = store.leaseBatch(0, 1, Infinity, noPause)[0]; next; next = store.leaseBatch(0, 1, Infinity, noPause)[0]) {
       store.remove(next);
       leased++;
     }
@@ -111,29 +111,29 @@ describe('SqliteStore: what survives a reopen', () => {
     const sent = delta('a'), retrying = delta('b'), leasedWhenStopped = delta('c'), waiting = delta('d');
     [sent, retrying, leasedWhenStopped, waiting].forEach((i) => first.add(i));
     const now = 10_000;
-    first.lease(now, noPause);
+    first.leaseBatch(now, 1, Infinity, noPause)[0];
     sent.attempts = 1;
     first.remove(sent);
-    first.lease(now, noPause);
+    first.leaseBatch(now, 1, Infinity, noPause)[0];
     retrying.attempts = 1;
     retrying.dueAt = now + 60_000;
     first.release(retrying, now);
-    first.lease(now, noPause);
+    first.leaseBatch(now, 1, Infinity, noPause)[0];
     leasedWhenStopped.attempts = 1;
     first.close();
 
     const second = createSqliteStore({ path });
     expect(second.count()).toBe(3);
     // Due now: the one that was in flight and the one never tried, in acceptance order, same body and key.
-    const due = [second.lease(now, noPause), second.lease(now, noPause)];
+    const due = [second.leaseBatch(now, 1, Infinity, noPause)[0], second.leaseBatch(now, 1, Infinity, noPause)[0]];
     expect(due.map((i) => i && { referenceId: i.referenceId, body: i.body, attempts: i.attempts, acceptedAt: i.acceptedAt })).toEqual([
       { referenceId: leasedWhenStopped.referenceId, body: leasedWhenStopped.body, attempts: 0, acceptedAt: leasedWhenStopped.acceptedAt },
       { referenceId: waiting.referenceId, body: waiting.body, attempts: 0, acceptedAt: waiting.acceptedAt },
     ]);
     expect(due[0]!.fields).toEqual(leasedWhenStopped.fields);
-    expect(second.lease(now, noPause)).toBeUndefined();
+    expect(second.leaseBatch(now, 1, Infinity, noPause)[0]).toBeUndefined();
     expect(second.nextDueAt()).toBe(now + 60_000);
-    const retried = second.lease(now + 60_000, noPause)!;
+    const retried = second.leaseBatch(now + 60_000, 1, Infinity, noPause)[0]!;
     expect({ referenceId: retried.referenceId, attempts: retried.attempts }).toEqual({ referenceId: retrying.referenceId, attempts: 1 });
     second.close();
   });
@@ -144,7 +144,7 @@ describe('SqliteStore: what survives a reopen', () => {
     const a = delta('a'), b = delta('b');
     first.add(a);
     first.add(b);
-    first.lease(0, noPause);
+    first.leaseBatch(0, 1, Infinity, noPause)[0];
     first.deadLetter(a, 'rejected', new Error('no'));
     first.close();
     const second = createSqliteStore({ path });
@@ -178,8 +178,8 @@ describe('SqliteStore: what survives a reopen', () => {
     const a = delta('a'), b = delta('b');
     store.add(a);
     store.add(b);
-    store.lease(0, noPause);
-    store.lease(0, noPause);
+    store.leaseBatch(0, 1, Infinity, noPause)[0];
+    store.leaseBatch(0, 1, Infinity, noPause)[0];
     store.close();
     expect(() => {
       store.remove(a);
@@ -203,7 +203,7 @@ describe('SqliteStore: what survives a reopen', () => {
     const a = delta('a');
     expect(() => store.add(a)).not.toThrow();
     expect(store.count()).toBe(1);
-    expect(store.lease(0, noPause)).toBe(a);
+    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(a);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(SqliteStoreError);
     expect(errors[0]).toMatchObject({ code: 'STORE_WRITE_FAILED', path });

@@ -92,8 +92,12 @@ export class SqliteStore implements MeterStore {
     this.journal.insert(item);
   }
 
-  lease(now: number, pausedUntil: (customerId: string) => number): QueuedDelta | undefined {
-    return this.index.lease(now, pausedUntil);
+  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
+    return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
+  }
+
+  dueCount(now: number): number {
+    return this.index.dueCount(now);
   }
 
   remove(item: QueuedDelta): void {

@@ -53,7 +53,7 @@ describe('two processes on one store file', () => {
       expect(store.count()).toBe(6);
       const now = Date.now();
       const resumed = [];
-      for (let item = store.lease(now, noPause); item; item = store.lease(now, noPause)) resumed.push({ referenceId: item.referenceId, body: item.body });
+      for (let item = store.leaseBatch(now, 1, Infinity, noPause)[0]; item; item = store.leaseBatch(now, 1, Infinity, noPause)[0]) resumed.push({ referenceId: item.referenceId, body: item.body });
       // All six due at once, the two that were being sent among them, in acceptance order, same body and key.
       expect(resumed).toEqual(holder.added);
       expect(holder.leased).toEqual(holder.added.slice(0, 2).map((a) => a.referenceId));

@@ -15,7 +15,7 @@ for (let i = 0; i < add; i++) {
 }
 const leased = [];
 for (let i = 0; i < lease; i++) {
-  const item = store.lease(Date.now(), () => 0);
+  const item = store.leaseBatch(Date.now(), 1, Infinity, () => 0)[0];
   item.attempts++;
   leased.push(item.referenceId);
 }

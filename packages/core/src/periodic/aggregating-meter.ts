@@ -4,9 +4,10 @@ import type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter } from '../meter
 import { assertKnownOptions } from '../options.js';
 import type { CloseReport, DrainReport, MeterStats } from '../stats.js';
 import { DELTA_LIMITS } from '../validation.js';
-import type { CheckpointOptions, CheckpointReceipt } from './checkpoint.js';
+import type { CheckpointOptions, CheckpointReceipt } from '../checkpoint.js';
 import { compactUtc, parseInterval, type IntervalSpec } from './interval.js';
 import { aggregateReferenceId } from './keys.js';
+import { addToSum, totalOf, type RunningSum } from '../running-sum.js';
 
 /**
  * Options of {@link createAggregatingMeter}.
@@ -80,15 +81,12 @@ interface WindowNames {
   endIso: string;
 }
 
-interface Aggregate {
+interface Aggregate extends RunningSum {
   customerId: string;
   reason: string;
   windowStart: number;
   window: WindowNames;
   referenceId: string;
-  /** Neumaier-compensated sum: `sum + compensation` is the total, without the drift of adding 0.1 a million times. */
-  sum: number;
-  compensation: number;
   count: number;
 }
 
@@ -191,7 +189,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
       openCount--;
       openRequests -= aggregate.count;
     }
-    const delta = aggregate.sum + aggregate.compensation;
+    const delta = totalOf(aggregate);
     if (delta === 0 || aggregate.count === 0) {
       if (aggregate.count > 0) counters.nettedToZero++;
       return;
@@ -264,7 +262,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
     const at = now();
     const windowStart = at - (at % windowMs);
     let aggregate = open.get(customerId)?.get(reason);
-    if (aggregate && (aggregate.windowStart !== windowStart || Math.abs(aggregate.sum + aggregate.compensation + delta) > DELTA_LIMITS.maxAbsDelta)) {
+    if (aggregate && (aggregate.windowStart !== windowStart || Math.abs(totalOf(aggregate) + delta) > DELTA_LIMITS.maxAbsDelta)) {
       // The window moved on before the timer fired, or the sum would leave the API's range: close it.
       send(aggregate);
       aggregate = undefined;
@@ -276,9 +274,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
       }
       aggregate = openAggregate(customerId, reason, windowStart);
     }
-    const sum = aggregate.sum + delta;
-    aggregate.compensation += Math.abs(aggregate.sum) >= Math.abs(delta) ? aggregate.sum - sum + delta : delta - sum + aggregate.sum;
-    aggregate.sum = sum;
+    addToSum(aggregate, delta);
     aggregate.count++;
     openRequests++;
     counters.requests++;

@@ -2,9 +2,9 @@ import { retryDelay } from '../backoff.js';
 import { classifyError, classifyResult } from '../classify.js';
 import type { BalanceClient } from '../client.js';
 import { MeteringError } from '../errors.js';
-import { mapBatchAnswer, type ChunkAnswer, type ItemOutcome } from './batch-result.js';
+import { mapBatchAnswer, type ChunkAnswer, type ItemOutcome } from '../batch-result.js';
 import { batchKey } from './keys.js';
-import { sleep, withDeadline, type RetryPolicy } from './retry.js';
+import { sleep, withDeadline, type RetryPolicy } from '../retry.js';
 import { chunk } from './snapshots.js';
 import type { FailedItem, FrozenItem } from './state-store.js';
 
@@ -170,7 +170,7 @@ async function emitOne(ctx: DeliveryContext, item: FrozenItem): Promise<ChunkAns
   );
   const verdict = classifyResult(result);
   if (verdict.kind === 'retry') return { kind: 'pending', retryAfterMs: verdict.retryAfterMs };
-  return { kind: 'answered', outcomes: [{ kind: 'delivered', replayed: verdict.kind === 'delivered' && verdict.deduplicated }] };
+  return { kind: 'answered', outcomes: [{ kind: 'delivered', replayed: verdict.kind === 'delivered' && verdict.deduplicated, receipt: verdict.kind === 'delivered' ? verdict.receipt : {} }] };
 }
 
 function requestFailure(error: Error, integrity: boolean, key: string): MeteringError {

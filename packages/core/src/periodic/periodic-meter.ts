@@ -4,7 +4,7 @@ import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from '../cl
 import { MeteringConfigError, MeteringError, PacSpaceApiError } from '../errors.js';
 import { safeLogger } from '../logger.js';
 import type { DrainReport } from '../stats.js';
-import { requestCheckpoint, type CheckpointReceipt } from './checkpoint.js';
+import { requestCheckpoint, type CheckpointReceipt } from '../checkpoint.js';
 import { deliverWindow, type DeliveryContext, type DeliveryOutcome } from './deliver-window.js';
 import { callHook } from './hooks.js';
 import { assertPeriod, periodBounds, periodOf, windowContaining, windowFrom, windowKey, type TimeWindow } from './interval.js';
@@ -17,7 +17,7 @@ import {
   type WindowFailure,
   type WindowReport,
 } from './periodic-options.js';
-import { sleep } from './retry.js';
+import { sleep } from '../retry.js';
 import { prepareWindow } from './snapshots.js';
 import { createJsonFileStateStore, validateState, type FailedItem, type PeriodicState, type PeriodicStateStore } from './state-store.js';
 

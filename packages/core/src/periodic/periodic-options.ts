@@ -6,10 +6,10 @@ import type { DrainReport } from '../stats.js';
 import { assertKnownOptions } from '../options.js';
 import { parseInterval, type IntervalSpec } from './interval.js';
 import type { SentTally } from './reconcile.js';
-import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import { resolveRetry, type RetryOptions, type RetryPolicy } from '../retry.js';
 import type { UsageSnapshot } from './snapshots.js';
 import type { FailedItem, PeriodicStateStore } from './state-store.js';
-import type { CheckpointReceipt } from './checkpoint.js';
+import type { CheckpointReceipt } from '../checkpoint.js';
 
 /**
  * The window `collect` is asked about: `[start, end)`, UTC-aligned.

@@ -3,7 +3,7 @@ import { MeteringConfigError, MeteringError } from '../errors.js';
 import type { DeliveredEvent } from '../events.js';
 import { assertCustomerId } from '../validation.js';
 import { assertPeriod, periodOf } from './interval.js';
-import { callWithRetry, DEFAULT_RETRY, withDeadline, type RetryPolicy } from './retry.js';
+import { callWithRetry, DEFAULT_RETRY, withDeadline, type RetryPolicy } from '../retry.js';
 
 /**
  * What this process has delivered, per month and customer, by the wall-clock time of delivery

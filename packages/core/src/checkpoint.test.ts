@@ -1,5 +1,5 @@
-import type { BalanceClient } from '../client.js';
-import { MeteringConfigError, PacSpaceApiError } from '../errors.js';
+import type { BalanceClient } from './client.js';
+import { MeteringConfigError, PacSpaceApiError } from './errors.js';
 import { requestCheckpoint } from './checkpoint.js';
 
 const policy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 };

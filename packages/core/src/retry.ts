@@ -1,6 +1,6 @@
-import { retryDelay, type BackoffPolicy } from '../backoff.js';
-import { classifyError, type Verdict } from '../classify.js';
-import { PacSpaceApiError } from '../errors.js';
+import { retryDelay, type BackoffPolicy } from './backoff.js';
+import { classifyError, type Verdict } from './classify.js';
+import { PacSpaceApiError } from './errors.js';
 
 /**
  * How a periodic job or a one-off call (checkpoint, derive) retries transient failures.

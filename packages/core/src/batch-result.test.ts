@@ -18,15 +18,15 @@ describe('mapBatchAnswer', () => {
       kind: 'answered',
       outcomes: [
         { kind: 'permanent', code: 'VALIDATION_ERROR', message: 'bad', integrity: false },
-        { kind: 'delivered', replayed: true },
-        { kind: 'delivered', replayed: false, recordId: 'rec_3' },
+        { kind: 'delivered', replayed: true, receipt: { index: 1, status: 'QUEUED', idempotent: true } },
+        { kind: 'delivered', replayed: false, recordId: 'rec_3', receipt: { index: 2, status: 'QUEUED', recordId: 'rec_3' } },
       ],
     });
   });
 
   it('counts every item of a replayed batch as replayed', () => {
     const answer = mapBatchAnswer({ idempotent: true, results: [{ index: 0, status: 'QUEUED' }] }, 1);
-    expect(answer).toEqual({ kind: 'answered', outcomes: [{ kind: 'delivered', replayed: true }] });
+    expect(answer).toEqual({ kind: 'answered', outcomes: [{ kind: 'delivered', replayed: true, receipt: { index: 0, status: 'QUEUED' } }] });
   });
 
   it('tells transient item failures from permanent and integrity ones', () => {
@@ -49,7 +49,7 @@ describe('mapBatchAnswer', () => {
 
   it('ignores out-of-range and repeated indexes', () => {
     const answer = mapBatchAnswer({ results: [{ index: 0, status: 'QUEUED' }, { index: 0, status: 'FAILED', error: 'X' }, { index: 5, status: 'QUEUED' }, { index: -1 }, null] }, 1);
-    expect(answer).toEqual({ kind: 'answered', outcomes: [{ kind: 'delivered', replayed: false }] });
+    expect(answer).toEqual({ kind: 'answered', outcomes: [{ kind: 'delivered', replayed: false, receipt: { index: 0, status: 'QUEUED' } }] });
   });
 
   it('reads a pending answer', () => {

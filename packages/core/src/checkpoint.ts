@@ -1,9 +1,9 @@
-import { classifyResult } from '../classify.js';
-import type { BalanceClient } from '../client.js';
-import { MeteringError } from '../errors.js';
-import { assertCustomerId } from '../validation.js';
-import { assertPeriod } from './interval.js';
-import { checkpointKey } from './keys.js';
+import { classifyResult } from './classify.js';
+import type { BalanceClient } from './client.js';
+import { MeteringError } from './errors.js';
+import { assertCustomerId } from './validation.js';
+import { assertPeriod } from './periodic/interval.js';
+import { checkpointKey } from './periodic/keys.js';
 import { callWithRetry, withDeadline, type RetryPolicy } from './retry.js';
 
 /**

@@ -5,7 +5,7 @@
  * const outcome: ItemOutcome = { kind: 'transient', code: 'CADENCE_LIMIT', message: 'later', retryAfterMs: 60_000 };
  */
 export type ItemOutcome =
-  | { kind: 'delivered'; replayed: boolean; recordId?: string }
+  | { kind: 'delivered'; replayed: boolean; recordId?: string; receipt: Record<string, unknown> }
   | { kind: 'transient'; code: string; message: string; retryAfterMs?: number }
   | { kind: 'permanent'; code: string; message: string; integrity: boolean };
 
@@ -56,7 +56,8 @@ export function mapBatchAnswer(answer: unknown, size: number): ChunkAnswer {
 
 function itemOutcome(result: Record<string, unknown>, wholeReplay: boolean): ItemOutcome {
   if (result.status !== 'FAILED') {
-    return { kind: 'delivered', replayed: wholeReplay || result.idempotent === true, ...(typeof result.recordId === 'string' ? { recordId: result.recordId } : {}) };
+    const replayed = wholeReplay || result.idempotent === true;
+    return { kind: 'delivered', replayed, ...(typeof result.recordId === 'string' ? { recordId: result.recordId } : {}), receipt: result };
   }
   const code = typeof result.error === 'string' && result.error.length > 0 ? result.error : 'API_ERROR';
   const message = typeof result.message === 'string' ? result.message : `item failed with ${code}`;

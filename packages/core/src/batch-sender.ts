@@ -1,0 +1,79 @@
+import type { Batch } from './batch.js';
+import { verdictFromAnswer, verdictFromError, type BatchVerdict } from './batch-verdict.js';
+import { classifyAnswer, classifyResult } from './classify.js';
+import type { BalanceClient, BatchDelta, PacSpaceClient } from './client.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { PacSpaceApiError } from './errors.js';
+import type { DeltaFields } from './validation.js';
+
+/** The single-delta endpoint. */
+export const DELTA_PATH = '/api/v1/balance/delta';
+/** The batch endpoint. */
+export const BATCH_PATH = '/api/v1/balance/delta/batch';
+
+/**
+ * Sends one batch and says what the answer means for it. Never rejects: every failure becomes a
+ * {@link BatchVerdict}.
+ *
+ * @example
+ * const send = createBatchSender(client, builtIn, 10_000);
+ * const verdict = await send(batch);
+ */
+export type BatchSender = (batch: Batch) => Promise<BatchVerdict>;
+
+/**
+ * The built-in client sends the frozen body bytes as they are (`post`). An SDK-shaped client gets
+ * the frozen fields parsed back from the body: `balance.emitBatch(deltas, { idempotencyKey })` for
+ * a batch, `balance.emit(customerId, delta, reason, { referenceId, idempotencyKey, metadata })`
+ * for a single delta, each under one deadline of `attemptTimeoutMs` (the SDK's own timeouts are
+ * not ours to see).
+ *
+ * @example
+ * const send = createBatchSender(client, isBuiltInClient(client) ? client : undefined, config.attemptTimeoutMs);
+ */
+export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient | undefined, attemptTimeoutMs: number): BatchSender {
+  /** One timer for every SDK attempt's deadline (the built-in client keeps its own per socket). */
+  let deadlines: DeadlineQueue | undefined;
+
+  function withSdkDeadline(call: () => Promise<unknown>, path: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const deadline = (deadlines ??= new DeadlineQueue(attemptTimeoutMs)).add(() =>
+        reject(new PacSpaceApiError(`PacSpace did not answer within ${attemptTimeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path })),
+      );
+      const settle = (done: () => void) => {
+        deadline.cancel();
+        done();
+      };
+      let sent: Promise<unknown>;
+      try {
+        sent = Promise.resolve(call());
+      } catch (err) {
+        sent = Promise.reject(err);
+      }
+      sent.then((value) => settle(() => resolve(value)), (err) => settle(() => reject(err)));
+    });
+  }
+
+  async function sendOnce(batch: Batch): Promise<BatchVerdict> {
+    const single = batch.mode === 'single';
+    if (builtIn) {
+      const answer = await builtIn.post(single ? DELTA_PATH : BATCH_PATH, batch.body, batch.key, attemptTimeoutMs);
+      // The single endpoint's receipt, or a 202 in progress on either endpoint.
+      if (single || answer.pending) return verdictFromAnswer(batch, classifyAnswer(answer), undefined, answer.status);
+      return verdictFromAnswer(batch, undefined, answer.replayed ? { ...answer.data, idempotent: true } : answer.data, answer.status);
+    }
+    if (single) {
+      const frozen = JSON.parse(batch.body) as DeltaFields;
+      const result = await withSdkDeadline(
+        () => client.balance.emit(frozen.customerId, frozen.delta, frozen.reason, { referenceId: frozen.referenceId, idempotencyKey: batch.key, metadata: frozen.metadata }),
+        DELTA_PATH,
+      );
+      return verdictFromAnswer(batch, classifyResult(result), undefined, 0);
+    }
+    const deltas = batch.members.map((member) => JSON.parse(member.body) as BatchDelta);
+    const result = await withSdkDeadline(() => client.balance.emitBatch!(deltas, { idempotencyKey: batch.key }), BATCH_PATH);
+    return verdictFromAnswer(batch, undefined, result, 0);
+  }
+
+  return (batch) => sendOnce(batch).catch((err: unknown) => verdictFromError(batch, err));
+}

@@ -1,0 +1,73 @@
+import { mapBatchAnswer, type ItemOutcome } from './batch-result.js';
+import { classifyError, type Verdict } from './classify.js';
+import { PacSpaceApiError } from './errors.js';
+import type { Batch } from './batch.js';
+
+/**
+ * What one request meant for the batch it carried.
+ * - `answered`: PacSpace answered each member (`items`, by position): recorded, replayed, refused
+ *   for now or for good.
+ * - `retry`: the request failed transiently (network, deadline, 408/429/5xx, 202 in progress):
+ *   resend the frozen batch, same key and body, after a backoff.
+ * - `halve`: 413, or a batch-level 400/409/422 on two or more members: split it to find the member
+ *   at fault (a single member is then `failed`).
+ * - `unbatched`: the batch endpoint does not exist here (404/405/501): deliver one by one.
+ * - `failed`: refused for good, every member (401/402/403, ..., or a single member's 4xx).
+ *
+ * @example
+ * const verdict: BatchVerdict = { kind: 'retry', error, retryAfterMs: 1000, pause: 'meter' };
+ */
+export type BatchVerdict =
+  | { kind: 'answered'; items: ItemOutcome[]; status: number }
+  | { kind: 'retry'; error: Error; retryAfterMs?: number; pause?: 'meter' | { customerId: string } }
+  | { kind: 'halve'; error: Error }
+  | { kind: 'unbatched'; error: Error }
+  | { kind: 'failed'; error: Error; integrity: boolean };
+
+/** Batch-level statuses that one bad member can cause: bisect rather than refuse them all. */
+const SPLITTABLE = new Set([400, 409, 413, 422]);
+/** Statuses that say the batch endpoint is not there. */
+const NO_BATCH_ENDPOINT = new Set([404, 405, 501]);
+
+/**
+ * Reads a resolved answer: the single endpoint's receipt (`verdict` from `classifyAnswer` /
+ * `classifyResult`), or the batch endpoint's `{ results: [...] }`, matched to members by `index`.
+ * `status` is the answer's HTTP status (0 when an SDK-shaped client does not tell).
+ *
+ * @example
+ * verdictFromAnswer(batch, undefined, { totalQueued: 1, results: [{ index: 0, status: 'QUEUED' }] }, 201);
+ */
+export function verdictFromAnswer(batch: Batch, single: Verdict | undefined, answer: unknown, status: number): BatchVerdict {
+  if (single !== undefined) {
+    if (single.kind === 'delivered') return { kind: 'answered', items: [{ kind: 'delivered', replayed: single.deduplicated, receipt: single.receipt }], status };
+    if (single.kind === 'retry') return single;
+    return { kind: 'failed', error: single.error, integrity: single.kind === 'integrity' };
+  }
+  const mapped = mapBatchAnswer(answer, batch.members.length);
+  if (mapped.kind === 'pending') return pendingVerdict(mapped.retryAfterMs);
+  return { kind: 'answered', items: mapped.outcomes, status };
+}
+
+/**
+ * Reads a thrown error (ours or an SDK's) for a batch: transient ones are retried as they are,
+ * the rest as {@link BatchVerdict} explains.
+ *
+ * @example
+ * verdictFromError(batch, new PacSpaceApiError('too large', { status: 413, code: 'PAYLOAD_TOO_LARGE' })); // -> { kind: 'halve', ... }
+ */
+export function verdictFromError(batch: Batch, error: unknown): BatchVerdict {
+  const verdict = classifyError(error);
+  if (verdict.kind === 'retry') return verdict;
+  if (verdict.kind === 'delivered') throw new Error('unreachable: classifyError never answers delivered');
+  const status = (verdict.error as PacSpaceApiError).status ?? 0;
+  if (batch.mode === 'batch') {
+    if (NO_BATCH_ENDPOINT.has(status)) return { kind: 'unbatched', error: verdict.error };
+    if (batch.members.length > 1 && SPLITTABLE.has(status)) return { kind: 'halve', error: verdict.error };
+  }
+  return { kind: 'failed', error: verdict.error, integrity: verdict.kind === 'integrity' };
+}
+
+function pendingVerdict(retryAfterMs: number | undefined): BatchVerdict {
+  const error = new PacSpaceApiError('PacSpace is still processing an earlier attempt with this Idempotency-Key', { status: 202, code: 'IDEMPOTENCY_PENDING', retryAfterMs });
+  return { kind: 'retry', error, retryAfterMs };
+}

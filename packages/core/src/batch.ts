@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { QueuedDelta } from './store.js';
+
+/** `'batch'`: the batch endpoint, many deltas per request. `'single'`: one delta per request. */
+export type DeliveryMode = 'batch' | 'single';
+
+/**
+ * One request's worth of deltas, frozen when it is formed: the same members in the same order, the
+ * same body and the same Idempotency-Key on every resend after a transient failure. A batch is only
+ * ever re-formed (new members, so a new key) when some of its members must go their own way:
+ * items PacSpace refused for now, a 413 or 400 that splits it, a member out of attempts or time.
+ *
+ * @example
+ * const batch = formBatch(store.leaseBatch(now, 100, maxBytes, pauses.customerPausedUntil), 'batch', 'billing-api');
+ * await client.post('/api/v1/balance/delta/batch', batch.body, batch.key);
+ */
+export interface Batch {
+  readonly mode: DeliveryMode;
+  readonly members: readonly QueuedDelta[];
+  /** The Idempotency-Key: the member's referenceId in single mode, else {@link batchIdempotencyKey}. */
+  readonly key: string;
+  /** The request body: the member's frozen body, or `{"deltas":[...]}` of the members' frozen bodies. */
+  readonly body: string;
+  /** Requests made with this batch so far. */
+  sends: number;
+  /** Epoch ms before which it must not be sent again. */
+  dueAt: number;
+}
+
+/**
+ * Freezes leased deltas into a batch. In single mode `members` has one delta, sent as it was
+ * accepted, keyed by its referenceId (as the single-delta endpoint expects).
+ *
+ * @example
+ * formBatch([item], 'single', 'billing-api'); // -> { key: item.referenceId, body: item.body, ... }
+ */
+export function formBatch(members: readonly QueuedDelta[], mode: DeliveryMode, scope: string): Batch {
+  if (mode === 'single') return { mode, members, key: members[0]!.referenceId, body: members[0]!.body, sends: 0, dueAt: 0 };
+  let body = '{"deltas":[';
+  for (let i = 0; i < members.length; i++) body += (i === 0 ? '' : ',') + members[i]!.body;
+  return { mode, members, key: batchIdempotencyKey(scope, members), body: body + ']}', sends: 0, dueAt: 0 };
+}
+
+/**
+ * The Idempotency-Key of a batch: `{scope}:batch:{count}:{hash}`, where `hash` is 32 hex
+ * characters of the SHA-256 of the members' `referenceId#attempts`, in order. It depends only on
+ * the members, so a batch re-formed from the same deltas after a restart gets the same key and
+ * body (a replay), and it changes whenever the members or their attempt counts differ: a delta
+ * PacSpace refused for now always travels next under a new key, never under one whose stored
+ * answer would repeat the refusal. Five segments, so it never equals a delta's referenceId.
+ *
+ * @example
+ * batchIdempotencyKey('billing-api', members); // -> 'billing-api:batch:100:3f2a…'
+ */
+export function batchIdempotencyKey(scope: string, members: readonly QueuedDelta[]): string {
+  const hash = createHash('sha256');
+  for (const member of members) hash.update(`${member.referenceId}#${member.attempts}\n`);
+  return `${scope}:batch:${members.length}:${hash.digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Splits a batch of two or more deltas into two new batches (new keys), due at once: how a 413
+ * (too large) or a batch-level 400/409/422 (one bad item spoils the lot) is narrowed down.
+ *
+ * @example
+ * const [left, right] = halves(batch, 'billing-api');
+ */
+export function halves(batch: Batch, scope: string): [Batch, Batch] {
+  const middle = Math.ceil(batch.members.length / 2);
+  return [formBatch(batch.members.slice(0, middle), batch.mode, scope), formBatch(batch.members.slice(middle), batch.mode, scope)];
+}

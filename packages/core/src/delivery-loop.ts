@@ -1,0 +1,241 @@
+import { retryDelay, type BackoffPolicy } from './backoff.js';
+import { formBatch, halves, type Batch, type DeliveryMode } from './batch.js';
+import type { BatchSender } from './batch-sender.js';
+import type { BatchVerdict } from './batch-verdict.js';
+import type { DeltaOutcomes } from './delta-outcomes.js';
+import { MeteringError } from './errors.js';
+import type { MeterEvents } from './meter-events.js';
+import { MinHeap } from './min-heap.js';
+import { BATCH_ENVELOPE_BYTES, type MeterConfig } from './options.js';
+import type { Pauses } from './pauses.js';
+import type { Counters } from './stats.js';
+import type { MeterStore } from './store.js';
+
+/** What the loop needs from the Meter. */
+export interface DeliveryContext {
+  config: MeterConfig;
+  store: MeterStore;
+  counters: Counters;
+  events: MeterEvents;
+  pauses: Pauses;
+  outcomes: DeltaOutcomes;
+  send: BatchSender;
+  policy: BackoffPolicy;
+  now: () => number;
+  random: () => number;
+  mode: DeliveryMode;
+  /** True while a flush, close or `emit()` waits: send without lingering, and keep the process alive. */
+  urgent(): boolean;
+  /** Called after every settled request: the drain may be over, overflow sums may fit now. */
+  settled(): void;
+}
+
+/**
+ * Moves deltas from the store to PacSpace: forms batches, sends up to `concurrency` requests at a
+ * time, and applies each answer. A batch goes out when `maxBatchSize` deltas are due, when the
+ * first of them has waited `flushIntervalMs`, or at once while someone waits (flush, close, emit).
+ * A batch that failed transiently waits, frozen, in its own heap and is resent first when due.
+ *
+ * @example
+ * const loop = new DeliveryLoop(context);
+ * loop.accepted(); // after each delta the store took
+ */
+export class DeliveryLoop {
+  /** Deltas in requests under way. */
+  inFlightDeltas = 0;
+  /** Requests under way. */
+  inFlightRequests = 0;
+  mode: DeliveryMode;
+  private stopped = false;
+  private readonly retrying = new MinHeap<Batch>((batch) => batch.dueAt);
+  private pumpScheduled = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+  /** When the due deltas must go even if no batch is full; undefined while nothing is due. */
+  private lingerUntil: number | undefined;
+  private acceptedSincePump = 0;
+
+  constructor(private readonly ctx: DeliveryContext) {
+    this.mode = ctx.mode;
+  }
+
+  /** True when nothing is in flight and no frozen batch waits (queued deltas are the store's to count). */
+  get busy(): boolean {
+    return this.inFlightRequests > 0 || this.retrying.size > 0;
+  }
+
+  /** Frozen batches waiting to be resent. */
+  waitingBatches(): readonly Batch[] {
+    return this.retrying.values();
+  }
+
+  /** A delta was accepted into the store: pump when a batch is full, or when no linger window is open yet. */
+  accepted(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    if (this.lingerUntil !== undefined && this.mode === 'batch' && ++this.acceptedSincePump < this.ctx.config.maxBatchSize && !this.ctx.urgent()) return;
+    this.schedulePump();
+  }
+
+  /** Someone started waiting (flush, close, emit): send what is due now and keep the process alive. */
+  hurry(): void {
+    this.wakeTimer?.ref();
+    this.schedulePump();
+  }
+
+  /** Nobody waits any more: idle timers must not keep the process alive. */
+  relax(): void {
+    if (!this.ctx.urgent()) this.wakeTimer?.unref();
+  }
+
+  /** Stops sending (a timed-out close); answers still arriving settle their deltas. */
+  stop(): void {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
+
+  /** Removes and returns the frozen batches waiting to be resent (used when a close gives up). */
+  takeWaitingBatches(): Batch[] {
+    const batches = [...this.retrying.values()];
+    this.retrying.clear();
+    return batches;
+  }
+
+  schedulePump(): void {
+    if (this.pumpScheduled || this.stopped || this.inFlightRequests >= this.ctx.config.concurrency) return;
+    this.pumpScheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    this.acceptedSincePump = 0;
+    if (this.stopped) return;
+    const { config, store, pauses } = this.ctx;
+    const at = this.ctx.now();
+    if (pauses.meterUntil > at) return this.armWake(pauses.meterUntil);
+    while (this.hasSlot() && this.retrying.size > 0 && this.retrying.peek()!.dueAt <= at) this.send(this.retrying.pop()!);
+    const single = this.mode === 'single';
+    const batchSize = single ? 1 : config.maxBatchSize;
+    while (this.hasSlot()) {
+      const due = store.dueCount(at);
+      if (due === 0) {
+        this.lingerUntil = undefined;
+        break;
+      }
+      this.lingerUntil ??= at + (single ? 0 : config.flushIntervalMs);
+      if (due < batchSize && at < this.lingerUntil && !this.ctx.urgent()) break;
+      const members = store.leaseBatch(at, batchSize, config.maxBatchBytes - BATCH_ENVELOPE_BYTES, pauses.customerPausedUntil);
+      if (members.length > 0) this.send(formBatch(members, this.mode, config.scope));
+    }
+    this.armNextWake(at);
+  }
+
+  private hasSlot(): boolean {
+    return this.inFlightRequests < this.ctx.config.concurrency;
+  }
+
+  /** Wakes for the next thing that becomes due: a frozen batch, a delta's retry time, or the linger deadline. */
+  private armNextWake(at: number): void {
+    if (!this.hasSlot()) return; // the next answer pumps
+    let next = this.retrying.peek()?.dueAt ?? Infinity;
+    const storeDue = this.ctx.store.nextDueAt();
+    if (storeDue !== undefined) next = Math.min(next, storeDue <= at ? (this.lingerUntil ?? at) : storeDue);
+    if (next !== Infinity) this.armWake(next);
+  }
+
+  private armWake(at: number): void {
+    if (this.wakeTimer && this.wakeAt <= at) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - this.ctx.now()));
+    // Idle waiting must not keep the process alive, but a flush, close or emit that waits must.
+    if (!this.ctx.urgent()) this.wakeTimer.unref();
+  }
+
+  private send(batch: Batch): void {
+    this.inFlightRequests++;
+    this.inFlightDeltas += batch.members.length;
+    batch.sends++;
+    for (const member of batch.members) member.attempts++;
+    this.ctx.counters.requests++;
+    this.ctx
+      .send(batch)
+      .then((verdict) => this.settle(batch, verdict))
+      .catch((err) => this.ctx.events.logger.error({ err }, 'pacspace-metering: internal delivery error'));
+  }
+
+  private settle(batch: Batch, verdict: BatchVerdict): void {
+    this.inFlightRequests--;
+    this.inFlightDeltas -= batch.members.length;
+    const { outcomes, pauses } = this.ctx;
+    if (verdict.kind === 'retry') this.retryBatch(batch, verdict);
+    else {
+      pauses.answered();
+      if (verdict.kind === 'answered') batch.members.forEach((member, i) => outcomes.itemAnswered(member, verdict.items[i]!, verdict.status));
+      else if (verdict.kind === 'failed') for (const member of batch.members) outcomes.giveUp(member, verdict.integrity ? 'integrity' : 'rejected', verdict.error);
+      else if (verdict.kind === 'halve') this.split(batch, verdict.error);
+      else this.unbatch(batch, verdict.error);
+    }
+    this.ctx.settled();
+    this.schedulePump();
+  }
+
+  /**
+   * A transient failure of the whole request: the frozen batch is resent as it is after a backoff
+   * (the server's hint a floor), unless some member may not be tried again, or a cadence limit
+   * names one customer: then the members go back to the queue one by one, to travel under new keys.
+   */
+  private retryBatch(batch: Batch, verdict: BatchVerdict & { kind: 'retry' }): void {
+    const { outcomes, pauses } = this.ctx;
+    const at = this.ctx.now();
+    const hint = outcomes.clampHint(verdict.retryAfterMs);
+    const pending = verdict.error instanceof MeteringError && verdict.error.code === 'IDEMPOTENCY_PENDING';
+    pauses.failed(at, hint, verdict.pause === 'meter', pending);
+    const paused = typeof verdict.pause === 'object' ? verdict.pause.customerId : undefined;
+    if (paused !== undefined) pauses.pauseCustomer(paused, at + (hint ?? retryDelay(batch.sends, this.ctx.policy, this.ctx.random)));
+    const dissolve = this.stopped || (paused !== undefined && batch.members.length > 1) || batch.members.some((m) => outcomes.expiredReason(m, at) !== undefined);
+    if (dissolve) {
+      for (const member of batch.members) outcomes.retryLater(member, verdict.error, member.customerId === paused ? hint : undefined);
+      return;
+    }
+    const deadline = Math.min(...batch.members.map((m) => m.acceptedAt + this.ctx.config.maxRetryElapsedMs));
+    const delayMs = Math.min(retryDelay(batch.sends, this.ctx.policy, this.ctx.random, hint), deadline - at);
+    batch.dueAt = at + delayMs;
+    this.retrying.push(batch);
+    this.reportBatchRetry(batch, verdict.error, delayMs);
+  }
+
+  private reportBatchRetry(batch: Batch, error: Error, delayMs: number): void {
+    const { counters, events } = this.ctx;
+    counters.retried += batch.members.length;
+    if (events.logs) events.logger.debug({ key: batch.key, deltas: batch.members.length, sends: batch.sends, delayMs, err: error }, 'pacspace-metering: retrying request');
+    if (!events.has('onRetry')) return;
+    for (const m of batch.members) events.hook('onRetry', { referenceId: m.referenceId, customerId: m.customerId, attempts: m.attempts, delayMs, error });
+  }
+
+  /** 413, or a batch-level refusal one bad member can cause: send each half on its own, at once. */
+  private split(batch: Batch, error: Error): void {
+    const [left, right] = halves(batch, this.ctx.config.scope);
+    if (this.ctx.events.logs) this.ctx.events.logger.debug({ key: batch.key, deltas: batch.members.length, err: error }, 'pacspace-metering: splitting a refused batch');
+    this.retrying.push(left);
+    this.retrying.push(right);
+  }
+
+  /** The batch endpoint is not there: this meter delivers one delta per request from now on. */
+  private unbatch(batch: Batch, error: Error): void {
+    if (this.mode === 'batch') {
+      this.mode = 'single';
+      this.ctx.events.logger.warn({ err: error }, 'pacspace-metering: the batch endpoint answered that it does not exist; delivering one delta per request');
+    }
+    const at = this.ctx.now();
+    for (const member of batch.members) {
+      member.dueAt = 0;
+      this.ctx.store.release(member, at);
+    }
+  }
+}

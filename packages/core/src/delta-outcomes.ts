@@ -1,0 +1,155 @@
+import { retryDelay, type BackoffPolicy } from './backoff.js';
+import type { ItemOutcome } from './batch-result.js';
+import { DeltaDroppedError, PacSpaceApiError, type MeteringError } from './errors.js';
+import type { DropReason } from './events.js';
+import type { MeterEvents } from './meter-events.js';
+import type { DeliveryReceipt } from './meter-api.js';
+import type { MeterConfig } from './options.js';
+import type { Pauses } from './pauses.js';
+import type { Counters } from './stats.js';
+import type { MeterStore, QueuedDelta } from './store.js';
+
+/** What {@link DeltaOutcomes} needs from the Meter. */
+export interface OutcomeContext {
+  config: MeterConfig;
+  store: MeterStore;
+  counters: Counters;
+  events: MeterEvents;
+  pauses: Pauses;
+  policy: BackoffPolicy;
+  now: () => number;
+  random: () => number;
+  /** True once a timed-out `close()` stopped delivery. */
+  stopped(): boolean;
+}
+
+interface Waiter {
+  resolve(receipt: DeliveryReceipt): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Settles one delta at a time, whatever request it travelled in: delivered, back to the queue for
+ * a later request, or given up (dead-lettered when the store keeps them), with its counters,
+ * hooks, log line and the `emit()` callers waiting for it.
+ *
+ * @example
+ * outcomes.itemAnswered(member, { kind: 'transient', code: 'CADENCE_LIMIT', message, retryAfterMs: 60_000 }, 201);
+ */
+export class DeltaOutcomes {
+  private readonly waiters = new Map<string, Waiter[]>();
+
+  constructor(private readonly ctx: OutcomeContext) {}
+
+  /** How many deltas an `emit()` is waiting for. */
+  get awaited(): number {
+    return this.waiters.size;
+  }
+
+  /** Resolves with the delta's receipt once it is delivered; rejects with the reason it never will be. */
+  awaitDelivery(referenceId: string): Promise<DeliveryReceipt> {
+    return new Promise<DeliveryReceipt>((resolve, reject) => {
+      const list = this.waiters.get(referenceId);
+      if (list) list.push({ resolve, reject });
+      else this.waiters.set(referenceId, [{ resolve, reject }]);
+    });
+  }
+
+  /** Applies PacSpace's answer for one member of a batch (`status`: the answer's HTTP status, 0 when unknown). */
+  itemAnswered(item: QueuedDelta, outcome: ItemOutcome, status: number): void {
+    if (outcome.kind === 'delivered') return this.delivered(item, outcome.replayed, outcome.receipt);
+    const retryAfterMs = outcome.kind === 'transient' ? outcome.retryAfterMs : undefined;
+    const error = new PacSpaceApiError(`PacSpace refused delta ${item.referenceId} in a batch: ${outcome.code} (${outcome.message})`, {
+      status,
+      code: outcome.code,
+      requestPath: '/api/v1/balance/delta/batch',
+      retryAfterMs,
+      customerId: item.customerId,
+    });
+    if (outcome.kind === 'permanent') return this.giveUp(item, outcome.integrity ? 'integrity' : 'rejected', error);
+    if (outcome.code === 'CADENCE_LIMIT') {
+      this.ctx.pauses.pauseCustomer(item.customerId, this.ctx.now() + (this.clampHint(retryAfterMs) ?? retryDelay(item.attempts, this.ctx.policy, this.ctx.random)));
+    }
+    this.retryLater(item, error, retryAfterMs);
+  }
+
+  delivered(item: QueuedDelta, deduplicated: boolean, receipt: Record<string, unknown>): void {
+    const { counters, events } = this.ctx;
+    this.ctx.store.remove(item);
+    counters.delivered++;
+    if (deduplicated) counters.deduplicated++;
+    // The common case (no logger, no hook, nobody awaiting) allocates nothing here.
+    if (events.logs) events.logger.debug({ referenceId: item.referenceId, attempts: item.attempts, deduplicated }, 'pacspace-metering: delta delivered');
+    if (events.has('onDelivered')) events.hook('onDelivered', { ...item.fields, attempts: item.attempts, deduplicated, receipt });
+    if (this.waiters.size !== 0) {
+      const delivery: DeliveryReceipt = { referenceId: item.referenceId, deduplicated, attempts: item.attempts, receipt };
+      this.settleWaiters(item.referenceId, (w) => w.resolve(delivery));
+    }
+  }
+
+  /**
+   * Puts a delta that failed for now back in the queue, to travel in a later request after a
+   * backoff (`hintMs`, the server's retry hint, is a floor); or gives it up when the meter stopped
+   * or its attempts or time ran out.
+   */
+  retryLater(item: QueuedDelta, error: Error, hintMs: number | undefined): void {
+    const { config, store, counters, events } = this.ctx;
+    const at = this.ctx.now();
+    const expired = this.ctx.stopped() ? 'shutdown' : this.expiredReason(item, at);
+    if (expired) return this.giveUp(item, expired, error);
+    const delayMs = Math.min(retryDelay(item.attempts, this.ctx.policy, this.ctx.random, this.clampHint(hintMs)), item.acceptedAt + config.maxRetryElapsedMs - at);
+    item.dueAt = at + delayMs;
+    store.release(item, at);
+    counters.retried++;
+    if (events.logs) events.logger.debug({ referenceId: item.referenceId, attempts: item.attempts, delayMs, err: error }, 'pacspace-metering: retrying delta');
+    if (events.has('onRetry')) events.hook('onRetry', { referenceId: item.referenceId, customerId: item.customerId, attempts: item.attempts, delayMs, error });
+  }
+
+  /** `max_attempts` or `max_elapsed` when the delta may not be tried again, else undefined. */
+  expiredReason(item: QueuedDelta, at: number): DropReason | undefined {
+    if (item.attempts >= this.ctx.config.maxAttempts) return 'max_attempts';
+    if (at >= item.acceptedAt + this.ctx.config.maxRetryElapsedMs) return 'max_elapsed';
+    return undefined;
+  }
+
+  /** A server hint clamped to `maxRetryAfterMs`. */
+  clampHint(hintMs: number | undefined): number | undefined {
+    return hintMs === undefined ? undefined : Math.min(hintMs, this.ctx.config.maxRetryAfterMs);
+  }
+
+  /** Removes (or dead-letters) a leased delta that will not be delivered, and reports it. */
+  giveUp(item: QueuedDelta, reason: DropReason, cause: Error): void {
+    const { store } = this.ctx;
+    if (this.ctx.stopped() && store.durable && reason === 'shutdown') {
+      // A durable store keeps it for the next start; nothing is lost.
+      item.dueAt = 0;
+      store.release(item, this.ctx.now());
+      return;
+    }
+    if (store.deadLetter && reason !== 'shutdown') store.deadLetter(item, reason, cause);
+    else store.remove(item);
+    this.reportLost(item, reason, cause);
+  }
+
+  /** Counts and reports a delta that left the store undelivered. */
+  reportLost(item: QueuedDelta, reason: DropReason, cause: Error): void {
+    const { counters, events } = this.ctx;
+    const code = (cause as MeteringError).code ?? 'UNKNOWN';
+    if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
+    counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
+    const level = reason === 'integrity' ? 'error' : 'warn';
+    events.logger[level]({ referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause }, `pacspace-metering: delta not delivered (${reason})`);
+    events.hook('onDrop', { reason, referenceId: item.referenceId, customerId: item.customerId, delta: item.fields.delta, attempts: item.attempts, error: cause });
+    events.error(cause, { stage: 'delivery', referenceId: item.referenceId, customerId: item.customerId });
+    if (this.waiters.size === 0) return;
+    const dropped = new DeltaDroppedError(reason, `delta ${item.referenceId} was not delivered (${reason}): ${cause.message}`, { cause });
+    this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' ? cause : dropped));
+  }
+
+  private settleWaiters(referenceId: string, settleOne: (w: Waiter) => void): void {
+    const list = this.waiters.get(referenceId);
+    if (!list) return;
+    this.waiters.delete(referenceId);
+    for (const waiter of list) settleOne(waiter);
+  }
+}

@@ -1,0 +1,152 @@
+import type { DeliveryLoop } from './delivery-loop.js';
+import type { DeltaOutcomes } from './delta-outcomes.js';
+import { DeltaDroppedError } from './errors.js';
+import type { Intake } from './intake.js';
+import type { MeterEvents } from './meter-events.js';
+import type { OverflowSum, OverflowSums } from './overflow-sums.js';
+import { totalOf } from './running-sum.js';
+import { copyCounters, sum, type CloseReport, type Counters, type DrainReport } from './stats.js';
+import type { MeterStore } from './store.js';
+
+/** The Meter's lifecycle flags, shared by its units. */
+export interface MeterLifecycle {
+  /** `close()` was called: intake refuses. */
+  closed: boolean;
+  /** A `close()` ran out of time: nothing more is sent. */
+  stopped: boolean;
+}
+
+/** What {@link Drain} needs from the Meter. */
+export interface DrainContext {
+  lifecycle: MeterLifecycle;
+  store: MeterStore;
+  counters: Counters;
+  events: MeterEvents;
+  loop: DeliveryLoop;
+  intake: Intake;
+  outcomes: DeltaOutcomes;
+  overflow: OverflowSums | undefined;
+  /** Closes what the Meter owns (its built-in client's sockets, the store). */
+  release(timedOut: boolean): void;
+}
+
+/**
+ * `flush()` and `close()`: concurrent calls join one drain that really waits for everything
+ * queued, in flight, waiting to retry and summed in overflow; a close that runs out of time stops
+ * delivery and reports what was left.
+ *
+ * @example
+ * const drain = new Drain(context);
+ * await drain.flush(5_000);
+ */
+export class Drain {
+  private readonly waiters = new Set<() => void>();
+  private closing: Promise<CloseReport> | undefined;
+
+  constructor(private readonly ctx: DrainContext) {}
+
+  /** True while a flush or close waits. */
+  get waiting(): boolean {
+    return this.waiters.size > 0;
+  }
+
+  /** Deltas not yet settled, an open overflow sum counting one. */
+  pending(): number {
+    return this.ctx.store.count() + (this.ctx.overflow?.size ?? 0);
+  }
+
+  isIdle(): boolean {
+    return this.pending() === 0 && this.ctx.loop.inFlightRequests === 0;
+  }
+
+  /** Called after every settled request: ends the drain when nothing is left. */
+  check(): void {
+    if (this.waiters.size === 0 || !this.isIdle()) return;
+    for (const done of [...this.waiters]) done();
+  }
+
+  async flush(timeoutMs?: number): Promise<DrainReport> {
+    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) throw new TypeError('flush: timeoutMs must be a non-negative number of milliseconds');
+    const start = copyCounters(this.ctx.counters);
+    return this.reportSince(start, await this.waitIdle(timeoutMs));
+  }
+
+  close(timeoutMs = 30_000): Promise<CloseReport> {
+    this.closing ??= (async () => {
+      const start = copyCounters(this.ctx.counters);
+      this.ctx.lifecycle.closed = true;
+      const timedOut = await this.waitIdle(timeoutMs);
+      // What was undelivered when time ran out, whether it is then dropped, kept or still in flight.
+      const pendingReferenceIds = [...this.ctx.store.list().map((item) => item.referenceId), ...(this.ctx.overflow?.list().map((s) => s.referenceId) ?? [])];
+      if (timedOut) this.stop(pendingReferenceIds.length);
+      this.ctx.release(timedOut);
+      return { ...this.reportSince(start, timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
+    })();
+    return this.closing;
+  }
+
+  /** Resolves true when `timeoutMs` ran out before the meter was idle. */
+  private async waitIdle(timeoutMs: number | undefined): Promise<boolean> {
+    if (this.isIdle() || this.ctx.lifecycle.stopped) return !this.isIdle();
+    let done!: () => void;
+    const drained = new Promise<void>((resolve) => (done = resolve));
+    this.waiters.add(done);
+    // Send what is due without lingering, and keep the process alive while we wait.
+    this.ctx.intake.queueOverflow();
+    this.ctx.loop.hurry();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await new Promise<boolean>((resolve) => {
+      drained.then(() => resolve(false));
+      if (timeoutMs !== undefined) timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    clearTimeout(timer);
+    this.waiters.delete(done);
+    this.ctx.loop.relax();
+    return timedOut;
+  }
+
+  /**
+   * Out of time: nothing more is sent. A durable store keeps what is left (overflow sums
+   * included) for the next start; in memory, what is not in flight will never be sent, and each
+   * such delta is reported as dropped (`shutdown`). In-flight deltas settle when their answer arrives.
+   */
+  private stop(pending: number): void {
+    const { lifecycle, store, loop, outcomes, intake, events } = this.ctx;
+    lifecycle.stopped = true;
+    loop.stop();
+    const waitingBatches = loop.takeWaitingBatches();
+    if (store.durable) {
+      intake.queueOverflow(true);
+      for (const batch of waitingBatches) for (const member of batch.members) outcomes.giveUp(member, 'shutdown', shutdownError(member.referenceId));
+    } else {
+      for (const item of store.takeWaiting()) outcomes.reportLost(item, 'shutdown', shutdownError(item.referenceId));
+      for (const batch of waitingBatches) for (const member of batch.members) outcomes.giveUp(member, 'shutdown', shutdownError(member.referenceId));
+      for (let s = this.ctx.overflow?.take(); s; s = this.ctx.overflow?.take()) this.reportLostSum(s);
+    }
+    events.logger.warn({ pending }, 'pacspace-metering: close timed out with deltas undelivered');
+  }
+
+  private reportLostSum(overflowSum: OverflowSum): void {
+    const { counters, events } = this.ctx;
+    counters.dropped.shutdown = (counters.dropped.shutdown ?? 0) + overflowSum.deltas;
+    const error = new DeltaDroppedError('shutdown', `close() timed out before the overflow sum ${overflowSum.referenceId} of ${overflowSum.deltas} delta(s) was queued`);
+    events.logger.warn({ referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, deltas: overflowSum.deltas }, 'pacspace-metering: overflow sum not delivered (shutdown)');
+    events.hook('onDrop', { reason: 'shutdown', referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, delta: totalOf(overflowSum), attempts: 0, error });
+  }
+
+  private reportSince(start: Counters, timedOut: boolean): DrainReport {
+    const { counters } = this.ctx;
+    return {
+      delivered: counters.delivered - start.delivered,
+      deduplicated: counters.deduplicated - start.deduplicated,
+      failed: sum(counters.failed) - sum(start.failed),
+      dropped: sum(counters.dropped) - sum(start.dropped),
+      pending: this.pending(),
+      timedOut,
+    };
+  }
+}
+
+function shutdownError(referenceId: string): DeltaDroppedError {
+  return new DeltaDroppedError('shutdown', `close() timed out before delta ${referenceId} was delivered`);
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { DeltaDroppedError, DeltaValidationError } from './errors.js';
+import type { DropReason } from './events.js';
+import type { MeterEvents } from './meter-events.js';
+import type { DeltaInput, EnqueueResult } from './meter-api.js';
+import type { MeterConfig } from './options.js';
+import type { OverflowSum, OverflowSums } from './overflow-sums.js';
+import { buildReferenceId } from './reference-id.js';
+import { totalOf } from './running-sum.js';
+import type { Counters } from './stats.js';
+import type { MeterStore, QueuedDelta } from './store.js';
+import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta, type DeltaFields } from './validation.js';
+
+/** What {@link createIntake} needs from the Meter. */
+export interface IntakeContext {
+  config: MeterConfig;
+  store: MeterStore;
+  counters: Counters;
+  events: MeterEvents;
+  now: () => number;
+  /** The overflow sums, or undefined with `overflow: 'drop'`. */
+  overflow: OverflowSums | undefined;
+  closed(): boolean;
+  /** Called after the store took a delta. */
+  accepted(): void;
+}
+
+/**
+ * The Meter's front door: validates a delta, builds its referenceId, freezes its body and puts it
+ * in the store; or folds it into its overflow sum when the queue is full; or refuses it with a
+ * typed error, counted and reported. Never throws.
+ *
+ * @example
+ * const intake = createIntake(context);
+ * intake.accept({ customerId: 'acme', delta: -1, reason: 'api_request', requestId }, true);
+ */
+export interface Intake {
+  /** `canFold`: a full queue folds the delta into its overflow sum (false for `emit()`, whose caller needs its own receipt). */
+  accept(input: DeltaInput, canFold: boolean): EnqueueResult;
+  refuse(reason: DropReason, error: Error, input?: Partial<DeltaInput>, referenceId?: string): EnqueueResult;
+  /** Queues overflow sums while the queue has room; `force` queues them all (a durable store at shutdown). */
+  queueOverflow(force?: boolean): void;
+}
+
+/** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
+const OVERFLOW_DELTA_BYTES = 2048;
+
+/** Creates the intake of one Meter. */
+export function createIntake(ctx: IntakeContext): Intake {
+  const { config, store, counters, events } = ctx;
+  let seq = 0;
+  let overflowing = false;
+  let queueFullError: DeltaDroppedError | undefined;
+  let closedError: DeltaDroppedError | undefined;
+
+  function refuse(reason: DropReason, error: Error, input?: Partial<DeltaInput>, referenceId?: string): EnqueueResult {
+    counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
+    const customerId = typeof input?.customerId === 'string' ? input.customerId : undefined;
+    const delta = typeof input?.delta === 'number' ? input.delta : undefined;
+    events.logger.warn({ reason, referenceId, customerId, err: error }, `pacspace-metering: delta refused (${reason})`);
+    events.hook('onDrop', { reason, referenceId, customerId, delta, attempts: 0, error });
+    if (reason === 'invalid') events.error(error, { stage: 'intake', referenceId, customerId });
+    return { accepted: false, reason, error, ...(referenceId ? { referenceId } : {}) };
+  }
+
+  /** Validates the input and freezes its body; throws DeltaValidationError naming the field. */
+  function freeze(input: DeltaInput): { fields: DeltaFields; body: string } {
+    if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
+    assertCustomerId(input.customerId);
+    assertDelta(input.delta);
+    assertReason(input.reason);
+    assertMetadata(input.metadata);
+    let referenceId = input.referenceId;
+    if (referenceId !== undefined) assertReferenceId(referenceId);
+    else {
+      const requestId = input.requestId ?? randomUUID();
+      if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 1024) {
+        throw new DeltaValidationError('requestId', 'must be a non-empty string of at most 1024 characters');
+      }
+      referenceId = buildReferenceId({ scope: config.scope, operation: input.reason, customerId: input.customerId, requestId });
+    }
+    const fields: DeltaFields = { customerId: input.customerId, delta: input.delta, reason: input.reason, referenceId, metadata: input.metadata };
+    return { fields, body: serializeDelta(fields) };
+  }
+
+  function isFull(bytes: number): boolean {
+    return store.count() >= config.maxQueueSize || store.bytes() + bytes > config.maxQueueBytes;
+  }
+
+  /** Puts a frozen delta in the store; answers the refusal when the store would not take it. */
+  function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | undefined {
+    // The body is the frozen payload; `summary` keeps what events report, without metadata.
+    const summary: DeltaFields = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId };
+    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields: summary, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    try {
+      store.add(item);
+    } catch (err) {
+      // A store that cannot take the delta (disk full, closed) must not break the caller either.
+      return refuse('store_failed', err instanceof Error ? err : new Error(String(err)), fields, item.referenceId);
+    }
+    ctx.accepted();
+    return undefined;
+  }
+
+  function fold(fields: DeltaFields): boolean {
+    if (!ctx.overflow?.add(fields.customerId, fields.reason, fields.delta, ctx.now())) return false;
+    counters.accepted++;
+    counters.folded++;
+    if (!overflowing) {
+      overflowing = true;
+      events.logger.warn(
+        { maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes },
+        'pacspace-metering: the queue is full; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)',
+      );
+    }
+    return true;
+  }
+
+  function accept(input: DeltaInput, canFold: boolean): EnqueueResult {
+    if (ctx.closed()) {
+      closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
+      return refuse('closed', closedError, input);
+    }
+    let frozen: { fields: DeltaFields; body: string };
+    try {
+      frozen = freeze(input);
+    } catch (err) {
+      // Hostile input (a throwing getter or toJSON, a Proxy) must not escape into the caller either.
+      const error = err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      return refuse('invalid', error, input);
+    }
+    const { fields, body } = frozen;
+    const bytes = Buffer.byteLength(body);
+    if (bytes > config.maxDeltaBytes) {
+      return refuse('too_large', new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`), input, fields.referenceId);
+    }
+    if (isFull(bytes)) {
+      if (canFold && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
+      // During an outage every request lands here: reuse one error rather than capture a stack each time.
+      queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
+      return refuse('queue_full', queueFullError, input, fields.referenceId);
+    }
+    const refused = add(fields, body, bytes);
+    if (refused) return refused;
+    counters.accepted++;
+    return { accepted: true, referenceId: fields.referenceId };
+  }
+
+  function queueSum(sum: OverflowSum): void {
+    const delta = totalOf(sum);
+    if (delta === 0) return; // the deltas netted out: nothing to bill
+    const metadata = { overflow: { deltas: sum.deltas, firstAcceptedAt: new Date(sum.firstAt).toISOString(), lastAcceptedAt: new Date(sum.lastAt).toISOString() } };
+    const fields: DeltaFields = { customerId: sum.customerId, delta, reason: sum.reason, referenceId: sum.referenceId, metadata };
+    const body = serializeDelta(fields);
+    add(fields, body, Buffer.byteLength(body));
+  }
+
+  function queueOverflow(force = false): void {
+    const { overflow } = ctx;
+    if (!overflow || overflow.size === 0) return;
+    while (overflow.size > 0 && (force || !isFull(OVERFLOW_DELTA_BYTES))) queueSum(overflow.take()!);
+    if (overflow.size === 0 && overflowing) {
+      overflowing = false;
+      events.logger.info({}, 'pacspace-metering: every overflow sum is queued');
+    }
+  }
+
+  return { accept, refuse, queueOverflow };
+}

@@ -1,0 +1,85 @@
+import type { CheckpointOptions, CheckpointReceipt } from './checkpoint.js';
+import type { DropReason } from './events.js';
+import type { CloseReport, DrainReport, MeterStats } from './stats.js';
+
+/** A usage record to send. */
+export interface DeltaInput {
+  /** Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`. */
+  customerId: string;
+  /** Balance change: finite, non-zero, within ±1e9 (negative consumes). */
+  delta: number;
+  /** Why: 1-500 characters. Also the operation segment of a generated referenceId. */
+  reason: string;
+  /** Your own referenceId (1-512 characters of `[A-Za-z0-9_.:~-]`). Wins over `requestId`. */
+  referenceId?: string;
+  /** The request (or job) this delta belongs to; the referenceId is built from it. Default: a fresh UUID. */
+  requestId?: string;
+  /** Free key/value map, serialized once at acceptance. */
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * What `enqueue` answers: accepted with its referenceId, or refused with a reason and a typed error.
+ * `folded: true` means the queue was full and the delta was added to its (customer, reason)
+ * overflow sum instead: it is billed, as part of one aggregated delta with its own referenceId.
+ *
+ * @example
+ * const result: EnqueueResult = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request' });
+ * if (!result.accepted) console.warn(result.reason, result.error.message);
+ */
+export type EnqueueResult =
+  | { accepted: true; referenceId: string; folded?: true }
+  | { accepted: false; reason: DropReason; error: Error; referenceId?: string };
+
+/** What `emit` resolves to once PacSpace has the delta. */
+export interface DeliveryReceipt {
+  referenceId: string;
+  /** True when PacSpace answered with the replay of an earlier, committed attempt. */
+  deduplicated: boolean;
+  attempts: number;
+  /** PacSpace's receipt (`recordId`, `receiptId`, `status`, ...). */
+  receipt: Record<string, unknown>;
+}
+
+/** The Meter: a bounded, retrying, never-blocking delivery queue for usage deltas. */
+export interface Meter {
+  /** The scope every generated referenceId starts with. */
+  readonly scope: string;
+  /**
+   * Accepts a delta for background delivery. Synchronous, O(1), never throws, no network I/O (a
+   * durable store writes the delta to its file before `enqueue` returns).
+   */
+  enqueue(input: DeltaInput): EnqueueResult;
+  /**
+   * Sends a delta through the same queue and waits until PacSpace has it; rejects with the typed
+   * error otherwise. The delta is accepted (validated and stored, durably with a durable store)
+   * before `emit` returns: only delivery is awaited.
+   */
+  emit(input: DeltaInput): Promise<DeliveryReceipt>;
+  /** Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs` passes. Concurrent calls share the drain. */
+  flush(options?: { timeoutMs?: number }): Promise<DrainReport>;
+  /** Stops intake, drains for up to `timeoutMs` (default 30000), and reports what was left. Idempotent. */
+  close(options?: { timeoutMs?: number }): Promise<CloseReport>;
+  /** Counters and gauges. */
+  stats(): MeterStats;
+  /**
+   * Refuses a delta the caller could not build (a resolver threw, a value was missing), exactly as
+   * an invalid `enqueue` is refused: counted in `stats().dropped.invalid`, handed to `onDrop` and
+   * `onError`. Used by the framework packages; never throws.
+   *
+   * @example
+   * meter.refuse(new DeltaValidationError('customerId', 'the customerId resolver threw: no user'), { reason: 'api_request' });
+   */
+  refuse(error: Error, delta?: Partial<DeltaInput>): EnqueueResult;
+  /**
+   * Asks PacSpace for a checkpoint of one customer, or of all customers when `customerId` is
+   * omitted, over a UTC month (`options.period`, `YYYY-MM`; default: the current month). Idempotent:
+   * the Idempotency-Key is derived from the scope, customer and period, and the API answers a
+   * repeated scope with the first checkpoint. Transient failures are retried (8 attempts at most,
+   * the meter's backoff); rejects with the permanent or last error, or at once after `close()`.
+   *
+   * @example
+   * const { checkpointId, deduplicated } = await meter.checkpoint('acme', { period: '2025-03' });
+   */
+  checkpoint(customerId?: string, options?: CheckpointOptions): Promise<CheckpointReceipt>;
+}

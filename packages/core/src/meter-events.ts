@@ -1,0 +1,72 @@
+import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
+import { silentLogger, type MeteringLogger } from './logger.js';
+import type { MeterOptions } from './options.js';
+
+/** The hooks a Meter calls, by name. */
+interface HookEvents {
+  onDelivered: DeliveredEvent;
+  onRetry: RetryEvent;
+  onDrop: DropEvent;
+}
+
+/**
+ * How the Meter's units tell the user what happened: hooks, `onError` and the logger, each
+ * guarded so that user code can never break delivery nor leave a promise unhandled.
+ *
+ * @example
+ * const events = createMeterEvents(options, safeLogger(options.logger));
+ * if (events.has('onDelivered')) events.hook('onDelivered', event);
+ */
+export interface MeterEvents {
+  readonly logger: MeteringLogger;
+  /** True when a logger other than the silent default is configured: build log objects only then. */
+  readonly logs: boolean;
+  /** True when the user gave this hook: build its event only then. */
+  has(name: keyof HookEvents): boolean;
+  hook<K extends keyof HookEvents>(name: K, event: HookEvents[K]): void;
+  error(error: Error, context: ErrorContext): void;
+}
+
+/**
+ * Wraps the hooks of `options` and the (already safe) `logger`.
+ *
+ * @example
+ * const events = createMeterEvents({ onDrop: (e) => console.warn(e.reason) }, silentLogger);
+ */
+export function createMeterEvents(options: MeterOptions, logger: MeteringLogger): MeterEvents {
+  function hookFailed(name: string, err: unknown): void {
+    logger.error({ err, hook: name }, `pacspace-metering: the ${name} hook threw`);
+    error(err instanceof Error ? err : new Error(String(err)), { stage: 'hook' });
+  }
+
+  function error(err: Error, context: ErrorContext): void {
+    if (!options.onError) return;
+    try {
+      const returned = options.onError(err, context) as unknown;
+      if (isThenable(returned)) returned.then(undefined, (thrown) => logger.error({ err: thrown }, 'pacspace-metering: the onError hook threw'));
+    } catch (thrown) {
+      logger.error({ err: thrown }, 'pacspace-metering: the onError hook threw');
+    }
+  }
+
+  return {
+    logger,
+    logs: logger !== silentLogger,
+    has: (name) => options[name] !== undefined,
+    hook(name, event) {
+      const hook = options[name] as ((e: typeof event) => unknown) | undefined;
+      if (!hook) return;
+      try {
+        const returned = hook(event);
+        if (isThenable(returned)) returned.then(undefined, (err) => hookFailed(name, err));
+      } catch (err) {
+        hookFailed(name, err);
+      }
+    },
+    error,
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
