@@ -1,68 +1,67 @@
-// Deltas per second from one Meter to the sandbox, at several concurrency levels, with and without
-// injected latency, next to the sandbox's own ceiling for raw POSTs in the same run.
-// Run: pnpm build && node bench/delivery-throughput.mjs [--count 5000] [--rounds 3]
-import autocannon from 'autocannon';
+// Delivery capacity: deltas per second one Meter (default options) delivers to the sandbox in
+// another process, with 0, 20, 50 and 200 ms of latency per request, one delta per request
+// (`delivery: 'single'`) against batches (the default), side by side in one run. The queue is
+// kept topped up (below `maxQueueSize`, so nothing folds), so what is measured is how fast the
+// Meter can empty it: its capacity, and the API calls it spends per delta.
+// Run: pnpm build && node bench/delivery-throughput.mjs [--seconds 4] [--rounds 2] [--latencies 0,20,50,200]
 import { createMeter } from '@pacspace-metering/core';
-import { startSandbox } from '@pacspace-metering/sandbox';
+import { fileURLToPath } from 'node:url';
+import { ask, pinSelf, startChild, stop } from './support/processes.mjs';
 import { arg, median, printTable } from './support/report.mjs';
 
-const count = Number(arg('count', 5000));
-const rounds = Number(arg('rounds', 3));
-const levels = [1, 8, 32];
-const latencies = [0, 20];
+const seconds = Number(arg('seconds', 4));
+const rounds = Number(arg('rounds', 2));
+const latencies = arg('latencies', '0,20,50,200').split(',').map(Number);
+const modes = ['single', 'batch'];
+const HELD = 9_000; // below the default maxQueueSize (10,000): the queue never folds
 
-const sandbox = await startSandbox({ seed: 1, maxRequestLog: 10 });
+pinSelf(0);
+const { child, first } = await startChild(fileURLToPath(new URL('./servers/sandbox.mjs', import.meta.url)), [], { cpu: 1 });
 
-async function meterRun(concurrency, latencyMs) {
-  sandbox.reset();
-  sandbox.setFaults(latencyMs ? { latencyMs } : {});
-  const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, concurrency, maxQueueSize: count });
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) meter.enqueue({ customerId: `c${i % 50}`, delta: -1, reason: 'bench', requestId: `r${i}` });
-  const report = await meter.flush({ timeoutMs: 600_000 });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await meter.close();
-  if (report.delivered !== count) throw new Error(`delivered ${report.delivered} of ${count}`);
-  return count / seconds;
-}
-
-async function rawCeiling(connections) {
-  sandbox.reset();
-  sandbox.setFaults({});
-  const started = process.hrtime.bigint();
-  const result = await autocannon({
-    url: `${sandbox.url}/api/v1/balance/delta`,
-    method: 'POST',
-    connections,
-    amount: count,
-    headers: { 'content-type': 'application/json', 'x-api-key': sandbox.apiKey },
-    body: JSON.stringify({ customerId: 'c1', delta: -1, reason: 'bench' }),
-  });
-  // Requests over the run's wall time (autocannon's per-second figures are coarse for short runs).
-  return result.requests.total / (Number(process.hrtime.bigint() - started) / 1e9);
+async function measure(mode, latencyMs) {
+  await ask(child, 'reset');
+  await ask(child, { faults: latencyMs ? { latencyMs } : {} });
+  const meter = createMeter({ apiKey: first.apiKey, baseUrl: first.url, delivery: mode });
+  let n = 0;
+  const topUp = () => {
+    const { queued, inFlight } = meter.stats();
+    for (let held = queued + inFlight; held < HELD; held++) meter.enqueue({ customerId: `c${n % 50}`, delta: -1, reason: 'bench', requestId: `r${n++}` });
+  };
+  topUp();
+  const producer = setInterval(topUp, 5);
+  // Half a second to reach a steady state, then the window.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const start = { ...meter.stats(), at: process.hrtime.bigint() };
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const end = { ...meter.stats(), at: process.hrtime.bigint() };
+  clearInterval(producer);
+  await meter.close({ timeoutMs: 0 });
+  const elapsed = Number(end.at - start.at) / 1e9;
+  const delivered = end.delivered - start.delivered;
+  return { rate: delivered / elapsed, callsPerDelta: (end.requests - start.requests) / Math.max(1, delivered) };
 }
 
 const rows = [];
-for (const latencyMs of latencies) {
-  for (const concurrency of levels) {
-    const meterRates = [];
-    const rawRates = [];
-    // Interleaved A B A B so machine noise hits both alike.
-    for (let round = 0; round < rounds; round++) {
-      meterRates.push(await meterRun(concurrency, latencyMs));
-      if (latencyMs === 0) rawRates.push(await rawCeiling(concurrency));
-    }
-    const m = median(meterRates);
-    const raw = rawRates.length ? median(rawRates) : undefined;
+try {
+  for (const latencyMs of latencies) {
+    const results = { single: [], batch: [] };
+    // Interleaved, so machine noise hits both alike.
+    for (let round = 0; round < rounds; round++) for (const mode of modes) results[mode].push(await measure(mode, latencyMs));
+    const rate = (mode) => median(results[mode].map((r) => r.rate));
+    const calls = (mode) => median(results[mode].map((r) => r.callsPerDelta));
+    const span = (mode) => `${Math.round(Math.min(...results[mode].map((r) => r.rate)))}..${Math.round(Math.max(...results[mode].map((r) => r.rate)))}`;
     rows.push({
-      latencyMs,
-      concurrency,
-      'meter deltas/s (median)': Math.round(m),
-      'min..max': `${Math.round(Math.min(...meterRates))}..${Math.round(Math.max(...meterRates))}`,
-      'raw POST/s (autocannon)': raw === undefined ? '-' : Math.round(raw),
-      'meter / raw': raw === undefined ? '-' : (m / raw).toFixed(2),
+      'latency ms': latencyMs,
+      'single: deltas/s': Math.round(rate('single')),
+      'single: min..max': span('single'),
+      'single: API calls/delta': calls('single').toFixed(3),
+      'batch: deltas/s': Math.round(rate('batch')),
+      'batch: min..max': span('batch'),
+      'batch: API calls/delta': calls('batch').toFixed(4),
+      'batch / single': (rate('batch') / rate('single')).toFixed(1),
     });
   }
+} finally {
+  await stop(child);
 }
-printTable(`Delivery throughput, ${count} deltas per run, ${rounds} rounds`, rows);
-await sandbox.close();
+printTable(`Delivery capacity, default options, ${seconds} s windows, median of ${rounds} rounds (Meter on CPU 0, sandbox on CPU 1)`, rows);

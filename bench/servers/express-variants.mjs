@@ -5,7 +5,7 @@ import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
 import { meterRequests } from '@pacspace-metering/express';
-import { pausedMeter, sandboxMeter, stubMeter } from './meters.mjs';
+import { inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
 
@@ -16,8 +16,9 @@ export const expressVariants = {
   'express + pino-http (/dev/null)': () => [pinoHttp({ logger: pino(pino.destination('/dev/null')) })],
   'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
   'express + meterRequests (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request' })],
-  'express + meterRequests (no network)': () => [meterRequests(pausedMeter(), { customerId, reason: 'api_request' })],
+  'express + meterRequests (no network)': () => [meterRequests(inProcessMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
+  'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
 };
 
 export function startExpress(variant, env) {

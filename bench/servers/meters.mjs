@@ -1,20 +1,36 @@
 import { createMeter } from '@pacspace-metering/core';
 
 /**
- * The hot path without the network: a Meter whose client answers at once in-process, so each
- * request pays for validation, serialization, queueing and the bookkeeping of one delivery, and no
- * socket. (A client that never answers would make the queue grow for the whole run, and the cost
- * measured would be the garbage collector walking an ever larger heap, which no bounded queue has.)
+ * The hot path without the network: a Meter with default options whose SDK-shaped client answers
+ * at once in-process (`emitBatch` included, so deltas travel in batches as they do to PacSpace):
+ * each request pays for validation, serialization, queueing and its share of a batch's
+ * bookkeeping, and no socket. (A client that never answers would make the queue grow for the
+ * whole run, and the cost measured would be the garbage collector walking an ever larger heap,
+ * which no bounded queue has.)
  */
-export function pausedMeter() {
+export function inProcessMeter() {
   const receipt = { recordId: 'rec_bench', status: 'QUEUED' };
-  const client = { balance: { emit: () => Promise.resolve(receipt) } };
-  return createMeter({ client, concurrency: 64 });
+  const client = {
+    balance: {
+      emit: () => Promise.resolve(receipt),
+      emitBatch: (deltas) => Promise.resolve({ totalQueued: deltas.length, totalFailed: 0, results: deltas.map((_, index) => ({ index, status: 'QUEUED' })) }),
+    },
+  };
+  return createMeter({ client });
 }
 
-/** Real delivery to the sandbox running in another process. */
+/**
+ * Real delivery to the sandbox running in another process, default options (batches);
+ * `METER_FLUSH_INTERVAL_MS` overrides the linger, to measure what it costs.
+ */
 export function sandboxMeter(env) {
-  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, concurrency: 32, maxQueueSize: 1_000_000, maxQueueBytes: 2 ** 30 });
+  const flushIntervalMs = env.METER_FLUSH_INTERVAL_MS === undefined ? undefined : Number(env.METER_FLUSH_INTERVAL_MS);
+  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs });
+}
+
+/** The same, one POST per delta (`delivery: 'single'`), as every delta was sent before batching. */
+export function singleDeltaSandboxMeter(env) {
+  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, delivery: 'single' });
 }
 
 /** The middleware's own cost: a Meter-shaped object whose enqueue accepts and does nothing. */

@@ -4,7 +4,7 @@ import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { tap } from 'rxjs';
 import { Metered, MeteringModule } from '@pacspace-metering/nestjs';
-import { pausedMeter, sandboxMeter, stubMeter } from './meters.mjs';
+import { inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 function buildController(metered) {
   class HelloController {
@@ -32,8 +32,9 @@ export const nestVariants = {
   'nest bare': () => ({ controllers: [buildController(false)] }),
   'nest + interceptor with rxjs tap': () => ({ controllers: [buildController(false)], providers: [{ provide: APP_INTERCEPTOR, useClass: TapInterceptor }] }),
   'nest + @Metered (stub meter: decorator alone)': () => ({ imports: [MeteringModule.forRoot({ meter: stubMeter(), customerId })], controllers: [buildController(true)] }),
-  'nest + @Metered (no network)': () => ({ imports: [MeteringModule.forRoot({ meter: pausedMeter(), customerId })], controllers: [buildController(true)] }),
+  'nest + @Metered (no network)': () => ({ imports: [MeteringModule.forRoot({ meter: inProcessMeter(), customerId })], controllers: [buildController(true)] }),
   'nest + @Metered (to sandbox)': (env) => ({ imports: [MeteringModule.forRoot({ meter: sandboxMeter(env), customerId })], controllers: [buildController(true)] }),
+  'nest + @Metered (to sandbox, one delta per request)': (env) => ({ imports: [MeteringModule.forRoot({ meter: singleDeltaSandboxMeter(env), customerId })], controllers: [buildController(true)] }),
 };
 
 export async function startNest(variant, env) {

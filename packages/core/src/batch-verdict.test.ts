@@ -1,0 +1,38 @@
+import { formBatch } from './batch.js';
+import { verdictFromAnswer, verdictFromError } from './batch-verdict.js';
+import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+import type { QueuedDelta } from './store.js';
+
+const item = (n: number): QueuedDelta => ({ seq: n, referenceId: `r${n}`, customerId: 'c', fields: { customerId: 'c', delta: -1, reason: 'r', referenceId: `r${n}` }, body: '{}', bytes: 2, acceptedAt: 0, attempts: 0, dueAt: 0 });
+const batchOf = (n: number) => formBatch(Array.from({ length: n }, (_, i) => item(i)), 'batch', 's');
+const apiError = (status: number, code = 'X') => new PacSpaceApiError(`status ${status}`, { status, code });
+
+describe('what a batch answer means', () => {
+  it('retries transient failures of the whole request as they are', () => {
+    for (const error of [apiError(503), apiError(429, 'RATE_LIMITED'), apiError(0, 'NETWORK_ERROR'), apiError(0, 'TIMEOUT')]) {
+      expect(verdictFromError(batchOf(5), error).kind).toBe('retry');
+    }
+  });
+
+  it('splits a 413 and a batch-level 400/409/422 to find the member at fault; a single member fails', () => {
+    for (const error of [apiError(413), apiError(400), apiError(422), new IdempotencyConflictError('conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' })]) {
+      expect(verdictFromError(batchOf(2), error).kind).toBe('halve');
+    }
+    expect(verdictFromError(batchOf(1), apiError(400))).toMatchObject({ kind: 'failed', integrity: false });
+    expect(verdictFromError(batchOf(1), new IdempotencyConflictError('conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' }))).toMatchObject({ kind: 'failed', integrity: true });
+  });
+
+  it('refuses every member for account-wide refusals (401, 402, 403)', () => {
+    for (const status of [401, 402, 403]) expect(verdictFromError(batchOf(3), apiError(status))).toMatchObject({ kind: 'failed', integrity: false });
+  });
+
+  it('falls back to single deltas when the batch endpoint is missing (404, 405, 501)', () => {
+    for (const status of [404, 405, 501]) expect(verdictFromError(batchOf(3), apiError(status)).kind).toBe('unbatched');
+  });
+
+  it('maps per-item results back to members, and reads a 202 in progress as a retry', () => {
+    const verdict = verdictFromAnswer(batchOf(2), undefined, { results: [{ index: 1, status: 'QUEUED' }, { index: 0, status: 'FAILED', error: 'CADENCE_LIMIT' }] }, 201);
+    expect(verdict).toMatchObject({ kind: 'answered', status: 201, items: [{ kind: 'transient', code: 'CADENCE_LIMIT' }, { kind: 'delivered', replayed: false }] });
+    expect(verdictFromAnswer(batchOf(2), undefined, { code: 'IDEMPOTENCY_PENDING', retryAfterSeconds: 2 }, 202)).toMatchObject({ kind: 'retry', retryAfterMs: 2000 });
+  });
+});
