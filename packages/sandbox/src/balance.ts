@@ -1,7 +1,8 @@
 import { isPlainObject } from './config-error.js';
 import { sha256Hex } from './canonical.js';
 import { errorReply, reply, validationError, type Reply, type Success } from './envelope.js';
-import type { Ledger, Outcome, StoredDelta } from './ledger.js';
+import { itemFailureFor, type FaultDecision } from './fault-plan.js';
+import type { BatchItems, Ledger, StoredDelta } from './ledger.js';
 import {
   CUSTOMER_ID_PATTERN,
   checkDelta,
@@ -44,52 +45,62 @@ interface BatchResult {
   retryAfterSeconds?: number;
 }
 
+/** How one batch item ended, for the request log. */
+type ItemOutcome = 'committed' | 'replayed' | 'fault:item-failure' | 'fault:cadence-limit' | 'conflict' | 'invalid';
+/** The batch is filed under its most telling item outcome, in this order. */
+const BATCH_OUTCOME_ORDER: readonly ItemOutcome[] = ['committed', 'replayed', 'fault:item-failure', 'fault:cadence-limit', 'conflict', 'invalid'];
+
 /**
  * POST /api/v1/balance/delta/batch. Items succeed or fail on their own (partial success). An item
- * whose referenceId was already committed with the same content is acknowledged, not committed again.
+ * whose referenceId was already committed with the same content is acknowledged, not committed
+ * again; injected cadence limits and item failures fail items that would otherwise be committed.
  */
-export function emitBatch(
-  ledger: Ledger,
-  body: unknown,
-  idempotencyKey: string | null,
-  now: number,
-  cadence?: { customerId: string; retryAfterSeconds: number },
-): Success | Reply {
+export function emitBatch(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
   const items = isPlainObject(body) ? body.deltas : undefined;
   if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
     return validationError('deltas', `deltas is required: an array of 1-${MAX_BATCH} delta objects`);
   }
   const results: BatchResult[] = [];
-  let queued = 0;
-  const seen = new Set<Outcome>();
+  const counts: BatchItems = { total: items.length, committed: 0, replayed: 0, failed: 0, failures: {} };
+  const seen = new Set<ItemOutcome>();
   items.forEach((item: unknown, index) => {
-    const base = { index, customerId: customerIdOf(item) ?? null, delta: isPlainObject(item) && typeof item.delta === 'number' ? item.delta : null };
-    const checked = checkDelta(item, `deltas[${index}].`);
-    if (!checked.ok) {
-      seen.add('invalid');
-      results.push({ ...base, status: 'FAILED', error: 'VALIDATION_ERROR', field: checked.field, message: checked.message });
-      return;
+    const [outcome, result] = batchItem(ledger, item, index, idempotencyKey, now, faults);
+    seen.add(outcome);
+    results.push(result);
+    if (outcome === 'committed' || outcome === 'replayed') counts[outcome]++;
+    else {
+      counts.failed++;
+      counts.failures[result.error!] = (counts.failures[result.error!] ?? 0) + 1;
     }
-    const input = checked.value;
-    if (cadence && input.customerId === cadence.customerId) {
-      seen.add('fault:cadence-limit');
-      results.push({ ...base, status: 'FAILED', error: 'CADENCE_LIMIT', message: 'Submission cadence limit reached for this customer.', retryAfterSeconds: cadence.retryAfterSeconds });
-      return;
-    }
-    const prior = ledger.findByReference(input);
-    if (prior && !prior.sameContent) {
-      seen.add('conflict');
-      results.push({ ...base, status: 'FAILED', error: 'IDEMPOTENCY_CONFLICT', message: 'referenceId was already committed with different content.' });
-      return;
-    }
-    const d: StoredDelta = prior ? prior.delta : ledger.commit(input, idempotencyKey, now);
-    seen.add(prior ? 'replayed' : 'committed');
-    queued++;
-    results.push({ ...base, status: 'QUEUED', recordId: d.recordId, receiptId: d.receiptId, ...(prior ? { idempotent: true as const } : {}) });
   });
-  // The log files the batch under its most telling item outcome.
-  const outcome = (['committed', 'replayed', 'fault:cadence-limit', 'conflict', 'invalid'] as const).find((o) => seen.has(o)) ?? 'invalid';
-  return { status: 201, data: { totalQueued: queued, totalFailed: items.length - queued, results }, outcome };
+  const outcome = BATCH_OUTCOME_ORDER.find((o) => seen.has(o)) ?? 'invalid';
+  const queued = counts.committed + counts.replayed;
+  return { status: 201, data: { totalQueued: queued, totalFailed: counts.failed, results }, outcome, items: counts };
+}
+
+function batchItem(ledger: Ledger, item: unknown, index: number, idempotencyKey: string | null, now: number, faults: FaultDecision): [ItemOutcome, BatchResult] {
+  const base = { index, customerId: customerIdOf(item) ?? null, delta: isPlainObject(item) && typeof item.delta === 'number' ? item.delta : null };
+  const checked = checkDelta(item, `deltas[${index}].`);
+  if (!checked.ok) return ['invalid', { ...base, status: 'FAILED', error: 'VALIDATION_ERROR', field: checked.field, message: checked.message }];
+  const input = checked.value;
+  const prior = ledger.findByReference(input);
+  if (prior && !prior.sameContent) {
+    return ['conflict', { ...base, status: 'FAILED', error: 'IDEMPOTENCY_CONFLICT', message: 'referenceId was already committed with different content.' }];
+  }
+  // A replay is an answer from what is already recorded: faults never turn it into a failure.
+  if (prior) return ['replayed', { ...base, status: 'QUEUED', recordId: prior.delta.recordId, receiptId: prior.delta.receiptId, idempotent: true }];
+  const cadence = faults.cadenceLimit;
+  if (cadence && input.customerId === cadence.customerId) {
+    const message = 'Submission cadence limit reached for this customer.';
+    return ['fault:cadence-limit', { ...base, status: 'FAILED', error: 'CADENCE_LIMIT', message, retryAfterSeconds: cadence.retryAfterSeconds }];
+  }
+  const injected = itemFailureFor(faults.itemFailures, index, input.customerId);
+  if (injected) {
+    const message = `Injected item failure (${injected.code}); this item was not committed.`;
+    return ['fault:item-failure', { ...base, status: 'FAILED', error: injected.code, message, ...(injected.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: injected.retryAfterSeconds }) }];
+  }
+  const d: StoredDelta = ledger.commit(input, idempotencyKey, now);
+  return ['committed', { ...base, status: 'QUEUED', recordId: d.recordId, receiptId: d.receiptId }];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Outcome } from './ledger.js';
+import type { BatchItems, Outcome } from './ledger.js';
 
 /** A finished answer: status, serialized body, extra headers, and how the request log files it. */
 export interface Reply {
@@ -7,6 +7,8 @@ export interface Reply {
   headers?: Record<string, string>;
   outcome: Outcome;
   customerId?: string;
+  /** A batch's per-item outcomes, for the request log. */
+  items?: BatchItems;
   /** Close the connection after answering (used when the body was left unread). */
   close?: boolean;
 }
@@ -16,6 +18,7 @@ export interface Drop {
   drop: 'reset' | 'close';
   outcome: Outcome;
   customerId?: string;
+  items?: BatchItems;
 }
 
 /** Success that the write pipeline may still store for idempotent replay before serializing. */
@@ -24,6 +27,7 @@ export interface Success {
   data: object;
   outcome: Outcome;
   customerId?: string;
+  items?: BatchItems;
 }
 
 export interface ErrorDetails {
@@ -38,7 +42,7 @@ export function successBody(status: number, data: unknown): string {
 }
 
 export function reply(s: Success): Reply {
-  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId };
+  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId, items: s.items };
 }
 
 /**

@@ -12,14 +12,16 @@
 export { startSandbox, type Sandbox } from './server.js';
 export type { SandboxOptions } from './options.js';
 export type {
+  BatchRejectionFault,
   CadenceLimitFault,
   FaultConfig,
   FaultTrigger,
+  ItemFailuresFault,
   LatencySpec,
   RateLimitFault,
   ServerErrorFault,
 } from './faults.js';
-export { validateFaults } from './faults.js';
+export { validateFaults } from './fault-validation.js';
 export { SandboxConfigError } from './config-error.js';
 export {
   duplicateReferenceIds,

@@ -20,6 +20,8 @@ export type Outcome =
   | 'fault:cadence-limit'
   | 'fault:reset'
   | 'fault:commit-drop'
+  | 'fault:item-failure'
+  | 'fault:batch-rejection'
   | 'read'
   | 'not-found'
   /** A bug in the sandbox itself (500 INTERNAL_ERROR); never expected. */
@@ -64,6 +66,23 @@ export interface RequestRecord {
   outcome: Outcome;
   /** ISO 8601 time the request finished. */
   at: string;
+  /** Only on batch requests that were processed: how their items ended. */
+  items?: BatchItems;
+}
+
+/**
+ * How the items of one batch request ended. `failures` counts failed items by `error` code.
+ *
+ * @example
+ * const [batch] = sandbox.ledger().requests;
+ * expect(batch!.items).toEqual({ total: 3, committed: 2, replayed: 0, failed: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
+ */
+export interface BatchItems {
+  total: number;
+  committed: number;
+  replayed: number;
+  failed: number;
+  failures: Record<string, number>;
 }
 
 /**

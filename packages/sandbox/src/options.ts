@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SandboxConfigError, isNonNegativeInteger, isPlainObject, rejectUnknownKeys } from './config-error.js';
-import { validateFaults, type FaultConfig } from './faults.js';
+import { validateFaults } from './fault-validation.js';
+import type { FaultConfig } from './faults.js';
 
 /**
  * Options for {@link startSandbox}. Every field is optional.

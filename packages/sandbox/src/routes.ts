@@ -35,10 +35,8 @@ export async function handleRequest(state: SandboxState, req: IncomingMessage, r
 
   // The control plane is not API traffic: keeping it out of the log keeps test assertions simple.
   if (path.startsWith(CONTROL)) return;
-  state.ledger.logRequest(
-    { method, path, idempotencyKey, customerId: result.customerId, status, outcome: result.outcome },
-    Date.now(),
-  );
+  const entry = { method, path, idempotencyKey, customerId: result.customerId, status, outcome: result.outcome };
+  state.ledger.logRequest(result.items ? { ...entry, items: result.items } : entry, Date.now());
 }
 
 async function route(
@@ -61,7 +59,7 @@ async function route(
     const write = (op: WriteOperation): Promise<Reply | Drop> => writeRoute(state, req, rest, idempotencyKey, op);
     // Operations read the clock when they run, i.e. after any injected latency.
     if (rest === 'delta') return write((body, key) => emitDelta(state.ledger, body, key, Date.now()));
-    if (rest === 'delta/batch') return write((body, key, decision) => emitBatch(state.ledger, body, key, Date.now(), decision.cadenceLimit));
+    if (rest === 'delta/batch') return write((body, key, decision) => emitBatch(state.ledger, body, key, Date.now(), decision));
     if (rest === 'checkpoint') return write((body) => createCheckpoint(state.ledger, body, Date.now()));
   } else if (method === 'GET') {
     const [resource, id, extra] = rest.split('/');

@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { FaultPlan, validateFaults, type FaultConfig } from './faults.js';
+import { FaultPlan } from './fault-plan.js';
+import { validateFaults } from './fault-validation.js';
+import type { FaultConfig } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { Ledger } from './ledger.js';
 import type { ResolvedOptions } from './options.js';
