@@ -191,7 +191,7 @@ describe('validating the batch faults', () => {
     ['an empty customerIds list', { itemFailures: { customerIds: [] } }, 'faults.itemFailures.customerIds'],
     ['a bad customer id', { itemFailures: { customerIds: ['ok', 'not ok'] } }, 'faults.itemFailures.customerIds[1]'],
     ['an empty codes list', { itemFailures: { rate: 1, codes: [] } }, 'faults.itemFailures.codes'],
-    ['a code with spaces', { itemFailures: { rate: 1, codes: ['NO GOOD'] } }, 'faults.itemFailures.codes'],
+    ['a code with spaces', { itemFailures: { rate: 1, codes: ['NO GOOD'] } }, 'faults.itemFailures.codes[0]'],
     ['a negative retryAfterSeconds', { itemFailures: { rate: 1, retryAfterSeconds: -1 } }, 'faults.itemFailures.retryAfterSeconds'],
     ['an unknown itemFailures key', { itemFailures: { rate: 1, every: 2 } }, 'faults.itemFailures.every'],
     ['batchRejection without customerIds', { batchRejection: {} }, 'faults.batchRejection.customerIds'],

@@ -34,6 +34,8 @@ export interface ErrorDetails {
   field?: string;
   retryAfterSeconds?: number;
   customerId?: string;
+  /** On 501 NOT_IMPLEMENTED_IN_SANDBOX: the routes that are implemented. */
+  implemented?: string[];
 }
 
 /** `{ success: true, statusCode, data }`: satisfies readers of either documented envelope. */
@@ -54,6 +56,7 @@ export function errorReply(status: number, code: string, message: string, outcom
   if (details.field !== undefined) error.field = details.field;
   if (details.retryAfterSeconds !== undefined) error.retryAfterSeconds = details.retryAfterSeconds;
   if (details.customerId !== undefined) error.customerId = details.customerId;
+  if (details.implemented !== undefined) error.implemented = details.implemented;
   return {
     status,
     body: JSON.stringify({ success: false, statusCode: status, error, message }),

@@ -17,6 +17,14 @@ export interface ItemFailurePlan {
   retryAfterSeconds?: number;
 }
 
+/** Which deltas of a request end FAILED once their lifecycle completes. */
+export interface VerificationFailurePlan {
+  /** Index (0 for a single delta) -> whether the rate draw fired. */
+  drawn: boolean[];
+  customerIds: ReadonlySet<string>;
+  code: string;
+}
+
 /** What the fault plan decided for one write request. */
 export interface FaultDecision {
   latencyMs: number;
@@ -27,11 +35,13 @@ export interface FaultDecision {
   reset: boolean;
   commitDrop: boolean;
   itemFailures?: ItemFailurePlan;
+  verificationFailures?: VerificationFailurePlan;
 }
 
 const NONE: FaultDecision = Object.freeze({ latencyMs: 0, reset: false, commitDrop: false });
 const DEFAULT_STATUSES = [500, 502, 503, 504];
 const DEFAULT_ITEM_CODES = ['SERVICE_UNAVAILABLE'];
+const DEFAULT_VERIFICATION_CODE = 'VERIFICATION_FAILED';
 
 /** Trigger with `requests` turned into a set, so matching is O(1) per request. */
 interface CompiledTrigger {
@@ -46,7 +56,8 @@ type TriggeredFault = 'serverError' | 'rateLimit' | 'cadenceLimit' | 'resetBefor
 /**
  * Holds the active faults, the write counter and the PRNG. Draws happen in a fixed order
  * (latency, serverError, its status, rateLimit, cadenceLimit, reset, commitThenDrop, then per
- * batch item: the itemFailures rate and code), one per configured random setting, whatever the
+ * batch item the itemFailures rate and code, then per delta the verificationFailure rate), one per
+ * configured random setting, whatever the
  * request turns out to be — so the same request sequence under the same seed always gets the
  * same faults.
  */
@@ -90,10 +101,11 @@ export class FaultPlan {
   /**
    * Decides the faults for the next write request.
    *
-   * @param batchItems - number of items when the request is a batch (0 otherwise): each gets its
-   *   own itemFailures draws.
+   * @param deltas - how many deltas the body holds (1 for a single delta, the item count for a
+   *   batch, 0 for a checkpoint): each gets its own per-item draws.
+   * @param batch - whether it is a batch (only batch items get itemFailures).
    */
-  decide(batchItems = 0): FaultDecision {
+  decide(deltas = 0, batch = false): FaultDecision {
     const n = ++this.writes;
     if (this.empty) return NONE;
     const { latencyMs, serverError, rateLimit, cadenceLimit, batchRejection } = this.config;
@@ -118,8 +130,16 @@ export class FaultPlan {
     if (batchRejection) decision.batchRejection = { customerIds: new Set(batchRejection.customerIds), status: batchRejection.status ?? 400 };
     decision.reset = this.fires('resetBeforeProcessing', n);
     decision.commitDrop = this.fires('commitThenDrop', n);
-    if (this.config.itemFailures && batchItems > 0) decision.itemFailures = this.drawItemFailures(batchItems);
+    if (this.config.itemFailures && batch && deltas > 0) decision.itemFailures = this.drawItemFailures(deltas);
+    if (this.config.verificationFailure && deltas > 0) decision.verificationFailures = this.drawVerificationFailures(deltas);
     return decision;
+  }
+
+  private drawVerificationFailures(deltas: number): VerificationFailurePlan {
+    const { rate, customerIds = [], code = DEFAULT_VERIFICATION_CODE } = this.config.verificationFailure!;
+    const drawn: boolean[] = [];
+    for (let i = 0; i < deltas; i++) drawn.push(rate !== undefined && this.random() < rate);
+    return { drawn, customerIds: new Set(customerIds), code };
   }
 
   private drawItemFailures(items: number): ItemFailurePlan {
@@ -146,6 +166,11 @@ export function itemFailureFor(plan: ItemFailurePlan | undefined, index: number,
   if (!plan || !(plan.drawn[index] || plan.customerIds.has(customerId))) return undefined;
   const code = plan.codes[index]!;
   return plan.retryAfterSeconds === undefined ? { code } : { code, retryAfterSeconds: plan.retryAfterSeconds };
+}
+
+/** The code a delta committed at `index` of its request will end FAILED with, or null. */
+export function verificationFailureFor(plan: VerificationFailurePlan | undefined, index: number, customerId: string): string | null {
+  return plan && (plan.drawn[index] || plan.customerIds.has(customerId)) ? plan.code : null;
 }
 
 function compileTrigger(trigger: FaultTrigger, alwaysWhenEmpty: boolean): CompiledTrigger {

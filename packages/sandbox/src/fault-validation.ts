@@ -1,9 +1,9 @@
 import { SandboxConfigError, isNonNegativeInteger, isPlainObject, rejectUnknownKeys } from './config-error.js';
-import type { BatchRejectionFault, FaultConfig, FaultTrigger, ItemFailuresFault, LatencySpec, ServerErrorFault } from './faults.js';
+import type { BatchRejectionFault, FaultConfig, FaultTrigger, ItemFailuresFault, LatencySpec, ServerErrorFault, VerificationFailureFault } from './faults.js';
 import { CUSTOMER_ID_PATTERN } from './validation.js';
 
 const MAX_LATENCY_MS = 600_000;
-const FAULT_NAMES = ['latencyMs', 'serverError', 'rateLimit', 'cadenceLimit', 'resetBeforeProcessing', 'commitThenDrop', 'itemFailures', 'batchRejection'];
+const FAULT_NAMES = ['latencyMs', 'serverError', 'rateLimit', 'cadenceLimit', 'resetBeforeProcessing', 'commitThenDrop', 'itemFailures', 'batchRejection', 'verificationFailure'];
 /** An error code as a client would match it: short, no spaces. */
 const CODE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -52,6 +52,18 @@ export function validateFaults(input: unknown, path = 'faults'): FaultConfig {
   }
   if (input.itemFailures !== undefined) out.itemFailures = validateItemFailures(input.itemFailures, `${path}.itemFailures`);
   if (input.batchRejection !== undefined) out.batchRejection = validateBatchRejection(input.batchRejection, `${path}.batchRejection`);
+  if (input.verificationFailure !== undefined) out.verificationFailure = validateVerificationFailure(input.verificationFailure, `${path}.verificationFailure`);
+  return out;
+}
+
+function validateVerificationFailure(value: unknown, path: string): VerificationFailureFault {
+  if (!isPlainObject(value)) throw new SandboxConfigError(path, 'an object with rate or customerIds', value);
+  rejectUnknownKeys(value, ['rate', 'customerIds', 'code'], path);
+  const out: VerificationFailureFault = {};
+  if (value.rate !== undefined) out.rate = rateSetting(value.rate, `${path}.rate`);
+  if (value.customerIds !== undefined) out.customerIds = customerIdList(value.customerIds, `${path}.customerIds`);
+  if (out.rate === undefined && out.customerIds === undefined) throw new SandboxConfigError(path, 'given rate or customerIds', value);
+  if (value.code !== undefined) out.code = codeSetting(value.code, `${path}.code`);
   return out;
 }
 
@@ -64,10 +76,8 @@ function validateItemFailures(value: unknown, path: string): ItemFailuresFault {
   if (out.rate === undefined && out.customerIds === undefined) throw new SandboxConfigError(path, 'given rate or customerIds', value);
   if (value.codes !== undefined) {
     const codes = value.codes;
-    if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c) => typeof c === 'string' && CODE_PATTERN.test(c))) {
-      throw new SandboxConfigError(`${path}.codes`, 'a non-empty array of error codes (1-64 of A-Z a-z 0-9 _ . : -)', codes);
-    }
-    out.codes = [...(codes as string[])];
+    if (!Array.isArray(codes) || codes.length === 0) throw new SandboxConfigError(`${path}.codes`, 'a non-empty array of error codes', codes);
+    out.codes = codes.map((c, i) => codeSetting(c, `${path}.codes[${i}]`));
   }
   if (value.retryAfterSeconds !== undefined) out.retryAfterSeconds = retryAfter(value.retryAfterSeconds, `${path}.retryAfterSeconds`);
   return out;
@@ -82,6 +92,11 @@ function validateBatchRejection(value: unknown, path: string): BatchRejectionFau
     out.status = value.status;
   }
   return out;
+}
+
+function codeSetting(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !CODE_PATTERN.test(value)) throw new SandboxConfigError(path, 'an error code (1-64 of A-Z a-z 0-9 _ . : -)', value);
+  return value;
 }
 
 function customerIdSetting(value: unknown, path: string): string {

@@ -84,6 +84,21 @@ export interface BatchRejectionFault {
 }
 
 /**
+ * Deltas that are committed (answered `QUEUED` as usual) but end `FAILED` instead of `VERIFIED`
+ * when their lifecycle completes: with probability `rate` (one seeded draw per delta), or always
+ * for listed customers. A FAILED delta never counts towards derive or checkpoints.
+ *
+ * @example
+ * sandbox.setFaults({ verificationFailure: { customerIds: ['cust_doomed'], code: 'CHAIN_REJECTED' } });
+ */
+export interface VerificationFailureFault {
+  rate?: number;
+  customerIds?: string[];
+  /** The delta's `error` once FAILED. Default `'VERIFICATION_FAILED'`. */
+  code?: string;
+}
+
+/**
  * Fixed milliseconds, or a seeded uniform pick from `[min, max]`.
  *
  * @example
@@ -118,4 +133,5 @@ export interface FaultConfig {
   commitThenDrop?: FaultTrigger;
   itemFailures?: ItemFailuresFault;
   batchRejection?: BatchRejectionFault;
+  verificationFailure?: VerificationFailureFault;
 }

@@ -20,12 +20,17 @@ export type {
   LatencySpec,
   RateLimitFault,
   ServerErrorFault,
+  VerificationFailureFault,
 } from './faults.js';
+export type { DeltaStatus, VerificationPace } from './verification.js';
+export type { CustomerBalance, Overview } from './overview.js';
 export { validateFaults } from './fault-validation.js';
 export { SandboxConfigError } from './config-error.js';
 export {
   duplicateReferenceIds,
   sumByCustomer,
+  type AdjustedDelta,
+  type BatchItems,
   type CheckpointRecord,
   type LedgerCounts,
   type LedgerDelta,

@@ -32,7 +32,8 @@ export async function runWrite(
   operation: WriteOperation,
   loggedCustomerId: string | undefined,
 ): Promise<Reply | Drop> {
-  const decision = state.faults.decide(endpoint === 'delta/batch' ? batchSize(body) : 0);
+  const batch = endpoint === 'delta/batch';
+  const decision = state.faults.decide(batch ? batchSize(body) : endpoint === 'delta' ? 1 : 0, batch);
   const admission = idempotencyKey === null ? null : state.idempotency.admit(endpoint, idempotencyKey, fingerprint(body));
   if (admission?.kind === 'pending') return { ...pendingReply(), customerId: loggedCustomerId };
   if (admission?.kind === 'conflict') {

@@ -1,0 +1,42 @@
+import { isPlainObject } from './config-error.js';
+
+/** Metadata may nest at most this deep (the metadata object itself is level 1). */
+export const MAX_METADATA_DEPTH = 32;
+
+/**
+ * How deep each write body may nest: the metadata limit plus the levels above metadata (body;
+ * for a batch also `deltas` and the item).
+ */
+const MAX_BODY_DEPTH: Record<string, number> = {
+  delta: 1 + MAX_METADATA_DEPTH,
+  'delta/batch': 3 + MAX_METADATA_DEPTH,
+  checkpoint: 1 + MAX_METADATA_DEPTH,
+};
+/** Path segments that name the field at fault: `metadata`, or `deltas[3].metadata` in a batch. */
+const FIELD_SEGMENTS: Record<string, number> = { delta: 1, 'delta/batch': 3, checkpoint: 1 };
+
+/**
+ * The field of a write body that nests too deep, or undefined. It walks the parsed body without
+ * recursion, so even a body of 100,000 levels (which JSON.parse accepts) is measured safely before
+ * anything recursive (canonical JSON, structuredClone, JSON.stringify) touches it.
+ *
+ * @example
+ * tooDeepField('delta', { metadata: deep }); // 'metadata'
+ */
+export function tooDeepField(endpoint: string, body: Record<string, unknown>): string | undefined {
+  const limit = MAX_BODY_DEPTH[endpoint] ?? 1 + MAX_METADATA_DEPTH;
+  const stack: { value: unknown; depth: number; path: (string | number)[] }[] = [{ value: body, depth: 1, path: [] }];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (depth > limit) return formatPath(path.slice(0, FIELD_SEGMENTS[endpoint] ?? 1));
+    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value as object);
+    for (const [key, child] of entries) {
+      if (Array.isArray(child) || isPlainObject(child)) stack.push({ value: child, depth: depth + 1, path: path.length < 3 ? [...path, key] : path });
+    }
+  }
+  return undefined;
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || 'body';
+}
