@@ -91,8 +91,6 @@ export interface PacSpaceClient extends BalanceClient {
 }
 
 const DEFAULT_BASE_URL = 'https://app.pacspace.io';
-/** The official SDKs' chain ids per key environment. */
-const CHAIN_IDS: Record<string, number> = { pk_test_: 296, pk_live_: 295 };
 /** Marks clients made by {@link createPacSpaceClient}; `Symbol.for` so ESM and CJS copies agree. */
 const BUILT_IN = Symbol.for('pacspace-metering.built-in-client');
 const USER_AGENT = 'pacspace-metering/0.1';
@@ -118,8 +116,7 @@ export function createPacSpaceClient(options: PacSpaceClientOptions = {}): PacSp
   const baseUrl = routeByKey(apiKey, options);
   const timeoutMs = positiveInt(options.timeoutMs, 10_000, 'timeoutMs');
   const maxSockets = positiveInt(options.maxSockets, 32, 'maxSockets');
-  const environment = Object.keys(CHAIN_IDS).find((prefix) => apiKey.startsWith(prefix));
-  const chainId = options.chainId === undefined ? (environment === undefined ? undefined : CHAIN_IDS[environment]) : positiveInt(options.chainId, 0, 'chainId');
+  const chainId = options.chainId === undefined ? defaultChainId(apiKey) : positiveInt(options.chainId, 0, 'chainId');
   const transport: HttpTransport = createHttpTransport({ baseUrl, apiKey, maxSockets, userAgent: USER_AGENT, chainId });
 
   const post = (path: string, body: string, key: string | undefined, perCall = timeoutMs) => transport.request('POST', path, body, key, perCall);
@@ -156,6 +153,13 @@ function routeByKey(apiKey: string, options: PacSpaceClientOptions): URL {
   if (explicit !== undefined) return httpUrl(explicit, 'baseUrl');
   if (apiKey.startsWith('pk_test_')) return httpUrl(options.sandboxUrl ?? DEFAULT_BASE_URL, 'sandboxUrl');
   return httpUrl(options.productionUrl ?? DEFAULT_BASE_URL, 'productionUrl');
+}
+
+/** The official SDKs' chain id for the key's environment: 296 sandbox, 295 production. */
+function defaultChainId(apiKey: string): number | undefined {
+  if (apiKey.startsWith('pk_test_')) return 296;
+  if (apiKey.startsWith('pk_live_')) return 295;
+  return undefined;
 }
 
 function httpUrl(text: string, option: string): URL {

@@ -12,9 +12,8 @@ export const MAX_BATCH = 100;
 export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
   const checked = checkDelta(body);
   if (!checked.ok) return validationError(checked.field, checked.message, customerIdOf(body));
-  const committed = commitDelta(ledger, checked.value, '', 0, { idempotencyKey, now, faults });
-  if ('field' in committed) return validationError(committed.field, committed.message, checked.value.customerId);
-  const d = committed;
+  const d = commitDelta(ledger, checked.value, '', 0, { idempotencyKey, now, faults });
+  if ('field' in d) return validationError(d.field, d.message, checked.value.customerId);
   return {
     status: 201,
     data: { recordId: d.recordId, receiptId: d.receiptId, status: 'QUEUED', customerId: d.customerId, delta: d.delta, referenceId: d.referenceId },
@@ -41,11 +40,10 @@ function commitDelta(
 }
 
 function resolveAdjusts(ledger: Ledger, input: DeltaInput, field: string): AdjustedDelta | { field: string; message: string } | null {
-  if (input.adjusts === null) return null;
-  const byReference = 'referenceId' in input.adjusts;
-  const id = byReference ? (input.adjusts as { referenceId: string }).referenceId : (input.adjusts as { recordId: string }).recordId;
-  const target = byReference ? ledger.findReference(id) : ledger.findRecord(id);
-  const key = `${field}.${byReference ? 'referenceId' : 'recordId'}`;
+  const ref = input.adjusts;
+  if (ref === null) return null;
+  const target = 'referenceId' in ref ? ledger.findReference(ref.referenceId) : ledger.findRecord(ref.recordId);
+  const key = `${field}.${'referenceId' in ref ? 'referenceId' : 'recordId'}`;
   if (!target) return { field: key, message: `${key} names no committed delta` };
   if (target.customerId !== input.customerId) return { field: key, message: `${key} names a delta of another customer; a delta can only adjust its own customer's entries` };
   return { recordId: target.recordId, referenceId: target.referenceId };

@@ -4,7 +4,7 @@ import { parseIsoDate, parsePeriod, periodOf, type TimeRange } from './validatio
 
 /** Widest derive range the sandbox allows; PacSpace caps scope too (SCOPE_TOO_WIDE). */
 export const MAX_SCOPE_MONTHS = 12;
-export const MAX_PAGE = 1000;
+const MAX_PAGE = 1000;
 
 const SCOPE_PARAMS = ['period', 'timePreset', 'startDate', 'endDate'] as const;
 const KNOWN_PARAMS = new Set<string>([...SCOPE_PARAMS, 'startingBalance', 'startingCheckpoint', 'startingCheckpointType', 'granularity', 'limit', 'offset']);

@@ -1,5 +1,3 @@
-import { isPlainObject } from './config-error.js';
-
 /** Metadata may nest at most this deep (the metadata object itself is level 1). */
 export const MAX_METADATA_DEPTH = 32;
 
@@ -25,14 +23,18 @@ const FIELD_SEGMENTS: Record<string, number> = { delta: 1, 'delta/batch': 3, che
  */
 export function tooDeepField(endpoint: string, body: Record<string, unknown>): string | undefined {
   const limit = MAX_BODY_DEPTH[endpoint] ?? 1 + MAX_METADATA_DEPTH;
-  const stack: { value: unknown; depth: number; path: (string | number)[] }[] = [{ value: body, depth: 1, path: [] }];
+  const named = FIELD_SEGMENTS[endpoint] ?? 1;
+  const stack: { value: object; depth: number; path: (string | number)[] }[] = [{ value: body, depth: 1, path: [] }];
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;
-    if (depth > limit) return formatPath(path.slice(0, FIELD_SEGMENTS[endpoint] ?? 1));
-    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value as object);
-    for (const [key, child] of entries) {
-      if (Array.isArray(child) || isPlainObject(child)) stack.push({ value: child, depth: depth + 1, path: path.length < 3 ? [...path, key] : path });
-    }
+    if (depth > limit) return formatPath(path);
+    const visit = (key: string | number, child: unknown): void => {
+      if (child === null || typeof child !== 'object') return;
+      // Only the first segments name the field; deeper ones share their parent's path.
+      stack.push({ value: child, depth: depth + 1, path: path.length < named ? [...path, key] : path });
+    };
+    if (Array.isArray(value)) value.forEach((child, i) => visit(i, child));
+    else for (const key in value) visit(key, (value as Record<string, unknown>)[key]);
   }
   return undefined;
 }
