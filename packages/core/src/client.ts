@@ -55,8 +55,20 @@ export interface DeriveScope {
 export interface PacSpaceClientOptions {
   /** The API key (`pk_live_…` or `pk_test_…`). Default: `process.env.PACSPACE_API_KEY`. */
   apiKey?: string;
-  /** Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
+  /**
+   * Wins over routing by key. Default: `process.env.PACSPACE_BASE_URL`, else `sandboxUrl` for a
+   * `pk_test_` key and `productionUrl` for any other key, as the official SDKs route.
+   */
   baseUrl?: string;
+  /** Where `pk_test_` keys go when no `baseUrl` is set. Default `https://app.pacspace.io` (it serves both environments by key). */
+  sandboxUrl?: string;
+  /** Where `pk_live_` (and unrecognised) keys go when no `baseUrl` is set. Default `https://app.pacspace.io`. */
+  productionUrl?: string;
+  /**
+   * Sent as `X-Chain-Id` on every request, as the official SDKs do. Default: 296 for `pk_test_`
+   * keys, 295 for `pk_live_` keys, none for other keys.
+   */
+  chainId?: number;
   /** Absolute deadline per request (connect, headers and body). Default: 10000 ms. */
   timeoutMs?: number;
   /** Keep-alive sockets to PacSpace at most. Default: 32. */
@@ -84,9 +96,11 @@ const BUILT_IN = Symbol.for('pacspace-metering.built-in-client');
 const USER_AGENT = 'pacspace-metering/0.1';
 
 /**
- * Creates the built-in HTTP client for PacSpace's Balance API. It sends `X-Api-Key` and
- * `Idempotency-Key`, unwraps the `{ success, data }` envelope, and throws typed
- * {@link PacSpaceApiError}s carrying status, code, retry hint and request path, never the key.
+ * Creates the built-in HTTP client for PacSpace's Balance API. Like the official SDKs it routes by
+ * key prefix and sends `X-Chain-Id`; it sends `X-Api-Key` and `Idempotency-Key`, unwraps the
+ * `{ success, data }` envelope, and throws typed {@link PacSpaceApiError}s carrying status, code,
+ * retry hint (the longer of `Retry-After` and the body's `retryAfterSeconds`) and request path,
+ * never the key: the key is redacted from everything the server answers.
  * A 202 `IDEMPOTENCY_PENDING` resolves to `{ code: 'IDEMPOTENCY_PENDING', retryAfterSeconds }`, as
  * the official SDK does.
  *
@@ -99,17 +113,11 @@ export function createPacSpaceClient(options: PacSpaceClientOptions = {}): PacSp
   if (typeof apiKey !== 'string' || !/^[\x21-\x7e]{8,512}$/.test(apiKey)) {
     throw new MeteringConfigError('apiKey', 'must be a PacSpace API key (8-512 printable characters, no spaces), or set PACSPACE_API_KEY; or pass `client`');
   }
-  const baseUrlText = options.baseUrl ?? process.env.PACSPACE_BASE_URL ?? DEFAULT_BASE_URL;
-  let baseUrl: URL;
-  try {
-    baseUrl = new URL(baseUrlText);
-  } catch {
-    throw new MeteringConfigError('baseUrl', 'must be an absolute http(s) URL such as https://app.pacspace.io');
-  }
-  if (baseUrl.protocol !== 'http:' && baseUrl.protocol !== 'https:') throw new MeteringConfigError('baseUrl', 'must use http or https');
+  const baseUrl = routeByKey(apiKey, options);
   const timeoutMs = positiveInt(options.timeoutMs, 10_000, 'timeoutMs');
   const maxSockets = positiveInt(options.maxSockets, 32, 'maxSockets');
-  const transport: HttpTransport = createHttpTransport({ baseUrl, apiKey, maxSockets, userAgent: USER_AGENT });
+  const chainId = options.chainId === undefined ? defaultChainId(apiKey) : positiveInt(options.chainId, 0, 'chainId');
+  const transport: HttpTransport = createHttpTransport({ baseUrl, apiKey, maxSockets, userAgent: USER_AGENT, chainId });
 
   const post = (path: string, body: string, key: string | undefined, perCall = timeoutMs) => transport.request('POST', path, body, key, perCall);
   const get = async (path: string) => (await transport.request('GET', path, undefined, undefined, timeoutMs)).data;
@@ -137,6 +145,32 @@ export function createPacSpaceClient(options: PacSpaceClientOptions = {}): PacSp
   };
   Object.defineProperty(builtIn, BUILT_IN, { value: true });
   return builtIn;
+}
+
+/** `baseUrl` (option, then env), else the URL for the key's environment, as the official SDKs route. */
+function routeByKey(apiKey: string, options: PacSpaceClientOptions): URL {
+  const explicit = options.baseUrl ?? process.env.PACSPACE_BASE_URL;
+  if (explicit !== undefined) return httpUrl(explicit, 'baseUrl');
+  if (apiKey.startsWith('pk_test_')) return httpUrl(options.sandboxUrl ?? DEFAULT_BASE_URL, 'sandboxUrl');
+  return httpUrl(options.productionUrl ?? DEFAULT_BASE_URL, 'productionUrl');
+}
+
+/** The official SDKs' chain id for the key's environment: 296 sandbox, 295 production. */
+function defaultChainId(apiKey: string): number | undefined {
+  if (apiKey.startsWith('pk_test_')) return 296;
+  if (apiKey.startsWith('pk_live_')) return 295;
+  return undefined;
+}
+
+function httpUrl(text: string, option: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new MeteringConfigError(option, 'must be an absolute http(s) URL such as https://app.pacspace.io');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MeteringConfigError(option, 'must use http or https');
+  return url;
 }
 
 function query(scope: DeriveScope): string {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+import { keyRedactor } from './redact.js';
 
 /** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
 export interface ApiAnswer {
@@ -19,6 +20,8 @@ export interface HttpTransportOptions {
   apiKey: string;
   maxSockets: number;
   userAgent: string;
+  /** Sent as `X-Chain-Id` on every request when set, as the official SDKs do. */
+  chainId?: number;
 }
 
 export interface HttpTransport {
@@ -31,9 +34,11 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   const lib = secure ? https : http;
   const agent = new lib.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const prefix = options.baseUrl.pathname.replace(/\/+$/, '');
+  const redact = keyRedactor(options.apiKey);
 
   function request(method: 'GET' | 'POST', path: string, body: string | undefined, idempotencyKey: string | undefined, timeoutMs: number): Promise<ApiAnswer> {
     const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
+    if (options.chainId !== undefined) headers['x-chain-id'] = String(options.chainId);
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
@@ -61,7 +66,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
             settled = true;
             clearTimeout(deadline);
             try {
-              resolve(parseAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString('utf8'), path));
+              // A server that echoes the key must not hand it to our errors, hooks or logs.
+              resolve(parseAnswer(res.statusCode ?? 0, res.headers, redact(Buffer.concat(chunks).toString('utf8')), path));
             } catch (err) {
               reject(err);
             }
@@ -104,7 +110,7 @@ export function parseAnswer(status: number, headers: http.IncomingHttpHeaders, t
   }
   const nested = isObject(body.error) ? body.error : {};
   const code = stringField(nested.code) ?? stringField(body.code);
-  const retryAfterMs = retryAfterFromHeader(headers['retry-after']) ?? secondsField(nested.retryAfterSeconds) ?? secondsField(body.retryAfterSeconds);
+  const retryAfterMs = longestHint(retryAfterFromHeader(headers['retry-after']), secondsField(nested.retryAfterSeconds) ?? secondsField(body.retryAfterSeconds));
   if (status >= 200 && status < 300) {
     if (code === 'IDEMPOTENCY_PENDING') return { status, data: {}, replayed: false, pending: true, retryAfterMs };
     const data = isObject(body.data) ? body.data : body;
@@ -124,6 +130,12 @@ export function retryAfterFromHeader(value: string | string[] | undefined): numb
   if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text) * 1000);
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The longer of the header and body retry hints: waiting less than either would retry too early. */
+function longestHint(header: number | undefined, body: number | undefined): number | undefined {
+  if (header === undefined) return body;
+  return body === undefined ? header : Math.max(header, body);
 }
 
 function defaultCode(status: number): string {

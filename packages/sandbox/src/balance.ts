@@ -1,33 +1,52 @@
 import { isPlainObject } from './config-error.js';
-import { sha256Hex } from './canonical.js';
-import { errorReply, reply, validationError, type Reply, type Success } from './envelope.js';
-import type { Ledger, Outcome, StoredDelta } from './ledger.js';
-import {
-  CUSTOMER_ID_PATTERN,
-  checkDelta,
-  parseIsoDate,
-  parsePeriod,
-  periodOf,
-  type TimeRange,
-} from './validation.js';
+import { validationError, type Reply, type Success } from './envelope.js';
+import { itemFailureFor, verificationFailureFor, type FaultDecision } from './fault-plan.js';
+import type { AdjustedDelta, BatchItems, Ledger, StoredDelta } from './ledger.js';
+import { checkDelta, type DeltaInput } from './validation.js';
 
-/** The Balance API operations, free of HTTP, faults and Idempotency-Key handling. */
+/** The delta write operations, free of HTTP, request-level faults and Idempotency-Key handling. */
 
 export const MAX_BATCH = 100;
-const MAX_PAGE = 1000;
-const EMPTY_ROOT = `0x${'0'.repeat(64)}`;
 
 /** POST /api/v1/balance/delta */
-export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number): Success | Reply {
+export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
   const checked = checkDelta(body);
   if (!checked.ok) return validationError(checked.field, checked.message, customerIdOf(body));
-  const d = ledger.commit(checked.value, idempotencyKey, now);
+  const d = commitDelta(ledger, checked.value, '', 0, { idempotencyKey, now, faults });
+  if ('field' in d) return validationError(d.field, d.message, checked.value.customerId);
   return {
     status: 201,
     data: { recordId: d.recordId, receiptId: d.receiptId, status: 'QUEUED', customerId: d.customerId, delta: d.delta, referenceId: d.referenceId },
     outcome: 'committed',
     customerId: d.customerId,
   };
+}
+
+/**
+ * Commits a validated delta: resolves `adjusts` (refusing one that names no committed delta of the
+ * same customer) and fixes whether the verificationFailure fault will make it end FAILED.
+ */
+function commitDelta(
+  ledger: Ledger,
+  input: DeltaInput,
+  fieldPrefix: string,
+  index: number,
+  { idempotencyKey, now, faults }: { idempotencyKey: string | null; now: number; faults: FaultDecision },
+): StoredDelta | { field: string; message: string } {
+  const adjusts = resolveAdjusts(ledger, input, `${fieldPrefix}adjusts`);
+  if (adjusts !== null && 'field' in adjusts) return adjusts;
+  const failure = verificationFailureFor(faults.verificationFailures, index, input.customerId);
+  return ledger.commit(input, { idempotencyKey, now, adjusts, failure });
+}
+
+function resolveAdjusts(ledger: Ledger, input: DeltaInput, field: string): AdjustedDelta | { field: string; message: string } | null {
+  const ref = input.adjusts;
+  if (ref === null) return null;
+  const target = 'referenceId' in ref ? ledger.findReference(ref.referenceId) : ledger.findRecord(ref.recordId);
+  const key = `${field}.${'referenceId' in ref ? 'referenceId' : 'recordId'}`;
+  if (!target) return { field: key, message: `${key} names no committed delta` };
+  if (target.customerId !== input.customerId) return { field: key, message: `${key} names a delta of another customer; a delta can only adjust its own customer's entries` };
+  return { recordId: target.recordId, referenceId: target.referenceId };
 }
 
 interface BatchResult {
@@ -44,198 +63,63 @@ interface BatchResult {
   retryAfterSeconds?: number;
 }
 
+/** How one batch item ended, for the request log. */
+type ItemOutcome = 'committed' | 'replayed' | 'fault:item-failure' | 'fault:cadence-limit' | 'conflict' | 'invalid';
+/** The batch is filed under its most telling item outcome, in this order. */
+const BATCH_OUTCOME_ORDER: readonly ItemOutcome[] = ['committed', 'replayed', 'fault:item-failure', 'fault:cadence-limit', 'conflict', 'invalid'];
+
 /**
  * POST /api/v1/balance/delta/batch. Items succeed or fail on their own (partial success). An item
- * whose referenceId was already committed with the same content is acknowledged, not committed again.
+ * whose referenceId was already committed with the same content is acknowledged, not committed
+ * again; injected cadence limits and item failures fail items that would otherwise be committed.
  */
-export function emitBatch(
-  ledger: Ledger,
-  body: unknown,
-  idempotencyKey: string | null,
-  now: number,
-  cadence?: { customerId: string; retryAfterSeconds: number },
-): Success | Reply {
+export function emitBatch(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
   const items = isPlainObject(body) ? body.deltas : undefined;
   if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
     return validationError('deltas', `deltas is required: an array of 1-${MAX_BATCH} delta objects`);
   }
   const results: BatchResult[] = [];
-  let queued = 0;
-  const seen = new Set<Outcome>();
+  const counts: BatchItems = { total: items.length, committed: 0, replayed: 0, failed: 0, failures: {} };
+  const seen = new Set<ItemOutcome>();
   items.forEach((item: unknown, index) => {
-    const base = { index, customerId: customerIdOf(item) ?? null, delta: isPlainObject(item) && typeof item.delta === 'number' ? item.delta : null };
-    const checked = checkDelta(item, `deltas[${index}].`);
-    if (!checked.ok) {
-      seen.add('invalid');
-      results.push({ ...base, status: 'FAILED', error: 'VALIDATION_ERROR', field: checked.field, message: checked.message });
-      return;
+    const [outcome, result] = batchItem(ledger, item, index, idempotencyKey, now, faults);
+    seen.add(outcome);
+    results.push(result);
+    if (outcome === 'committed' || outcome === 'replayed') counts[outcome]++;
+    else {
+      counts.failed++;
+      counts.failures[result.error!] = (counts.failures[result.error!] ?? 0) + 1;
     }
-    const input = checked.value;
-    if (cadence && input.customerId === cadence.customerId) {
-      seen.add('fault:cadence-limit');
-      results.push({ ...base, status: 'FAILED', error: 'CADENCE_LIMIT', message: 'Submission cadence limit reached for this customer.', retryAfterSeconds: cadence.retryAfterSeconds });
-      return;
-    }
-    const prior = ledger.findByReference(input);
-    if (prior && !prior.sameContent) {
-      seen.add('conflict');
-      results.push({ ...base, status: 'FAILED', error: 'IDEMPOTENCY_CONFLICT', message: 'referenceId was already committed with different content.' });
-      return;
-    }
-    const d: StoredDelta = prior ? prior.delta : ledger.commit(input, idempotencyKey, now);
-    seen.add(prior ? 'replayed' : 'committed');
-    queued++;
-    results.push({ ...base, status: 'QUEUED', recordId: d.recordId, receiptId: d.receiptId, ...(prior ? { idempotent: true as const } : {}) });
   });
-  // The log files the batch under its most telling item outcome.
-  const outcome = (['committed', 'replayed', 'fault:cadence-limit', 'conflict', 'invalid'] as const).find((o) => seen.has(o)) ?? 'invalid';
-  return { status: 201, data: { totalQueued: queued, totalFailed: items.length - queued, results }, outcome };
+  const outcome = BATCH_OUTCOME_ORDER.find((o) => seen.has(o)) ?? 'invalid';
+  const queued = counts.committed + counts.replayed;
+  return { status: 201, data: { totalQueued: queued, totalFailed: counts.failed, results }, outcome, items: counts };
 }
 
-/**
- * POST /api/v1/balance/checkpoint. Idempotent by resolved scope: the same (customer or all, period)
- * returns the first checkpoint again and is recorded once.
- */
-export function createCheckpoint(ledger: Ledger, body: unknown, now: number): Success | Reply {
-  if (!isPlainObject(body)) return validationError('body', 'the body must be a JSON object');
-  for (const unsupported of ['timePreset', 'startDate', 'endDate', 'mode', 'fingerprints']) {
-    if (body[unsupported] !== undefined) return validationError(unsupported, `${unsupported} is not supported by the sandbox; use customerId and period`);
+function batchItem(ledger: Ledger, item: unknown, index: number, idempotencyKey: string | null, now: number, faults: FaultDecision): [ItemOutcome, BatchResult] {
+  const base = { index, customerId: customerIdOf(item) ?? null, delta: isPlainObject(item) && typeof item.delta === 'number' ? item.delta : null };
+  const checked = checkDelta(item, `deltas[${index}].`);
+  if (!checked.ok) return ['invalid', { ...base, status: 'FAILED', error: 'VALIDATION_ERROR', field: checked.field, message: checked.message }];
+  const input = checked.value;
+  const prior = ledger.findByReference(input);
+  if (prior && !prior.sameContent) {
+    return ['conflict', { ...base, status: 'FAILED', error: 'IDEMPOTENCY_CONFLICT', message: 'referenceId was already committed with different content.' }];
   }
-  const { customerId, period = periodOf(now) } = body;
-  if (customerId !== undefined && customerId !== null && (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId))) {
-    return validationError('customerId', 'customerId, when given, must be 1-128 characters of letters, digits, _ . : -');
+  // A replay is an answer from what is already recorded: faults never turn it into a failure.
+  if (prior) return ['replayed', { ...base, status: 'QUEUED', recordId: prior.delta.recordId, receiptId: prior.delta.receiptId, idempotent: true }];
+  const cadence = faults.cadenceLimit;
+  if (cadence && input.customerId === cadence.customerId) {
+    const message = 'Submission cadence limit reached for this customer.';
+    return ['fault:cadence-limit', { ...base, status: 'FAILED', error: 'CADENCE_LIMIT', message, retryAfterSeconds: cadence.retryAfterSeconds }];
   }
-  if (typeof period !== 'string' || !parsePeriod(period) || period > periodOf(now)) {
-    return validationError('period', 'period must be a month as YYYY-MM, not in the future', customerIdOf(body));
+  const injected = itemFailureFor(faults.itemFailures, index, input.customerId);
+  if (injected) {
+    const message = `Injected item failure (${injected.code}); this item was not committed.`;
+    return ['fault:item-failure', { ...base, status: 'FAILED', error: injected.code, message, ...(injected.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: injected.retryAfterSeconds }) }];
   }
-  const customer = typeof customerId === 'string' ? customerId : null;
-  if (customer !== null && ledger.customerDeltas(customer).length === 0) {
-    return { ...errorReply(404, 'NOT_FOUND', `No deltas recorded for customer ${customer}`, 'not-found'), customerId: customer };
-  }
-  const scopeKey = `${customer ?? '*'}|${period}`;
-  const existing = ledger.findCheckpoint(scopeKey);
-  const logged = customer ?? undefined;
-  if (existing) return { status: 201, data: checkpointData(existing, true), outcome: 'replayed', customerId: logged };
-
-  const deltas = inRange(customer === null ? ledger.allDeltas() : ledger.customerDeltas(customer), parsePeriod(period)!);
-  const checkpoint = {
-    checkpointId: `chk_${sha256Hex(`checkpoint|${scopeKey}`).slice(0, 24)}`,
-    proofRoot: deltas.length === 0 ? EMPTY_ROOT : `0x${sha256Hex(deltas.map((d) => d.receiptId).join('|'))}`,
-    customerId: customer,
-    period,
-    deltasCount: deltas.length,
-    netChange: sum(deltas),
-    createdAt: new Date(now).toISOString(),
-  };
-  ledger.addCheckpoint(scopeKey, checkpoint);
-  return { status: 201, data: checkpointData(checkpoint, false), outcome: 'committed', customerId: logged };
-}
-
-function checkpointData(c: { checkpointId: string; proofRoot: string; customerId: string | null; period: string; deltasCount: number; netChange: number }, repeat: boolean): Record<string, unknown> {
-  const data: Record<string, unknown> = {
-    checkpointId: c.checkpointId,
-    proofRoot: c.proofRoot,
-    status: 'QUEUED',
-    customerId: c.customerId,
-    period: c.period,
-    deltasCount: c.deltasCount,
-    netChange: c.netChange,
-  };
-  if (repeat) data.idempotent = true;
-  return data;
-}
-
-/** GET /api/v1/balance/delta/:recordId. Committed deltas read as VERIFIED: the sandbox has no chain to wait for. */
-export function getDelta(ledger: Ledger, recordId: string): Reply {
-  const d = ledger.findRecord(recordId);
-  if (!d) return errorReply(404, 'NOT_FOUND', `No delta with recordId ${recordId}`, 'not-found');
-  const data = {
-    recordId: d.recordId,
-    status: 'VERIFIED',
-    customerId: d.customerId,
-    delta: d.delta,
-    reason: d.reason,
-    referenceId: d.referenceId,
-    receiptId: d.receiptId,
-    verifiedAt: d.committedAt,
-  };
-  return reply({ status: 200, data, outcome: 'read', customerId: d.customerId });
-}
-
-/**
- * GET /api/v1/balance/derive/:customerId. The balance and count cover every matching delta; only
- * the `deltas` list is paged.
- */
-export function derive(ledger: Ledger, customerId: string, query: URLSearchParams, now: number): Reply {
-  if (!CUSTOMER_ID_PATTERN.test(customerId)) {
-    return validationError('customerId', 'customerId must be 1-128 characters of letters, digits, _ . : -');
-  }
-  const scope = deriveScope(query, now);
-  if ('status' in scope) return { ...scope, customerId };
-  const limit = intParam(query.get('limit'), 100);
-  if (limit === null || limit < 1 || limit > MAX_PAGE) return { ...validationError('limit', `limit must be an integer from 1 to ${MAX_PAGE}`), customerId };
-  const offset = intParam(query.get('offset'), 0);
-  if (offset === null) return { ...validationError('offset', 'offset must be a non-negative integer'), customerId };
-
-  const matching = inRange(ledger.customerDeltas(customerId), scope);
-  const data = {
-    customerId,
-    computedBalance: sum(matching),
-    deltasCount: matching.length,
-    latestReceiptId: matching.at(-1)?.receiptId ?? null,
-    startDate: new Date(scope.start).toISOString(),
-    endDate: new Date(scope.end).toISOString(),
-    limit,
-    offset,
-    deltas: matching.slice(offset, offset + limit).map((d) => ({
-      recordId: d.recordId,
-      receiptId: d.receiptId,
-      delta: d.delta,
-      reason: d.reason,
-      referenceId: d.referenceId,
-      metadata: d.metadata,
-      status: 'VERIFIED',
-      committedAt: d.committedAt,
-    })),
-  };
-  return reply({ status: 200, data, outcome: 'read', customerId });
-}
-
-/** period, or startDate & endDate (half-open), or by default the current UTC month. */
-function deriveScope(query: URLSearchParams, now: number): TimeRange | Reply {
-  const period = query.get('period');
-  const startDate = query.get('startDate');
-  const endDate = query.get('endDate');
-  if (period !== null && (startDate !== null || endDate !== null)) {
-    return errorReply(400, 'INVALID_SCOPE_COMBINATION', 'period cannot be combined with startDate/endDate', 'invalid', { field: 'period' });
-  }
-  if (period !== null) {
-    return parsePeriod(period) ?? validationError('period', 'period must be a month as YYYY-MM');
-  }
-  if (startDate === null && endDate === null) return parsePeriod(periodOf(now))!;
-  if (startDate === null || endDate === null) {
-    return validationError(startDate === null ? 'startDate' : 'endDate', 'startDate and endDate must be given together (ISO 8601)');
-  }
-  const start = parseIsoDate(startDate);
-  if (start === null) return validationError('startDate', 'startDate must be an ISO 8601 date or date-time');
-  const end = parseIsoDate(endDate);
-  if (end === null || end <= start) return validationError('endDate', 'endDate must be an ISO 8601 date or date-time after startDate');
-  return { start, end };
-}
-
-function intParam(value: string | null, fallback: number): number | null {
-  if (value === null) return fallback;
-  return /^\d{1,9}$/.test(value) ? Number(value) : null;
-}
-
-function inRange(deltas: readonly StoredDelta[], range: TimeRange): StoredDelta[] {
-  return deltas.filter((d) => d.ms >= range.start && d.ms < range.end);
-}
-
-function sum(deltas: readonly StoredDelta[]): number {
-  let total = 0;
-  for (const d of deltas) total += d.delta;
-  return total;
+  const d = commitDelta(ledger, input, `deltas[${index}].`, index, { idempotencyKey, now, faults });
+  if ('field' in d) return ['invalid', { ...base, status: 'FAILED', error: 'VALIDATION_ERROR', field: d.field, message: d.message }];
+  return ['committed', { ...base, status: 'QUEUED', recordId: d.recordId, receiptId: d.receiptId }];
 }
 
 /** The customer a (possibly invalid) body is about, for the request log. */

@@ -58,12 +58,20 @@ describe('POST /api/v1/balance/checkpoint', () => {
     [{ period: '2026-13' }, 'period'],
     [{ period: 202601 }, 'period'],
     [{ customerId: 'bad id' }, 'customerId'],
-    [{ startDate: '2026-01-01' }, 'startDate'],
+    [{ periodd: '2026-01' }, 'periodd'],
   ])('rejects %j with 400 naming %s', async (body, field) => {
     await post(sb, DELTA, delta());
     const res = await post(sb, CHECKPOINT, body);
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: 'VALIDATION_ERROR', field });
+  });
+
+  it.each(['timePreset', 'startDate', 'endDate', 'mode', 'fingerprints'])('refuses the unmodelled field %s with 400 NOT_IMPLEMENTED_IN_SANDBOX', async (field) => {
+    await post(sb, DELTA, delta());
+    const res = await post(sb, CHECKPOINT, { [field]: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'NOT_IMPLEMENTED_IN_SANDBOX', field });
+    expect(sb.ledger().checkpoints).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ describe('parseCliArgs', () => {
       '--port', '0', '--host', '127.0.0.1', '--api-key', 'pk_test_x.y', '--seed', '9',
       '--latency-ms', '5-10', '--server-error-rate', '0.2', '--rate-limit-rate', '0.05', '--retry-after', '3',
       '--reset-rate', '0.1', '--commit-drop-rate', '0.1', '--cadence-customer', 'cust_9',
+      '--queued-ms', '500', '--processing-ms', '1500',
     ]);
     expect(parsed).toEqual({
       help: false,
@@ -22,6 +23,7 @@ describe('parseCliArgs', () => {
         host: '127.0.0.1',
         apiKey: 'pk_test_x.y',
         seed: 9,
+        verification: { queuedMs: 500, processingMs: 1500 },
         faults: {
           latencyMs: { min: 5, max: 10 },
           serverError: { rate: 0.2 },
@@ -45,6 +47,7 @@ describe('parseCliArgs', () => {
     [['--cadence-customer', 'a b'], '--cadence-customer'],
     [['--bogus'], '--bogus'],
     [['--port'], '--port'],
+    [['--queued-ms', '-5'], '--queued-ms'],
   ])('rejects %j naming %s', (argv, flag) => {
     expect(() => parseCliArgs(argv)).toThrow(CliUsageError);
     expect(() => parseCliArgs(argv)).toThrow(flag);
@@ -70,6 +73,7 @@ describe('pacspace-sandbox command', () => {
     writeFileSync(join(out, 'package.json'), '{ "type": "commonjs" }\n');
     bin = join(root, 'bin', 'pacspace-sandbox.cjs');
     copyFileSync(join(srcDir, '..', 'bin', 'pacspace-sandbox.cjs'), bin);
+    cpSync(join(srcDir, '..', 'page'), join(root, 'page'), { recursive: true });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -90,6 +94,11 @@ describe('pacspace-sandbox command', () => {
       });
       expect(write.status).toBe(429);
       expect(write.headers.get('retry-after')).toBe('4');
+      expect(banner).toContain(`Page: ${url}/`);
+      const page = await fetch(`${url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await page.text()).toContain('<script src="/page/page.js"');
     } finally {
       child.kill('SIGTERM');
     }
@@ -104,6 +113,10 @@ describe('pacspace-sandbox command', () => {
     const unknown = spawnSync(process.execPath, [bin, '--prot', '1'], { encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("'--prot'");
+    const live = spawnSync(process.execPath, [bin, '--api-key', 'pk_live_abc.topsecret'], { encoding: 'utf8' });
+    expect(live.status).toBe(2);
+    expect(live.stderr).toContain('--api-key must be a test key');
+    expect(live.stderr).not.toContain('topsecret');
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: pacspace-sandbox');

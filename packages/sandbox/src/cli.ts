@@ -23,6 +23,8 @@ Options:
   --reset-rate R           reset the connection before processing (0..1)
   --commit-drop-rate R     commit, then drop the connection without answering (0..1)
   --cadence-customer ID    answer 429 CADENCE_LIMIT to every write for this customer
+  --queued-ms MS           keep committed deltas QUEUED this long (default 0: instant)
+  --processing-ms MS       then PROCESSING this long, before VERIFIED (default 0)
   -h, --help               show this help
 `;
 
@@ -45,6 +47,8 @@ const FLAG_FOR_FIELD: [string, string][] = [
   ['faults.cadenceLimit.customerId', '--cadence-customer'],
   ['faults.rateLimit.retryAfterSeconds', '--retry-after'],
   ['faults.cadenceLimit.retryAfterSeconds', '--retry-after'],
+  ['verification.queuedMs', '--queued-ms'],
+  ['verification.processingMs', '--processing-ms'],
 ];
 
 /**
@@ -74,6 +78,8 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
         'reset-rate': { type: 'string' },
         'commit-drop-rate': { type: 'string' },
         'cadence-customer': { type: 'string' },
+        'queued-ms': { type: 'string' },
+        'processing-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -115,6 +121,9 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
   if (apiKey !== undefined) options.apiKey = apiKey;
   const seed = num('seed');
   if (seed !== undefined) options.seed = seed;
+  const queuedMs = num('queued-ms');
+  const processingMs = num('processing-ms');
+  if (queuedMs !== undefined || processingMs !== undefined) options.verification = { queuedMs: queuedMs ?? 0, processingMs: processingMs ?? 0 };
 
   try {
     resolveOptions(options); // same checks startSandbox makes, reported against the flag
@@ -167,6 +176,7 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
   io.out.write(
     `PacSpace sandbox listening on ${sandbox.url}\n` +
       `API key: ${sandbox.apiKey}\n` +
+      `Page: ${sandbox.url}/ (paste the API key there)\n` +
       `Faults: ${faultNames.length > 0 ? faultNames.join(', ') : 'none'}\n`,
   );
 

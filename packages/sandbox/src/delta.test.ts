@@ -139,12 +139,32 @@ describe('auth', () => {
 });
 
 describe('routing and reads', () => {
-  it('answers 404 NOT_FOUND for unknown routes and methods', async () => {
-    for (const [method, path] of [['GET', '/'], ['GET', '/api/v1/balance/nope'], ['DELETE', DELTA], ['GET', '/api/v1/balance/delta/a/b']]) {
+  it('answers 404 NOT_FOUND for paths outside the API', async () => {
+    for (const [method, path] of [['GET', '/nowhere'], ['POST', '/'], ['GET', '/page/other.js'], ['GET', '/api/v2/balance/delta']]) {
       const res = await call(sb, method!, path!);
       expect(res.status).toBe(404);
       expect(res.json).toMatchObject({ success: false, statusCode: 404, error: { code: 'NOT_FOUND' } });
     }
+  });
+
+  it('answers 501 NOT_IMPLEMENTED_IN_SANDBOX, listing what is implemented, for API routes it lacks', async () => {
+    const lacking = [
+      ['GET', '/api/v1/balance/nope'],
+      ['DELETE', DELTA],
+      ['GET', '/api/v1/balance/delta/a/b'],
+      ['GET', '/api/v1/balance/limits'],
+      ['POST', '/api/v1/balance/compare'],
+      ['GET', '/api/v1/verify/0xabc'],
+    ];
+    for (const [method, path] of lacking) {
+      const res = await call(sb, method!, path!);
+      expect(res.status).toBe(501);
+      expect(res.json.error).toMatchObject({ code: 'NOT_IMPLEMENTED_IN_SANDBOX', implemented: expect.arrayContaining(['POST /api/v1/balance/delta/batch']) });
+      expect(res.json.error.message).toContain(`${method} ${path}`);
+    }
+    expect(sb.ledger().requests.map((r) => r.outcome)).toEqual(lacking.map(() => 'not-implemented'));
+    // A missing record is still 404, so a client can tell the two apart.
+    expect((await call(sb, 'GET', '/api/v1/balance/delta/rec_404')).status).toBe(404);
   });
 
   it('reads a committed delta back as VERIFIED, and 404s an unknown recordId', async () => {

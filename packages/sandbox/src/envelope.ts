@@ -1,4 +1,4 @@
-import type { Outcome } from './ledger.js';
+import type { BatchItems, Outcome } from './ledger.js';
 
 /** A finished answer: status, serialized body, extra headers, and how the request log files it. */
 export interface Reply {
@@ -7,6 +7,8 @@ export interface Reply {
   headers?: Record<string, string>;
   outcome: Outcome;
   customerId?: string;
+  /** A batch's per-item outcomes, for the request log. */
+  items?: BatchItems;
   /** Close the connection after answering (used when the body was left unread). */
   close?: boolean;
 }
@@ -16,6 +18,7 @@ export interface Drop {
   drop: 'reset' | 'close';
   outcome: Outcome;
   customerId?: string;
+  items?: BatchItems;
 }
 
 /** Success that the write pipeline may still store for idempotent replay before serializing. */
@@ -24,12 +27,15 @@ export interface Success {
   data: object;
   outcome: Outcome;
   customerId?: string;
+  items?: BatchItems;
 }
 
 export interface ErrorDetails {
   field?: string;
   retryAfterSeconds?: number;
   customerId?: string;
+  /** On 501 NOT_IMPLEMENTED_IN_SANDBOX: the routes that are implemented. */
+  implemented?: string[];
 }
 
 /** `{ success: true, statusCode, data }`: satisfies readers of either documented envelope. */
@@ -38,7 +44,7 @@ export function successBody(status: number, data: unknown): string {
 }
 
 export function reply(s: Success): Reply {
-  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId };
+  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId, items: s.items };
 }
 
 /**
@@ -50,6 +56,7 @@ export function errorReply(status: number, code: string, message: string, outcom
   if (details.field !== undefined) error.field = details.field;
   if (details.retryAfterSeconds !== undefined) error.retryAfterSeconds = details.retryAfterSeconds;
   if (details.customerId !== undefined) error.customerId = details.customerId;
+  if (details.implemented !== undefined) error.implemented = details.implemented;
   return {
     status,
     body: JSON.stringify({ success: false, statusCode: status, error, message }),

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Drop, Reply } from './envelope.js';
+import { isPlainObject } from './config-error.js';
+import { errorReply, validationError, type Drop, type Reply } from './envelope.js';
 
 /** The raw body, or a marker: it exceeded the limit (reading stops at once), or the client went away. */
 export function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE | typeof ABORTED> {
@@ -45,4 +46,21 @@ export function send(res: ServerResponse, reply: Reply): boolean {
 export function drop(req: IncomingMessage, kind: Drop['drop']): void {
   if (kind === 'reset') req.socket.resetAndDestroy();
   else req.socket.destroy();
+}
+
+/** A JSON object body (an empty body reads as `{}`), or the 400/413 reply. */
+export async function readJson(req: IncomingMessage, maxBodyBytes: number): Promise<{ body: Record<string, unknown> } | { reply: Reply }> {
+  const text = await readBody(req, maxBodyBytes);
+  if (text === TOO_LARGE) {
+    return { reply: { ...errorReply(413, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${maxBodyBytes} bytes.`, 'invalid'), close: true } };
+  }
+  if (text === ABORTED) return { reply: validationError('body', 'the client closed the connection while sending the body') };
+  if (text.trim() === '') return { body: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { reply: validationError('body', 'the request body is not valid JSON') };
+  }
+  return isPlainObject(parsed) ? { body: parsed } : { reply: validationError('body', 'the request body must be a JSON object') };
 }

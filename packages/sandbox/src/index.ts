@@ -12,18 +12,25 @@
 export { startSandbox, type Sandbox } from './server.js';
 export type { SandboxOptions } from './options.js';
 export type {
+  BatchRejectionFault,
   CadenceLimitFault,
   FaultConfig,
   FaultTrigger,
+  ItemFailuresFault,
   LatencySpec,
   RateLimitFault,
   ServerErrorFault,
+  VerificationFailureFault,
 } from './faults.js';
-export { validateFaults } from './faults.js';
+export type { DeltaStatus, VerificationPace } from './verification.js';
+export type { CustomerBalance, Overview } from './overview.js';
+export { validateFaults } from './fault-validation.js';
 export { SandboxConfigError } from './config-error.js';
 export {
   duplicateReferenceIds,
   sumByCustomer,
+  type AdjustedDelta,
+  type BatchItems,
   type CheckpointRecord,
   type LedgerCounts,
   type LedgerDelta,

@@ -1,6 +1,7 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { RequestLog, type LoggedRequest } from './request-log.js';
 import type { DeltaInput } from './validation.js';
+import { statusAt, type DeltaStatus, type ResolvedPace } from './verification.js';
 
 /**
  * How a request ended, as recorded in the request log.
@@ -20,8 +21,13 @@ export type Outcome =
   | 'fault:cadence-limit'
   | 'fault:reset'
   | 'fault:commit-drop'
+  | 'fault:item-failure'
+  | 'fault:batch-rejection'
   | 'read'
   | 'not-found'
+  | 'not-implemented'
+  /** A pk_live_ key: refused with 403 API_KEY_ENVIRONMENT_HOST_MISMATCH. */
+  | 'live-key'
   /** A bug in the sandbox itself (500 INTERNAL_ERROR); never expected. */
   | 'error';
 
@@ -40,10 +46,29 @@ export interface LedgerDelta {
   reason: string;
   referenceId: string | null;
   metadata: Record<string, unknown> | null;
+  /** The committed delta this one corrects (sent as `adjusts`), or null. */
+  adjusts: AdjustedDelta | null;
   /** The Idempotency-Key of the request that committed it (a batch's key for its items), or null. */
   idempotencyKey: string | null;
   /** ISO 8601 commit time. */
   committedAt: string;
+  /** Where its lifecycle is at the time of the snapshot (see the `verification` option). */
+  status: DeltaStatus;
+  /** ISO 8601 time it became VERIFIED or FAILED; null while QUEUED or PROCESSING. */
+  settledAt: string | null;
+  /** The error code of a delta that ends FAILED (verificationFailure fault), else null. */
+  error: string | null;
+}
+
+/**
+ * The delta an `adjusts` reference resolved to.
+ *
+ * @example
+ * expect(sandbox.ledger().deltas[1]!.adjusts).toEqual({ recordId: 'rec_1', referenceId: 'req_1' });
+ */
+export interface AdjustedDelta {
+  recordId: string;
+  referenceId: string | null;
 }
 
 /**
@@ -58,12 +83,31 @@ export interface RequestRecord {
   method: string;
   path: string;
   idempotencyKey: string | null;
+  /** The `X-Chain-Id` header the client sent, or null. */
+  chainId: string | null;
   customerId?: string;
   /** HTTP status sent, or 0 when no response went out (a fault dropped the socket, or the client or a stop() did). */
   status: number;
   outcome: Outcome;
   /** ISO 8601 time the request finished. */
   at: string;
+  /** Only on batch requests that were processed: how their items ended. */
+  items?: BatchItems;
+}
+
+/**
+ * How the items of one batch request ended. `failures` counts failed items by `error` code.
+ *
+ * @example
+ * const [batch] = sandbox.ledger().requests;
+ * expect(batch!.items).toEqual({ total: 3, committed: 2, replayed: 0, failed: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
+ */
+export interface BatchItems {
+  total: number;
+  committed: number;
+  replayed: number;
+  failed: number;
+  failures: Record<string, number>;
 }
 
 /**
@@ -119,9 +163,23 @@ export interface LedgerSnapshot {
   counts: LedgerCounts;
 }
 
-/** A committed delta plus its commit time as a number, for cheap range filtering. */
-export interface StoredDelta extends LedgerDelta {
+/**
+ * A committed delta as kept in memory: the facts fixed at commit. Its status is computed from the
+ * clock whenever it is read, so the lifecycle needs no timers.
+ */
+export interface StoredDelta extends Omit<LedgerDelta, 'status' | 'settledAt' | 'error'> {
+  /** Commit time as a number, for cheap range filtering. */
   ms: number;
+  /** The code it will end FAILED with, decided at commit; null when it will verify. */
+  failure: string | null;
+}
+
+/** What a commit records besides the validated input. */
+export interface CommitContext {
+  idempotencyKey: string | null;
+  now: number;
+  adjusts: AdjustedDelta | null;
+  failure: string | null;
 }
 
 /** The first commit of a referenceId: what later batch items are compared with. */
@@ -144,12 +202,15 @@ export class Ledger {
   private seq = 0;
   private counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0 };
 
-  constructor(maxRequestLog: number) {
+  constructor(
+    maxRequestLog: number,
+    private readonly pace: ResolvedPace,
+  ) {
     this.log = new RequestLog(maxRequestLog);
   }
 
   /** Appends a delta and returns it. */
-  commit(input: DeltaInput, idempotencyKey: string | null, now: number): StoredDelta {
+  commit(input: DeltaInput, { idempotencyKey, now, adjusts, failure }: CommitContext): StoredDelta {
     const recordId = `rec_${this.deltas.length + 1}`;
     const stored: StoredDelta = {
       recordId,
@@ -159,9 +220,11 @@ export class Ledger {
       reason: input.reason,
       referenceId: input.referenceId,
       metadata: input.metadata,
+      adjusts,
       idempotencyKey,
       committedAt: new Date(now).toISOString(),
       ms: now,
+      failure,
     };
     this.deltas.push(stored);
     this.byRecordId.set(recordId, stored);
@@ -179,6 +242,29 @@ export class Ledger {
     if (input.referenceId === null) return undefined;
     const entry = this.byReference.get(input.referenceId);
     return entry && { delta: entry.delta, sameContent: entry.contentFingerprint === contentFingerprint(input) };
+  }
+
+  /** The delta as a reader sees it at `now`: status, settle time and error filled in. */
+  view(d: StoredDelta, now: number): LedgerDelta {
+    const { ms, failure, metadata, ...rest } = d;
+    const { status, settledMs } = statusAt(ms, failure, this.pace, now);
+    return {
+      ...rest,
+      metadata: metadata && structuredClone(metadata),
+      status,
+      settledAt: settledMs === null ? null : new Date(settledMs).toISOString(),
+      error: status === 'FAILED' ? failure : null,
+    };
+  }
+
+  /** Whether the delta counts towards balances at `now`: only VERIFIED ones do, as on PacSpace. */
+  isVerified(d: StoredDelta, now: number): boolean {
+    return statusAt(d.ms, d.failure, this.pace, now).status === 'VERIFIED';
+  }
+
+  /** The first delta committed with this referenceId. */
+  findReference(referenceId: string): StoredDelta | undefined {
+    return this.byReference.get(referenceId)?.delta;
   }
 
   findRecord(recordId: string): StoredDelta | undefined {
@@ -223,11 +309,18 @@ export class Ledger {
     this.counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0 };
   }
 
-  snapshot(): LedgerSnapshot {
+  snapshot(now = Date.now()): LedgerSnapshot {
     return {
-      deltas: this.deltas.map(({ ms: _ms, metadata, ...rest }) => ({ ...rest, metadata: metadata && structuredClone(metadata) })),
-      requests: this.log.toArray().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+      deltas: this.deltas.map((d) => this.view(d, now)),
+      ...this.snapshotRequests(Infinity),
       checkpoints: [...this.checkpoints.values()].map((c) => ({ ...c })),
+    };
+  }
+
+  /** The counters and the newest `limit` requests (oldest first). */
+  snapshotRequests(limit: number): Pick<LedgerSnapshot, 'requests' | 'counts'> {
+    return {
+      requests: this.log.toArray(limit).map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
       counts: {
         requests: this.seq,
         committed: this.deltas.length,
@@ -240,7 +333,7 @@ export class Ledger {
 
 /** What "the same content" means for a referenceId seen again. */
 function contentFingerprint(input: DeltaInput): string {
-  return sha256Hex(canonicalJson([input.customerId, input.delta, input.reason, input.referenceId, input.metadata]));
+  return sha256Hex(canonicalJson([input.customerId, input.delta, input.reason, input.referenceId, input.metadata, input.adjusts]));
 }
 
 /**

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { SandboxConfigError, isNonNegativeInteger, isPlainObject, rejectUnknownKeys } from './config-error.js';
-import { validateFaults, type FaultConfig } from './faults.js';
+import { validateFaults } from './fault-validation.js';
+import type { FaultConfig } from './faults.js';
+import { LIVE_KEY_PREFIX } from './validation.js';
+import { resolvePace, type ResolvedPace, type VerificationPace } from './verification.js';
 
 /**
  * Options for {@link startSandbox}. Every field is optional.
@@ -23,6 +26,8 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** Most request-log entries kept; the oldest are dropped (and counted) beyond it. Default 1,000,000. */
   maxRequestLog?: number;
+  /** How long committed deltas stay QUEUED, then PROCESSING. Default instant (`{ queuedMs: 0, processingMs: 0 }`). */
+  verification?: VerificationPace;
 }
 
 /** Options with defaults filled in and values checked. */
@@ -34,6 +39,7 @@ export interface ResolvedOptions {
   seed: number;
   maxBodyBytes: number;
   maxRequestLog: number;
+  verification: ResolvedPace;
 }
 
 const MAX_BODY_LIMIT = 256 * 1024 * 1024;
@@ -43,7 +49,7 @@ const API_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
 /** Fills in defaults and throws SandboxConfigError (a TypeError) naming the first bad option. */
 export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (!isPlainObject(input)) throw new SandboxConfigError('options', 'an object', input);
-  rejectUnknownKeys(input, ['port', 'host', 'apiKey', 'faults', 'seed', 'maxBodyBytes', 'maxRequestLog'], 'options');
+  rejectUnknownKeys(input, ['port', 'host', 'apiKey', 'faults', 'seed', 'maxBodyBytes', 'maxRequestLog', 'verification'], 'options');
   const { port = 0, host = '127.0.0.1', apiKey, seed = 1, maxBodyBytes = 1024 * 1024, maxRequestLog = 1_000_000 } = input;
 
   if (!isNonNegativeInteger(port) || port > 65535) throw new SandboxConfigError('port', 'an integer from 0 to 65535', port);
@@ -51,6 +57,9 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (apiKey !== undefined && (typeof apiKey !== 'string' || !API_KEY_PATTERN.test(apiKey))) {
     // Never put the rejected key itself into the message.
     throw new SandboxConfigError('apiKey', 'a string of 1-512 visible ASCII characters', typeof apiKey);
+  }
+  if (typeof apiKey === 'string' && apiKey.startsWith(LIVE_KEY_PREFIX)) {
+    throw new SandboxConfigError('apiKey', 'a test key (pk_test_…): the sandbox refuses live keys, so production traffic is never pointed at it by mistake', 'a pk_live_ key');
   }
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new SandboxConfigError('seed', 'an integer', seed);
   if (!isNonNegativeInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > MAX_BODY_LIMIT) {
@@ -66,5 +75,6 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     seed,
     maxBodyBytes,
     maxRequestLog,
+    verification: resolvePace(input.verification),
   };
 }

@@ -25,9 +25,13 @@ export class RequestLog {
     this.head = (this.head + 1) % this.max;
   }
 
-  /** Entries oldest first. */
-  toArray(): LoggedRequest[] {
-    return this.head === 0 ? this.items.slice() : this.items.slice(this.head).concat(this.items.slice(0, this.head));
+  /** The newest `limit` entries (all by default), oldest first. */
+  toArray(limit = Infinity): LoggedRequest[] {
+    const n = Math.min(limit, this.items.length);
+    const out: LoggedRequest[] = [];
+    // The newest entry sits just before `head` in the ring.
+    for (let i = this.items.length - n; i < this.items.length; i++) out.push(this.items[(this.head + i) % this.items.length]!);
+    return out;
   }
 
   clear(): void {

@@ -1,8 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { FaultPlan, validateFaults, type FaultConfig } from './faults.js';
+import { FaultPlan } from './fault-plan.js';
+import { validateFaults } from './fault-validation.js';
+import type { FaultConfig } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { Ledger } from './ledger.js';
 import type { ResolvedOptions } from './options.js';
+import { LIVE_KEY_PREFIX } from './validation.js';
+import type { ResolvedPace } from './verification.js';
+
+/** What an `X-Api-Key` header is to this sandbox. */
+export type KeyCheck = 'ok' | 'live' | 'invalid';
 
 /** Everything one sandbox knows; survives stop()/start(), cleared by reset(). */
 export class SandboxState {
@@ -10,20 +17,23 @@ export class SandboxState {
   readonly idempotency = new IdempotencyStore();
   readonly faults: FaultPlan;
   readonly maxBodyBytes: number;
+  readonly pace: ResolvedPace;
   private readonly key: Buffer;
 
   constructor(options: ResolvedOptions) {
-    this.ledger = new Ledger(options.maxRequestLog);
+    this.pace = options.verification;
+    this.ledger = new Ledger(options.maxRequestLog, options.verification);
     this.faults = new FaultPlan(options.faults, options.seed);
     this.maxBodyBytes = options.maxBodyBytes;
     this.key = Buffer.from(options.apiKey);
   }
 
-  /** Constant-time comparison, so the sandbox does not model a timing leak real servers avoid. */
-  isAuthorized(header: string | string[] | undefined): boolean {
-    if (typeof header !== 'string') return false;
+  /** A live key is refused as such; others are compared in constant time, as real servers do. */
+  checkKey(header: string | string[] | undefined): KeyCheck {
+    if (typeof header !== 'string') return 'invalid';
+    if (header.startsWith(LIVE_KEY_PREFIX)) return 'live';
     const given = Buffer.from(header);
-    return given.length === this.key.length && timingSafeEqual(given, this.key);
+    return given.length === this.key.length && timingSafeEqual(given, this.key) ? 'ok' : 'invalid';
   }
 
   /** Validates and replaces the faults; write numbering and the PRNG start over. */

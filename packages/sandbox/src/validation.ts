@@ -1,10 +1,14 @@
 import { isPlainObject } from './config-error.js';
 
+/** Live keys are told apart by prefix, as PacSpace does: they never belong on a sandbox. */
+export const LIVE_KEY_PREFIX = 'pk_live_';
 /** PacSpace's documented customer id charset and length. */
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const MAX_ABS_DELTA = 1_000_000_000;
 export const MAX_REASON_LENGTH = 500;
 export const MAX_REFERENCE_ID_LENGTH = 512;
+/** Serialized metadata at most 64 KiB: well above what usage metadata needs, far below the body limit. */
+export const MAX_METADATA_BYTES = 64 * 1024;
 const PERIOD_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /** A delta that passed validation; absent optional fields are null, as the ledger stores them. */
@@ -14,7 +18,12 @@ export interface DeltaInput {
   reason: string;
   referenceId: string | null;
   metadata: Record<string, unknown> | null;
+  /** The committed entry this delta corrects: by its referenceId or its recordId. */
+  adjusts: AdjustsReference | null;
 }
+
+/** `adjusts` as sent: exactly one of the two. */
+export type AdjustsReference = { referenceId: string } | { recordId: string };
 
 /** Either the checked value or the first field that is wrong and what it allows. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
@@ -25,7 +34,7 @@ const fail = (field: string, message: string): { ok: false; field: string; messa
 export function checkDelta(body: unknown, fieldPrefix = ''): Checked<DeltaInput> {
   const f = (name: string): string => fieldPrefix + name;
   if (!isPlainObject(body)) return fail(fieldPrefix ? fieldPrefix.slice(0, -1) : 'body', 'must be a JSON object');
-  const { customerId, delta, reason, referenceId, metadata } = body;
+  const { customerId, delta, reason, referenceId, metadata, adjusts } = body;
   if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
     return fail(f('customerId'), 'customerId is required: 1-128 characters of letters, digits, _ . : -');
   }
@@ -41,10 +50,30 @@ export function checkDelta(body: unknown, fieldPrefix = ''): Checked<DeltaInput>
   if (metadata !== undefined && !isPlainObject(metadata)) {
     return fail(f('metadata'), 'metadata, when given, must be a plain JSON object (not an array or null)');
   }
+  // The body's nesting was bounded when it was read (see nesting.ts), so serializing is safe.
+  if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    return fail(f('metadata'), `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes of JSON`);
+  }
+  const checkedAdjusts = adjusts === undefined ? null : checkAdjusts(adjusts, f('adjusts'));
+  if (checkedAdjusts !== null && !checkedAdjusts.ok) return checkedAdjusts;
   return {
     ok: true,
-    value: { customerId, delta, reason, referenceId: referenceId ?? null, metadata: metadata ?? null },
+    value: { customerId, delta, reason, referenceId: referenceId ?? null, metadata: metadata ?? null, adjusts: checkedAdjusts?.value ?? null },
   };
+}
+
+/** `{ referenceId }` or `{ recordId }`, nothing else: which committed entry a delta corrects. */
+function checkAdjusts(value: unknown, field: string): Checked<AdjustsReference> {
+  const shape = `${field} must be { referenceId } or { recordId } naming a committed delta of the same customer`;
+  if (!isPlainObject(value)) return fail(field, shape);
+  const keys = Object.keys(value);
+  const [key] = keys;
+  if (keys.length !== 1 || (key !== 'referenceId' && key !== 'recordId')) return fail(field, shape);
+  const id = value[key];
+  if (typeof id !== 'string' || id === '' || id.length > MAX_REFERENCE_ID_LENGTH) {
+    return fail(`${field}.${key}`, `${field}.${key} must be a string of 1-${MAX_REFERENCE_ID_LENGTH} characters`);
+  }
+  return { ok: true, value: key === 'referenceId' ? { referenceId: id } : { recordId: id } };
 }
 
 /** Half-open millisecond range [start, end). */
