@@ -1,5 +1,9 @@
 import { createMeter, createPacSpaceClient, type BatchDelta, type DropEvent, type PacSpaceApiError } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { createSqliteStore, StoreFile } from '@pacspace-metering/sqlite-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startRecordingProxy, type ProxiedRequest, type RecordingProxy } from './support/recording-proxy.js';
 import { trackUnhandledRejections, waitFor } from './support/wait.js';
 
@@ -38,8 +42,9 @@ describe('Meter -> sandbox: batched delivery', () => {
       resetBeforeProcessing: { rate: 0.1 },
       commitThenDrop: { rate: 0.1 },
       rateLimit: { requests: [6], retryAfterSeconds: 1 },
-      // Items of one customer fail inside the 2xx answer now and then: they travel again later, under a new key.
+      // Items fail inside the 2xx answer: they travel again later, under a new key.
       cadenceLimit: { customerId: 'cust-3', every: 3, retryAfterSeconds: 1 },
+      itemFailures: { rate: 0.05, codes: ['SERVICE_UNAVAILABLE', 'RATE_LIMITED'] },
     });
     const retriedCodes = new Map<string, number>();
     const meter = createMeter({
@@ -76,6 +81,8 @@ describe('Meter -> sandbox: batched delivery', () => {
     expect(proxy.requests.filter((r) => r.status === 503).length).toBeGreaterThan(0);
     expect(proxy.requests.filter((r) => r.status === 429)).toHaveLength(1);
     expect(retriedCodes.get('CADENCE_LIMIT')).toBeGreaterThan(0);
+    expect(retriedCodes.get('SERVICE_UNAVAILABLE')).toBeGreaterThan(0);
+    expect(retriedCodes.get('RATE_LIMITED')).toBeGreaterThan(0);
     expect(meter.stats().deduplicated).toBeGreaterThan(0);
     expect(meter.stats().retried).toBeGreaterThan(0);
     // Far fewer requests than deltas.
@@ -136,6 +143,42 @@ describe('Meter -> sandbox: batched delivery', () => {
     expect(sandbox.ledger().deltas.map((d) => d.customerId)).toEqual(Array(19).fill('good'));
     await meter.close();
     real.close();
+  });
+
+  it('dead-letters only the item PacSpace refuses for good inside a 2xx answer, with its reason and code', async () => {
+    sandbox.setFaults({ itemFailures: { customerIds: ['bad'], codes: ['VALIDATION_ERROR'] } });
+    const dir = mkdtempSync(join(tmpdir(), 'batch-dead-letter-'));
+    const path = join(dir, 'outbox.db');
+    try {
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'dl', store: createSqliteStore({ path }) });
+      for (let i = 0; i < 50; i++) meter.enqueue({ customerId: i === 20 ? 'bad' : 'good', delta: -1, reason: 'api_request', requestId: `r-${i}` });
+      const report = await meter.close();
+      expect(report).toMatchObject({ delivered: 49, failed: 1, pending: 0 });
+      expect(meter.stats()).toMatchObject({ requests: 1, dropped: { rejected: 1 }, failed: { VALIDATION_ERROR: 1 } });
+      const file = StoreFile.open(path);
+      expect(file.deadLetters().map((l) => [l.referenceId, l.reason, l.error.code])).toEqual([['dl:api_request:bad:r-20', 'rejected', 'VALIDATION_ERROR']]);
+      file.close();
+      expect(sandbox.ledger().deltas).toHaveLength(49);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('narrows a batch refused whole (400) down to the one bad item, delivering the 99 others', async () => {
+    sandbox.setFaults({ batchRejection: { customerIds: ['bad'] } });
+    const drops: DropEvent[] = [];
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, onDrop: (d) => drops.push(d) });
+    for (let i = 0; i < 100; i++) meter.enqueue({ customerId: i === 63 ? 'bad' : `good-${i % 4}`, delta: -1, reason: 'api_request', requestId: `r-${i}` });
+    const report = await meter.flush();
+    expect(report).toMatchObject({ delivered: 99, failed: 1, dropped: 1, pending: 0 });
+    expect(drops).toMatchObject([{ reason: 'rejected', referenceId: 'metering:api_request:bad:r-63' }]);
+    expect((drops[0]!.error as PacSpaceApiError).status).toBe(400);
+    expect(sandbox.ledger().deltas).toHaveLength(99);
+    // Halving: the refused part is split again until the bad item is alone (2 requests per level).
+    expect(proxy.requests[0]).toMatchObject({ items: 100, status: 400 });
+    expect(proxy.requests.filter((r) => r.status === 400).map((r) => r.items)).toEqual([100, 50, 25, 12, 6, 3, 2, 1]);
+    expect(proxy.requests.length).toBeLessThanOrEqual(16);
+    await meter.close();
   });
 
   it('splits a batch PacSpace answers 413 until each part fits, and delivers every delta once', async () => {
