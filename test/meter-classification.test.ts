@@ -35,7 +35,7 @@ describe('Meter -> sandbox: what is retried and what is not', () => {
     await meter.close();
   });
 
-  it('never retries a 400 or a 401', async () => {
+  it('never retries a 400 or a 401 (a 401 counted as unauthorized)', async () => {
     const real = createPacSpaceClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
     // An SDK-shaped client that sends what the API refuses: a reason over 500 characters.
     const client = { balance: { emit: (c: string, d: number, r: string, o?: object) => real.balance.emit(c, d, r.padEnd(600, 'x'), o) } };
@@ -50,7 +50,7 @@ describe('Meter -> sandbox: what is retried and what is not', () => {
     const wrongKey = createMeter({ apiKey: 'pk_test_wrong.key', baseUrl: sandbox.url, retryBaseDelayMs: 5 });
     wrongKey.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: 'bad-401' });
     await wrongKey.flush();
-    expect(wrongKey.stats()).toMatchObject({ dropped: { rejected: 1 }, failed: { INVALID_API_KEY: 1 } });
+    expect(wrongKey.stats()).toMatchObject({ dropped: { unauthorized: 1 }, failed: { INVALID_API_KEY: 1 } });
     expect(writes(sandbox)).toHaveLength(2);
     expect(sandbox.ledger().deltas).toHaveLength(0);
     await Promise.all([meter.close(), wrongKey.close()]);

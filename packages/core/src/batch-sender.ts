@@ -12,14 +12,18 @@ export const DELTA_PATH = '/api/v1/balance/delta';
 export const BATCH_PATH = '/api/v1/balance/delta/batch';
 
 /**
- * Sends one batch and says what the answer means for it. Never rejects: every failure becomes a
- * {@link BatchVerdict}.
+ * Sends batches and says what each answer means for its batch.
  *
  * @example
- * const send = createBatchSender(client, builtIn, 10_000);
- * const verdict = await send(batch);
+ * const sender = createBatchSender(client, builtIn, 10_000);
+ * const verdict = await sender.send(batch);
  */
-export type BatchSender = (batch: Batch) => Promise<BatchVerdict>;
+export interface BatchSender {
+  /** Sends one batch. Never rejects: every failure becomes a {@link BatchVerdict}. */
+  send(batch: Batch): Promise<BatchVerdict>;
+  /** Gives up on the SDK-shaped client's attempts under way (they end as timed out); the built-in client's sockets are closed by its owner. */
+  abandon(): void;
+}
 
 /**
  * The built-in client sends the frozen body bytes as they are (`post`). An SDK-shaped client gets
@@ -29,7 +33,7 @@ export type BatchSender = (batch: Batch) => Promise<BatchVerdict>;
  * not ours to see).
  *
  * @example
- * const send = createBatchSender(client, isBuiltInClient(client) ? client : undefined, config.attemptTimeoutMs);
+ * const sender = createBatchSender(client, isBuiltInClient(client) ? client : undefined, config.attemptTimeoutMs);
  */
 export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient | undefined, attemptTimeoutMs: number): BatchSender {
   /** One timer for every SDK attempt's deadline (the built-in client keeps its own per socket). */
@@ -75,5 +79,8 @@ export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient
     return verdictFromAnswer(batch, undefined, result, 0);
   }
 
-  return (batch) => sendOnce(batch).catch((err: unknown) => verdictFromError(batch, err));
+  return {
+    send: (batch) => sendOnce(batch).catch((err: unknown) => verdictFromError(batch, err)),
+    abandon: () => deadlines?.expireAll(),
+  };
 }

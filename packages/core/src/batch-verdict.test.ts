@@ -18,12 +18,13 @@ describe('what a batch answer means', () => {
     for (const error of [apiError(413), apiError(400), apiError(422), new IdempotencyConflictError('conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' })]) {
       expect(verdictFromError(batchOf(2), error).kind).toBe('halve');
     }
-    expect(verdictFromError(batchOf(1), apiError(400))).toMatchObject({ kind: 'failed', integrity: false });
-    expect(verdictFromError(batchOf(1), new IdempotencyConflictError('conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' }))).toMatchObject({ kind: 'failed', integrity: true });
+    expect(verdictFromError(batchOf(1), apiError(400))).toMatchObject({ kind: 'failed', reason: 'rejected' });
+    expect(verdictFromError(batchOf(1), new IdempotencyConflictError('conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' }))).toMatchObject({ kind: 'failed', reason: 'integrity' });
   });
 
-  it('refuses every member for account-wide refusals (401, 402, 403)', () => {
-    for (const status of [401, 402, 403]) expect(verdictFromError(batchOf(3), apiError(status))).toMatchObject({ kind: 'failed', integrity: false });
+  it('refuses every member for account-wide refusals: 401 and 403 as unauthorized, 402 as rejected', () => {
+    for (const status of [401, 403]) expect(verdictFromError(batchOf(3), apiError(status))).toMatchObject({ kind: 'failed', reason: 'unauthorized' });
+    expect(verdictFromError(batchOf(3), apiError(402))).toMatchObject({ kind: 'failed', reason: 'rejected' });
   });
 
   it('falls back to single deltas when the batch endpoint is missing (404, 405, 501)', () => {

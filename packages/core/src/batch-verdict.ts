@@ -12,7 +12,8 @@ import type { Batch } from './batch.js';
  * - `halve`: 413, or a batch-level 400/409/422 on two or more members: split it to find the member
  *   at fault (a single member is then `failed`).
  * - `unbatched`: the batch endpoint does not exist here (404/405/501): deliver one by one.
- * - `failed`: refused for good, every member (401/402/403, ..., or a single member's 4xx).
+ * - `failed`: refused for good, every member: `unauthorized` (401/403: the key, not the deltas),
+ *   `integrity` (409), or `rejected` (402, ..., or a single member's 4xx).
  *
  * @example
  * const verdict: BatchVerdict = { kind: 'retry', error, retryAfterMs: 1000, pause: 'meter' };
@@ -22,7 +23,7 @@ export type BatchVerdict =
   | { kind: 'retry'; error: Error; retryAfterMs?: number; pause?: 'meter' | { customerId: string } }
   | { kind: 'halve'; error: Error }
   | { kind: 'unbatched'; error: Error }
-  | { kind: 'failed'; error: Error; integrity: boolean };
+  | { kind: 'failed'; error: Error; reason: 'rejected' | 'integrity' | 'unauthorized' };
 
 /** Batch-level statuses that one bad member can cause: bisect rather than refuse them all. */
 const SPLITTABLE = new Set([400, 409, 413, 422]);
@@ -41,7 +42,7 @@ export function verdictFromAnswer(batch: Batch, single: Verdict | undefined, ans
   if (single !== undefined) {
     if (single.kind === 'delivered') return { kind: 'answered', items: [{ kind: 'delivered', replayed: single.deduplicated, receipt: single.receipt }], status };
     if (single.kind === 'retry') return single;
-    return { kind: 'failed', error: single.error, integrity: single.kind === 'integrity' };
+    return { kind: 'failed', error: single.error, reason: failureReason(single.kind === 'integrity', single.error) };
   }
   const mapped = mapBatchAnswer(answer, batch.members.length);
   if (mapped.kind === 'pending') return pendingVerdict(mapped.retryAfterMs);
@@ -64,7 +65,14 @@ export function verdictFromError(batch: Batch, error: unknown): BatchVerdict {
     if (NO_BATCH_ENDPOINT.has(status)) return { kind: 'unbatched', error: verdict.error };
     if (batch.members.length > 1 && SPLITTABLE.has(status)) return { kind: 'halve', error: verdict.error };
   }
-  return { kind: 'failed', error: verdict.error, integrity: verdict.kind === 'integrity' };
+  return { kind: 'failed', error: verdict.error, reason: failureReason(verdict.kind === 'integrity', verdict.error) };
+}
+
+/** 401 and 403 refuse the key (or its environment), whatever the deltas: a configuration failure. */
+function failureReason(integrity: boolean, error: Error): 'rejected' | 'integrity' | 'unauthorized' {
+  if (integrity) return 'integrity';
+  const status = (error as PacSpaceApiError).status;
+  return status === 401 || status === 403 ? 'unauthorized' : 'rejected';
 }
 
 function pendingVerdict(retryAfterMs: number | undefined): BatchVerdict {

@@ -41,6 +41,16 @@ export class DeadlineQueue {
     return entry;
   }
 
+  /** Expires every pending deadline now (their work is abandoned: a close ran out of time). */
+  expireAll(): void {
+    while (this.live !== 0) {
+      const entry = this.entries[this.head]!;
+      entry.done = true;
+      this.settled();
+      entry.onExpire();
+    }
+  }
+
   /** Deadlines neither cancelled nor expired. */
   pending(): number {
     return this.live;

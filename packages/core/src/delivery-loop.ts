@@ -3,7 +3,7 @@ import { formBatch, halves, type Batch, type DeliveryMode } from './batch.js';
 import type { BatchSender } from './batch-sender.js';
 import type { BatchVerdict } from './batch-verdict.js';
 import type { DeltaOutcomes } from './delta-outcomes.js';
-import { MeteringError } from './errors.js';
+import { DeltaDroppedError, MeteringError } from './errors.js';
 import type { MeterEvents } from './meter-events.js';
 import { MinHeap } from './min-heap.js';
 import { BATCH_ENVELOPE_BYTES, type MeterConfig } from './options.js';
@@ -19,7 +19,7 @@ export interface DeliveryContext {
   events: MeterEvents;
   pauses: Pauses;
   outcomes: DeltaOutcomes;
-  send: BatchSender;
+  sender: BatchSender;
   policy: BackoffPolicy;
   now: () => number;
   random: () => number;
@@ -87,9 +87,10 @@ export class DeliveryLoop {
     if (!this.ctx.urgent()) this.wakeTimer?.unref();
   }
 
-  /** Stops sending (a timed-out close); answers still arriving settle their deltas. */
+  /** Stops sending (a timed-out close) and abandons the SDK attempts under way; answers still arriving settle their deltas. */
   stop(): void {
     this.stopped = true;
+    this.ctx.sender.abandon();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
   }
@@ -163,7 +164,7 @@ export class DeliveryLoop {
     batch.sends++;
     for (const member of batch.members) member.attempts++;
     this.ctx.counters.requests++;
-    this.ctx
+    this.ctx.sender
       .send(batch)
       .then((verdict) => this.settle(batch, verdict))
       .catch((err) => this.ctx.events.logger.error({ err }, 'pacspace-metering: internal delivery error'));
@@ -177,7 +178,7 @@ export class DeliveryLoop {
     else {
       pauses.answered();
       if (verdict.kind === 'answered') batch.members.forEach((member, i) => outcomes.itemAnswered(member, verdict.items[i]!, verdict.status));
-      else if (verdict.kind === 'failed') for (const member of batch.members) outcomes.giveUp(member, verdict.integrity ? 'integrity' : 'rejected', verdict.error);
+      else if (verdict.kind === 'failed') for (const member of batch.members) outcomes.giveUp(member, verdict.reason, verdict.error);
       else if (verdict.kind === 'halve') this.split(batch, verdict.error);
       else this.unbatch(batch, verdict.error);
     }
@@ -198,7 +199,13 @@ export class DeliveryLoop {
     pauses.failed(at, hint, verdict.pause === 'meter', pending);
     const paused = typeof verdict.pause === 'object' ? verdict.pause.customerId : undefined;
     if (paused !== undefined) pauses.pauseCustomer(paused, at + (hint ?? retryDelay(batch.sends, this.ctx.policy, this.ctx.random)));
-    const dissolve = this.stopped || (paused !== undefined && batch.members.length > 1) || batch.members.some((m) => outcomes.expiredReason(m, at) !== undefined);
+    if (this.stopped) {
+      // A close ran out of time with this request under way: it was abandoned, not answered.
+      const error = new DeltaDroppedError('shutdown', 'close() timed out while this delta was in a request under way; PacSpace may or may not have recorded it', { cause: verdict.error });
+      for (const member of batch.members) outcomes.giveUp(member, 'shutdown', error);
+      return;
+    }
+    const dissolve = (paused !== undefined && batch.members.length > 1) || batch.members.some((m) => outcomes.expiredReason(m, at) !== undefined);
     if (dissolve) {
       for (const member of batch.members) outcomes.retryLater(member, verdict.error, member.customerId === paused ? hint : undefined);
       return;

@@ -23,6 +23,12 @@ export interface OutcomeContext {
   stopped(): boolean;
 }
 
+/** Log lines that say more than the reason. */
+const LOST_MESSAGES: Partial<Record<DropReason, string>> = {
+  unauthorized: 'pacspace-metering: PacSpace refused the API key (check PACSPACE_API_KEY, and that a pk_test_ key goes to the sandbox and pk_live_ to production); deltas are not delivered (unauthorized)',
+  integrity: 'pacspace-metering: two different deltas share a referenceId; the second was not delivered (integrity)',
+};
+
 interface Waiter {
   resolve(receipt: DeliveryReceipt): void;
   reject(error: Error): void;
@@ -137,13 +143,13 @@ export class DeltaOutcomes {
     const code = (cause as MeteringError).code ?? 'UNKNOWN';
     if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
     counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
-    const level = reason === 'integrity' ? 'error' : 'warn';
-    events.logger[level]({ referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause }, `pacspace-metering: delta not delivered (${reason})`);
+    const level = reason === 'integrity' || reason === 'unauthorized' ? 'error' : 'warn';
+    events.logger[level]({ referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause }, LOST_MESSAGES[reason] ?? `pacspace-metering: delta not delivered (${reason})`);
     events.hook('onDrop', { reason, referenceId: item.referenceId, customerId: item.customerId, delta: item.fields.delta, attempts: item.attempts, error: cause });
     events.error(cause, { stage: 'delivery', referenceId: item.referenceId, customerId: item.customerId });
     if (this.waiters.size === 0) return;
     const dropped = new DeltaDroppedError(reason, `delta ${item.referenceId} was not delivered (${reason}): ${cause.message}`, { cause });
-    this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' ? cause : dropped));
+    this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' || reason === 'unauthorized' ? cause : dropped));
   }
 
   private settleWaiters(referenceId: string, settleOne: (w: Waiter) => void): void {

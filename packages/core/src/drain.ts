@@ -5,7 +5,7 @@ import type { Intake } from './intake.js';
 import type { MeterEvents } from './meter-events.js';
 import type { OverflowSum, OverflowSums } from './overflow-sums.js';
 import { totalOf } from './running-sum.js';
-import { copyCounters, sum, type CloseReport, type Counters, type DrainReport } from './stats.js';
+import { copyCounters, newCounters, sum, type CloseReport, type Counters, type DrainReport } from './stats.js';
 import type { MeterStore } from './store.js';
 
 /** The Meter's lifecycle flags, shared by its units. */
@@ -26,8 +26,8 @@ export interface DrainContext {
   intake: Intake;
   outcomes: DeltaOutcomes;
   overflow: OverflowSums | undefined;
-  /** Closes what the Meter owns (its built-in client's sockets, the store). */
-  release(timedOut: boolean): void;
+  /** Closes what the Meter owns (its built-in client's sockets, abandoning requests still in flight; the store). */
+  release(): void;
 }
 
 /**
@@ -73,14 +73,14 @@ export class Drain {
 
   close(timeoutMs = 30_000): Promise<CloseReport> {
     this.closing ??= (async () => {
-      const start = copyCounters(this.ctx.counters);
       this.ctx.lifecycle.closed = true;
       const timedOut = await this.waitIdle(timeoutMs);
       // What was undelivered when time ran out, whether it is then dropped, kept or still in flight.
       const pendingReferenceIds = [...this.ctx.store.list().map((item) => item.referenceId), ...(this.ctx.overflow?.list().map((s) => s.referenceId) ?? [])];
       if (timedOut) this.stop(pendingReferenceIds.length);
-      this.ctx.release(timedOut);
-      return { ...this.reportSince(start, timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
+      this.ctx.release();
+      // The meter's whole life, not just the drain: after a quiet period the drain itself delivers nothing.
+      return { ...this.reportSince(newCounters(), timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
     })();
     return this.closing;
   }

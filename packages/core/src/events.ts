@@ -10,8 +10,10 @@ export type DropReason =
   | 'closed'
   /** Refused at intake: the store threw when asked to keep it (e.g. a durable store's disk is full). */
   | 'store_failed'
-  /** PacSpace refused it for good (400, 401, 402, 403, 404, 412, 422, ...). */
+  /** PacSpace refused it for good (400, 402, 404, 412, 422, ...). */
   | 'rejected'
+  /** PacSpace refused the API key (401) or its environment (403): a configuration failure; kept as a dead letter by a durable store. */
+  | 'unauthorized'
   /** PacSpace answered 409: the same referenceId was already used for a different delta. */
   | 'integrity'
   /** Transient failures until `maxAttempts` ran out. */

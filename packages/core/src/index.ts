@@ -15,6 +15,8 @@ export type { RequestIdOptions, RequestIdSource, RequestLike } from './request-i
 export { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId } from './validation.js';
 export type { DeltaFields } from './validation.js';
 export { silentLogger } from './logger.js';
+export { createDefaultReporter } from './default-reporter.js';
+export type { CredentialsCheck } from './credentials.js';
 export type { MeteringLogger } from './logger.js';
 export { MemoryStore } from './memory-store.js';
 export type { MeterStore, QueuedDelta } from './store.js';

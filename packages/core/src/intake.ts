@@ -42,6 +42,20 @@ export interface Intake {
   queueOverflow(force?: boolean): void;
 }
 
+/** Refusals that also go to `onError`. */
+const REPORTED_AS_ERRORS: ReadonlySet<DropReason> = new Set(['invalid', 'too_large', 'store_failed']);
+
+/** The customerId and delta of a refused input, for the report; a hostile input (throwing getters, a Proxy) yields neither. */
+function readableFields(input: Partial<DeltaInput> | undefined): { customerId?: string; delta?: number } {
+  try {
+    const customerId = typeof input?.customerId === 'string' ? input.customerId : undefined;
+    const delta = typeof input?.delta === 'number' ? input.delta : undefined;
+    return { customerId, delta };
+  } catch {
+    return {};
+  }
+}
+
 /** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
 const OVERFLOW_DELTA_BYTES = 2048;
 
@@ -55,11 +69,11 @@ export function createIntake(ctx: IntakeContext): Intake {
 
   function refuse(reason: DropReason, error: Error, input?: Partial<DeltaInput>, referenceId?: string): EnqueueResult {
     counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
-    const customerId = typeof input?.customerId === 'string' ? input.customerId : undefined;
-    const delta = typeof input?.delta === 'number' ? input.delta : undefined;
+    const { customerId, delta } = readableFields(input);
     events.logger.warn({ reason, referenceId, customerId, err: error }, `pacspace-metering: delta refused (${reason})`);
     events.hook('onDrop', { reason, referenceId, customerId, delta, attempts: 0, error });
-    if (reason === 'invalid') events.error(error, { stage: 'intake', referenceId, customerId });
+    // A problem with the delta or the store, not with the traffic: worth an error (a full queue is counted and logged).
+    if (REPORTED_AS_ERRORS.has(reason)) events.error(error, { stage: 'intake', referenceId, customerId });
     return { accepted: false, reason, error, ...(referenceId ? { referenceId } : {}) };
   }
 

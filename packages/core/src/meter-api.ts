@@ -1,4 +1,5 @@
 import type { CheckpointOptions, CheckpointReceipt } from './checkpoint.js';
+import type { CredentialsCheck } from './credentials.js';
 import type { DropReason } from './events.js';
 import type { CloseReport, DrainReport, MeterStats } from './stats.js';
 
@@ -41,24 +42,37 @@ export interface DeliveryReceipt {
   receipt: Record<string, unknown>;
 }
 
-/** The Meter: a bounded, retrying, never-blocking delivery queue for usage deltas. */
+/**
+ * The Meter: a bounded, retrying, never-blocking delivery queue for usage deltas, from
+ * `createMeter()`.
+ *
+ * @example
+ * const meter: Meter = createMeter({ apiKey: process.env.PACSPACE_API_KEY, scope: 'reports-api' });
+ * meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', requestId: 'req-42' });
+ */
 export interface Meter {
   /** The scope every generated referenceId starts with. */
   readonly scope: string;
   /**
    * Accepts a delta for background delivery. Synchronous, O(1), never throws, no network I/O (a
-   * durable store writes the delta to its file before `enqueue` returns).
+   * durable store writes the delta to its file before `enqueue` returns). It travels in a batch
+   * within `flushIntervalMs`; a full queue folds it into its overflow sum (see `overflow`).
    */
   enqueue(input: DeltaInput): EnqueueResult;
   /**
-   * Sends a delta through the same queue and waits until PacSpace has it; rejects with the typed
-   * error otherwise. The delta is accepted (validated and stored, durably with a durable store)
-   * before `emit` returns: only delivery is awaited.
+   * Sends a delta through the same queue at once (with what else is queued) and waits until
+   * PacSpace has it, resolving with its own receipt; rejects with the typed error otherwise. The
+   * delta is accepted (validated and stored, durably with a durable store) before `emit` returns:
+   * only delivery is awaited, and the process stays alive while it waits (retries included).
    */
   emit(input: DeltaInput): Promise<DeliveryReceipt>;
   /** Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs` passes. Concurrent calls share the drain. */
   flush(options?: { timeoutMs?: number }): Promise<DrainReport>;
-  /** Stops intake, drains for up to `timeoutMs` (default 30000), and reports what was left. Idempotent. */
+  /**
+   * Stops intake, drains for up to `timeoutMs` (default 30000), and reports the meter's whole life
+   * and what was left. When time runs out, requests in flight are abandoned (their deltas are
+   * pending: PacSpace may or may not have recorded them). Idempotent.
+   */
   close(options?: { timeoutMs?: number }): Promise<CloseReport>;
   /** Counters and gauges. */
   stats(): MeterStats;
@@ -82,4 +96,15 @@ export interface Meter {
    * const { checkpointId, deduplicated } = await meter.checkpoint('acme', { period: '2025-03' });
    */
   checkpoint(customerId?: string, options?: CheckpointOptions): Promise<CheckpointReceipt>;
+  /**
+   * Checks that PacSpace accepts the API key, with one read that writes and bills nothing. Call it
+   * at start-up, before serving traffic: a wrong key then fails the start instead of every delta
+   * later. Rejects with a {@link PacSpaceApiError} (401/403: the key; network, 5xx: PacSpace not
+   * reachable) after `timeoutMs` (default: `attemptTimeoutMs`) at most.
+   *
+   * @example
+   * await meter.verifyCredentials();
+   * app.listen(3000);
+   */
+  verifyCredentials(options?: { timeoutMs?: number }): Promise<CredentialsCheck>;
 }

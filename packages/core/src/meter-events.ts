@@ -14,12 +14,12 @@ interface HookEvents {
  * guarded so that user code can never break delivery nor leave a promise unhandled.
  *
  * @example
- * const events = createMeterEvents(options, safeLogger(options.logger));
+ * const events = createMeterEvents(options, resolveLogger(options.logger));
  * if (events.has('onDelivered')) events.hook('onDelivered', event);
  */
 export interface MeterEvents {
   readonly logger: MeteringLogger;
-  /** True when a logger other than the silent default is configured: build log objects only then. */
+  /** True when debug lines go somewhere (a logger of the user's): build their objects only then. */
   readonly logs: boolean;
   /** True when the user gave this hook: build its event only then. */
   has(name: keyof HookEvents): boolean;
@@ -34,6 +34,8 @@ export interface MeterEvents {
  * const events = createMeterEvents({ onDrop: (e) => console.warn(e.reason) }, silentLogger);
  */
 export function createMeterEvents(options: MeterOptions, logger: MeteringLogger): MeterEvents {
+  // Debug lines go somewhere only with a logger of the user's (the default reporter drops them).
+  const logs = options.logger !== undefined && logger !== silentLogger;
   function hookFailed(name: string, err: unknown): void {
     logger.error({ err, hook: name }, `pacspace-metering: the ${name} hook threw`);
     error(err instanceof Error ? err : new Error(String(err)), { stage: 'hook' });
@@ -51,7 +53,7 @@ export function createMeterEvents(options: MeterOptions, logger: MeteringLogger)
 
   return {
     logger,
-    logs: logger !== silentLogger,
+    logs,
     has: (name) => options[name] !== undefined,
     hook(name, event) {
       const hook = options[name] as ((e: typeof event) => unknown) | undefined;

@@ -1,12 +1,13 @@
 import { createBatchSender } from './batch-sender.js';
 import { requestCheckpoint } from './checkpoint.js';
+import { verifyCredentials } from './credentials.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import { DeltaOutcomes } from './delta-outcomes.js';
 import { Drain, type MeterLifecycle } from './drain.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
 import { createIntake } from './intake.js';
-import { safeLogger } from './logger.js';
+import { resolveLogger } from './logger.js';
 import { MemoryStore } from './memory-store.js';
 import type { Meter } from './meter-api.js';
 import { createMeterEvents } from './meter-events.js';
@@ -39,7 +40,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const client: BalanceClient = options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency });
   const builtIn = isBuiltInClient(client) ? client : undefined;
   const store: MeterStore = options.store ?? new MemoryStore();
-  const events = createMeterEvents(options, safeLogger(options.logger));
+  const events = createMeterEvents(options, resolveLogger(options.logger));
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const policy = { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };
@@ -52,7 +53,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const mode = config.delivery === 'single' || (!builtIn && typeof client.balance.emitBatch !== 'function') ? 'single' : 'batch';
   const loop: DeliveryLoop = new DeliveryLoop({
     config, store, counters, events, pauses, outcomes, policy, now, random, mode,
-    send: createBatchSender(client, builtIn, config.attemptTimeoutMs),
+    sender: createBatchSender(client, builtIn, config.attemptTimeoutMs),
     urgent: (): boolean => drain.waiting || outcomes.awaited > 0,
     settled: () => {
       intake.queueOverflow();
@@ -62,9 +63,9 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const intake = createIntake({ config, store, counters, events, now, overflow, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
   const drain: Drain = new Drain({
     lifecycle, store, counters, events, loop, intake, outcomes, overflow,
-    release(timedOut) {
-      // In-flight requests still need their sockets after a timed-out close.
-      if (!timedOut && options.client === undefined) builtIn?.close();
+    release() {
+      // Our own client's sockets: closing them also abandons what a timed-out close left in flight.
+      if (options.client === undefined) builtIn?.close();
       try {
         store.close?.();
       } catch (err) {
@@ -109,7 +110,10 @@ export function createMeter(options: MeterOptions = {}): Meter {
       const result = intake.accept(input, false);
       if (!result.accepted) return Promise.reject(result.error);
       const delivered = outcomes.awaitDelivery(result.referenceId);
+      // Timers stay ref'd while an emit waits, so a script does not exit before its delta is delivered.
       loop.hurry();
+      const relax = () => loop.relax();
+      delivered.then(relax, relax);
       return delivered;
     },
     flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs),
@@ -121,5 +125,6 @@ export function createMeter(options: MeterOptions = {}): Meter {
       const period = checkpointOptions.period ?? periodOf(now());
       return requestCheckpoint({ client, scope: config.scope, customerId, period, policy: retry, random, attemptTimeoutMs: config.attemptTimeoutMs, keepAlive: true });
     },
+    verifyCredentials: (verifyOptions = {}) => verifyCredentials(client, verifyOptions.timeoutMs ?? config.attemptTimeoutMs),
   };
 }

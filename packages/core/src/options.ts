@@ -76,7 +76,11 @@ export interface MeterOptions {
   onDrop?: (event: DropEvent) => void;
   /** Called for every error: refused input, permanent API errors, 409 integrity errors, failing hooks. */
   onError?: (error: Error, context: ErrorContext) => void;
-  /** A pino-compatible logger. Default: silent. */
+  /**
+   * A pino-compatible logger. Default: losses and failures (warn, error) are written to the
+   * process's stderr as Node warnings (code `PACSPACE_METERING`), each kind at most once a minute
+   * with a count of repeats; routine work is not logged. `silentLogger` turns that off.
+   */
   logger?: MeteringLogger;
   /** Clock, for tests. Default: `Date.now`. */
   now?: () => number;

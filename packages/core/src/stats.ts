@@ -66,7 +66,14 @@ export interface DrainReport {
   timedOut: boolean;
 }
 
-/** What `close()` reports: the drain, and which deltas were left undelivered. */
+/**
+ * What `close()` reports: the counts over the meter's whole life (`delivered`, `deduplicated`,
+ * `failed`, `dropped` since it was created, not only during the final drain), what was still
+ * undelivered when it stopped (`pending`, one per delta or open overflow sum), and which.
+ *
+ * @example
+ * const { delivered, dropped, pendingReferenceIds }: CloseReport = await meter.close({ timeoutMs: 10_000 });
+ */
 export interface CloseReport extends DrainReport {
   /** referenceIds still undelivered when the meter stopped; with the in-memory store they are dropped as `shutdown`. */
   pendingReferenceIds: string[];

@@ -137,6 +137,6 @@ Commands:
       again with the same body and Idempotency-Key. Without --reason/--id, 409 (integrity)
       letters are left alone: the same body would get 409 again.
 
-Reasons: rejected (4xx), integrity (409), max_attempts, max_elapsed.
+Reasons: unauthorized (401/403: the API key), rejected (other 4xx), integrity (409), max_attempts, max_elapsed.
 Exit codes: 0 done, 1 the store could not be read or changed, 2 bad command line.
 `;

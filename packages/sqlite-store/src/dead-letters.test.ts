@@ -51,17 +51,17 @@ describe('dead letters', () => {
     sandbox.setFaults({});
 
     expect(drops.map((d) => [d.reason, d.referenceId])).toEqual([
-      ['rejected', refused.referenceId],
+      ['unauthorized', refused.referenceId],
       ['integrity', first.referenceId],
       ['max_attempts', outOfAttempts.referenceId],
       ['max_elapsed', outOfTime.referenceId],
     ]);
     const file = StoreFile.open(path);
     try {
-      expect(file.status()).toMatchObject({ pending: 0, deadLetters: { total: 4, byReason: { rejected: 1, integrity: 1, max_attempts: 1, max_elapsed: 1 } } });
+      expect(file.status()).toMatchObject({ pending: 0, deadLetters: { total: 4, byReason: { unauthorized: 1, integrity: 1, max_attempts: 1, max_elapsed: 1 } } });
       const letters = file.deadLetters();
       expect(letters.map((l) => ({ reason: l.reason, referenceId: l.referenceId, attempts: l.attempts, status: l.error.status, code: l.error.code, body: l.body }))).toEqual([
-        { reason: 'rejected', referenceId: refused.referenceId, attempts: 1, status: 401, code: 'INVALID_API_KEY', body: bodyOf(refused) },
+        { reason: 'unauthorized', referenceId: refused.referenceId, attempts: 1, status: 401, code: 'INVALID_API_KEY', body: bodyOf(refused) },
         { reason: 'integrity', referenceId: first.referenceId, attempts: 1, status: 409, code: 'IDEMPOTENCY_CONFLICT', body: bodyOf(conflicting) },
         { reason: 'max_attempts', referenceId: outOfAttempts.referenceId, attempts: 3, status: 503, code: expect.any(String), body: bodyOf(outOfAttempts) },
         { reason: 'max_elapsed', referenceId: outOfTime.referenceId, attempts: 1, status: 503, code: expect.any(String), body: bodyOf(outOfTime) },
@@ -83,7 +83,7 @@ describe('dead letters', () => {
     const before = file.deadLetters();
     // Without a filter, the 409 stays: the same body would be refused again.
     const { replayed, skipped } = file.replay();
-    expect(replayed.map((l) => l.reason).sort()).toEqual(['max_attempts', 'max_elapsed', 'rejected']);
+    expect(replayed.map((l) => l.reason).sort()).toEqual(['max_attempts', 'max_elapsed', 'unauthorized']);
     expect(skipped.map((s) => s.letter.reason)).toEqual(['integrity']);
     expect(file.status()).toMatchObject({ pending: 3, deadLetters: { total: 1 } });
     file.close();

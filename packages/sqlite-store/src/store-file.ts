@@ -48,7 +48,7 @@ export interface DeadLetter {
   id: number;
   referenceId: string;
   customerId: string;
-  /** Why the meter gave up: `rejected` (4xx), `integrity` (409), `max_attempts`, `max_elapsed`. */
+  /** Why the meter gave up: `unauthorized` (401/403: the API key), `rejected` (other 4xx), `integrity` (409), `max_attempts`, `max_elapsed`. */
   reason: string;
   /** Attempts made. */
   attempts: number;

@@ -314,6 +314,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
     checkpoint(customerId?: string, checkpointOptions?: CheckpointOptions): Promise<CheckpointReceipt> {
       return meter.checkpoint(customerId, checkpointOptions);
     },
+    verifyCredentials: (verifyOptions) => meter.verifyCredentials(verifyOptions),
     stats() {
       const base = meter.stats();
       const dropped = { ...base.dropped };

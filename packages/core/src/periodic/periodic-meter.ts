@@ -2,7 +2,7 @@ import { retryDelay } from '../backoff.js';
 import { classifyError } from '../classify.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from '../client.js';
 import { MeteringConfigError, MeteringError, PacSpaceApiError } from '../errors.js';
-import { safeLogger } from '../logger.js';
+import { resolveLogger } from '../logger.js';
 import type { DrainReport } from '../stats.js';
 import { requestCheckpoint, type CheckpointReceipt } from '../checkpoint.js';
 import { deliverWindow, type DeliveryContext, type DeliveryOutcome } from './deliver-window.js';
@@ -129,7 +129,7 @@ export function createPeriodicMeter(options: PeriodicMeterOptions): PeriodicMete
   const ownClient = options.client === undefined;
   const store: PeriodicStateStore = options.stateStore ?? createJsonFileStateStore(config.statePath!);
   const storeOption = options.stateStore === undefined ? 'statePath' : 'stateStore';
-  const logger = safeLogger(options.logger);
+  const logger = resolveLogger(options.logger);
   const clock = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const { policy, intervalMs } = config;

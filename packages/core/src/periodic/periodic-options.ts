@@ -170,7 +170,11 @@ export interface PeriodicMeterOptions {
   onPeriodClosed?: (report: PeriodCloseReport) => void;
   /** Called for every error: failed windows, collect throwing, checkpoint failures, state store failures, throwing hooks. */
   onError?: (error: Error, context: { stage: 'collect' | 'delivery' | 'checkpoint' | 'state' | 'hook'; window?: string; period?: string; hook?: string }) => void;
-  /** A pino-compatible logger. Default: silent. */
+  /**
+   * A pino-compatible logger. Default: losses and failures (warn, error) are written to the
+   * process's stderr as Node warnings (code `PACSPACE_METERING`), each kind at most once a minute
+   * with a count of repeats; routine work is not logged. `silentLogger` turns that off.
+   */
   logger?: MeteringLogger;
   /** Clock, for tests. Default: `Date.now`. */
   now?: () => number;
