@@ -31,12 +31,23 @@ export function deltaInput(meter: Meter, customerId: unknown, delta: unknown, re
 }
 
 /**
- * Reports a failure the caller cannot turn into a delta (a `skip` or `isSuccess` that threw or
- * returned a Promise): the meter refuses it as `invalid`, naming `option`, counts it in
- * `stats().dropped.invalid` and hands it to `onDrop` and `onError`. Never throws.
+ * Reports a failure the caller cannot turn into a delta (a hostile metadata value): the meter
+ * refuses it as `invalid`, naming `option`, counts it in `stats().dropped.invalid` and hands it to
+ * `onDrop` and `onError`. Never throws.
  */
 export function reportUndecidable(meter: Meter, option: string, cause: unknown): void {
-  meter.refuse(cause instanceof DeltaValidationError ? cause : new DeltaValidationError(option, `the ${option} option threw: ${messageOf(cause)}`, { cause }));
+  meter.refuse(new DeltaValidationError(option, `the ${option} option threw: ${messageOf(cause)}`, { cause }));
+}
+
+/**
+ * The answer of a yes/no option (`skip`, `isSuccess`), or `undefined` when it threw or returned a
+ * Promise: then the meter refuses it as `invalid`, naming the option (counted, `onDrop`, `onError`).
+ */
+export function decide(meter: Meter, option: string, fn: (req: Request, res: Response) => unknown, req: Request, res: Response): boolean | undefined {
+  const answer = resolveField(option, fn, req, res);
+  if (!(answer instanceof ResolverError)) return !!answer;
+  meter.refuse(refusalOf(answer));
+  return undefined;
 }
 
 /**
@@ -48,12 +59,16 @@ export function reportUndecidable(meter: Meter, option: string, cause: unknown):
 export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: DeltaValidationError): void {
   for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
     if (value instanceof ResolverError) {
-      meter.refuse(new DeltaValidationError(value.option, value.message, { cause: value.cause }), input);
+      meter.refuse(refusalOf(value), input);
       return;
     }
   }
   if (idFailure !== undefined) meter.refuse(idFailure, input);
   else meter.enqueue(input);
+}
+
+function refusalOf(failed: ResolverError): DeltaValidationError {
+  return new DeltaValidationError(failed.option, failed.message, { cause: failed.cause });
 }
 
 function messageOf(cause: unknown): string {

@@ -1,6 +1,6 @@
-import { claimOnce, customerIdOf, thenableError, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
+import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
 import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request-id.js';
 
@@ -53,7 +53,7 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
 
   /** Runs once the response has finished: decides, resolves, claims, enqueues. Never throws. */
   function settle(req: Request, res: Response, requestId: string, state: Holder): void {
-    if (isSuccess === undefined ? res.statusCode >= 400 : !succeeded(req, res)) return;
+    if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return;
     try {
       const input = deltaInput(
         meter,
@@ -72,38 +72,11 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
     }
   }
 
-  /** The `isSuccess` option's answer; one that throws or returns a Promise bills nothing and is reported. */
-  function succeeded(req: Request, res: Response): boolean {
-    let answer: unknown;
-    try {
-      answer = isSuccess!(req, res);
-    } catch (err) {
-      reportUndecidable(meter, 'isSuccess', err);
-      return false;
-    }
-    const refused = thenableError(answer, 'isSuccess');
-    if (refused !== undefined) reportUndecidable(meter, 'isSuccess', refused);
-    return refused === undefined && !!answer;
-  }
-
-  /** The `skip` option's answer; one that throws or returns a Promise leaves the request unmetered, reported. */
-  function skipped(req: Request): boolean {
-    let answer: unknown;
-    try {
-      answer = skip!(req);
-    } catch (err) {
-      reportUndecidable(meter, 'skip', err);
-      return true;
-    }
-    const refused = thenableError(answer, 'skip');
-    if (refused !== undefined) reportUndecidable(meter, 'skip', refused);
-    return refused !== undefined || !!answer;
-  }
-
   // Every property read on Express's req/res costs a lookup V8 cannot cache (their hidden classes
   // differ per request), so this reads as few as it can: the state holder once, no headersSent.
   return function meterRequestsMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (skip !== undefined && skipped(req)) return next();
+    // A skip that cannot answer (threw, returned a Promise) leaves the request unmetered, reported.
+    if (skip !== undefined && decide(meter, 'skip', skip, req, res) !== false) return next();
     const state = stateOf(req, res);
     const requestId = requestIdOf(req, state, idOptions);
     if (responseHeader !== undefined) echo(res, responseHeader, requestId);

@@ -17,10 +17,10 @@ export type JournalFailure = (error: unknown, count: number) => void;
  *
  * An accepted delta (`insert`) is committed before `insert` returns when `commitWindowMs` is 0, or
  * within `commitWindowMs` otherwise (group commit); once a commit has failed (a full disk), every
- * insert is committed at once until one succeeds, and `insert` throws while they fail. Everything else (delivered, rescheduled, dead
- * letter) is written behind, within `settleDelayMs`, or with the next insert, in one transaction:
- * losing such a change in a crash only means a delivered delta is sent again with its own key
- * (PacSpace answers with a replay) or a retry comes sooner.
+ * insert is committed at once until one succeeds, and `insert` throws while they fail. Everything
+ * else (delivered, rescheduled, dead letter) is written behind, within `settleDelayMs`, or with the
+ * next insert, in one transaction: losing such a change in a crash only means a delivered delta
+ * is sent again with its own key (PacSpace answers with a replay) or a retry comes sooner.
  *
  * @example
  * const journal = new Journal(db, 0, 5, onFailure);
@@ -57,7 +57,7 @@ export class Journal {
     });
   }
 
-  /** A newly accepted delta, under its row id `item.seq`. Throws what SQLite threw when it is committed at once and that fails. */
+  /** A newly accepted delta, under its row id `item.seq`. Throws what SQLite threw when it is committed at once and fails. */
   insert(item: QueuedDelta): void {
     this.ops.push([this.insertRow, [item.seq, item.referenceId, item.customerId, item.body, item.bytes, item.acceptedAt, item.acceptedAt, item.attempts, item.dueAt]]);
     if (this.commitWindowMs !== 0 && !this.failing) return this.schedule(this.commitWindowMs);
