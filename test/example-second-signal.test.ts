@@ -3,7 +3,7 @@
 // signal exited at once and lost what was queued without a word; now it is logged and ignored, and
 // the shutdown delivers everything and reports it.
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { API_KEYS_ENV, billable, EXAMPLE_NAMES, expectExactlyOnce, makeClient, traffic, type Call, type ExampleName } from './support/example-apps.js';
+import { billable, EXAMPLE_NAMES, expectExactlyOnce, makeClient, processEnv, traffic, type Call, type ExampleName } from './support/example-apps.js';
 import { waitFor } from './support/wait.js';
 // @ts-expect-error -- plain ESM JavaScript shared with the demo, no type declarations
 import { buildExamples, startExample } from '../examples/demo/lib/processes.mjs';
@@ -30,17 +30,7 @@ describe.each(EXAMPLE_NAMES)('%s as a process: a second signal during shutdown',
   });
 
   it('is logged and ignored: the drain still delivers everything queued, exactly once, and reports it', async () => {
-    const app = await launch(name, {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PACSPACE_API_KEY: sandbox.apiKey,
-      PACSPACE_BASE_URL: sandbox.url,
-      API_KEYS: API_KEYS_ENV,
-      METER_RETRY_BASE_MS: '5',
-      METER_RETRY_MAX_MS: '100',
-      STORAGE_BILLING_INTERVAL: 'off',
-      SHUTDOWN_TIMEOUT_MS: '30000',
-    });
+    const app = await launch(name, processEnv(sandbox, { SHUTDOWN_TIMEOUT_MS: '30000' }));
     try {
       // Traffic with PacSpace down, so the deltas wait in the Meter when the signals come.
       await sandbox.stop();
@@ -73,8 +63,10 @@ describe.each(EXAMPLE_NAMES)('%s as a process: a second signal during shutdown',
       expect(exit).toEqual({ code: 0, signal: null });
       expect(shutdown.close).toMatchObject({ pending: 0, timedOut: false, pendingReferenceIds: [] });
       expect(shutdown.stats.dropped).toEqual({});
+      // PacSpace had none of them when the second signal came: the drain delivered them all after it.
+      // (50 billable calls are at least 25 deltas: a client retry of a create bills under the same id.)
       const { expected } = expectExactlyOnce(calls, app.scope, sandbox.ledger());
-      expect(expected).toBeGreaterThanOrEqual(50);
+      expect(expected).toBeGreaterThanOrEqual(25);
     } finally {
       app.kill();
     }
