@@ -62,6 +62,9 @@ export function assertMetadata(value: unknown, field = 'metadata'): asserts valu
   }
 }
 
+/** What a serialized body takes besides its values: keys, quotes, commas, braces. */
+const BODY_FRAME_LENGTH = JSON.stringify({ customerId: '', delta: 0, reason: '', referenceId: '', metadata: {} }).length - '0{}'.length;
+
 /**
  * Serializes the request body once, so every retry sends the same bytes. Metadata that JSON cannot
  * represent (a cycle, a BigInt, a throwing toJSON), or that nests objects and arrays deeper than
@@ -76,17 +79,21 @@ export function serializeDelta(fields: DeltaFields): string {
   } catch (cause) {
     throw new DeltaValidationError('metadata', `must serialize to JSON (${(cause as Error).message})`, { cause });
   }
-  // The body object is one level above the metadata.
-  if (nestsDeeperThan(json, DELTA_LIMITS.maxMetadataDepth + 1)) {
+  // Too deep takes two brackets per level, so short metadata (the common case) needs no look. Its
+  // JSON is at most this long: every other value takes at least its own length, the delta one.
+  const metadataLength = json.length - BODY_FRAME_LENGTH - fields.customerId.length - fields.reason.length - fields.referenceId.length - 1;
+  const tooDeep = DELTA_LIMITS.maxMetadataDepth + 1;
+  // The body object is the level above the metadata.
+  if (metadataLength >= 2 * tooDeep && nestsDeeperThan(json, tooDeep)) {
     throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
   }
   return json;
 }
 
 /**
- * Whether JSON text nests objects and arrays more than `limit` levels deep. Runs on every accepted
- * delta, so it first counts opening brackets with the native `indexOf` (a delta has two or three):
- * text with no more than `limit` of them cannot be deeper, and only the rest is scanned exactly.
+ * Whether JSON text nests objects and arrays more than `limit` levels deep. It first counts opening
+ * brackets with the native `indexOf`: text with no more than `limit` of them cannot be deeper, and
+ * only the rest is scanned exactly.
  */
 function nestsDeeperThan(json: string, limit: number): boolean {
   let opened = 0;
