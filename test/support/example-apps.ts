@@ -51,24 +51,6 @@ export interface InProcessApp {
   close(timeoutMs?: number): Promise<{ close: CloseReport; stats: MeterStats }>;
 }
 
-/**
- * The environment of an example run as a process (`node dist/main.js`) against `sandbox`: port 0
- * on 127.0.0.1, the suite's API keys, small retry delays, no storage billing; `extra` on top.
- */
-export function processEnv(sandbox: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PACSPACE_API_KEY: sandbox.apiKey,
-    PACSPACE_BASE_URL: sandbox.url,
-    API_KEYS: API_KEYS_ENV,
-    METER_RETRY_BASE_MS: '5',
-    METER_RETRY_MAX_MS: '100',
-    STORAGE_BILLING_INTERVAL: 'off',
-    ...extra,
-  };
-}
-
 /** Meter tuning for tests: small retry delays, so a run under faults stays short. */
 export const FAST_RETRIES = { retryBaseDelayMs: 5, retryMaxDelayMs: 50 };
 
@@ -151,4 +133,22 @@ export function statusCounts(calls: Call[]): Record<string, number> {
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * The environment of an example run as a process (`node dist/main.js`) against `sandbox`: port 0
+ * on 127.0.0.1, the suite's API keys, small retry delays, no storage billing; `extra` on top.
+ */
+export function processEnv(sandbox: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PACSPACE_API_KEY: sandbox.apiKey,
+    PACSPACE_BASE_URL: sandbox.url,
+    API_KEYS: API_KEYS_ENV,
+    METER_RETRY_BASE_MS: '5',
+    METER_RETRY_MAX_MS: '100',
+    STORAGE_BILLING_INTERVAL: 'off',
+    ...extra,
+  };
 }
