@@ -9,11 +9,11 @@
 //   reports as pending exactly the deltas PacSpace does not have.
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import {
-  API_KEYS_ENV,
   billable,
   EXAMPLE_NAMES,
   expectExactlyOnce,
   makeClient,
+  processEnv,
   startInProcess,
   traffic,
   type Call,
@@ -99,18 +99,7 @@ describe.each(EXAMPLE_NAMES)('%s as a process: SIGTERM mid-run', (name) => {
     await sandbox.close();
   });
 
-  const env = (extra: Record<string, string>) => ({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PACSPACE_API_KEY: sandbox.apiKey,
-    PACSPACE_BASE_URL: sandbox.url,
-    API_KEYS: API_KEYS_ENV,
-    METER_RETRY_BASE_MS: '5',
-    METER_RETRY_MAX_MS: '100',
-    METER_CONCURRENCY: String(METER_CONCURRENCY),
-    STORAGE_BILLING_INTERVAL: 'off',
-    ...extra,
-  });
+  const env = (extra: Record<string, string>) => processEnv(sandbox, { METER_CONCURRENCY: String(METER_CONCURRENCY), ...extra });
 
   /**
    * Drives traffic (a new connection per call, so "refused" means the server stopped listening)

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { Controller, Get, Injectable, Module, Post, SetMetadata, Sse, type INestApplication, type INestApplicationContext, type MessageEvent } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ExternalContextCreator, NestFactory } from '@nestjs/core';
@@ -236,25 +237,37 @@ describe.each(['Express', 'Fastify'] as const)('decorators (%s adapter)', (adapt
 });
 
 describe('request ids', () => {
-  it('echoes a generated id (Express), trusts a header only when named, and keeps two Fastify apps in one process apart', async () => {
-    @Controller()
-    class IdController {
-      @Get('id')
-      @Metered('call')
-      id() {
-        return 'ok';
-      }
+  @Controller()
+  class IdController {
+    @Get('id')
+    @Metered('call')
+    id() {
+      return 'ok';
     }
+
+    @Get('other')
+    @Metered('call')
+    other() {
+      return 'ok';
+    }
+  }
+  /** What a client-chosen id (trusted header or req.id) is bound to: `.{16 hex of sha256(method + ' ' + URL)}`. */
+  const boundTo = (call: string) => `.${createHash('sha256').update(call).digest('hex').slice(0, 16)}`;
+  const referenceIdOf = (reply: Reply) => buildReferenceId({ scope: 'ids', operation: 'call', customerId: 'a', requestId: (reply.headers['x-billing-id'] ?? reply.headers['x-request-id']) as string });
+
+  it('echoes a generated id (Express), trusts a header only when named, bound to the call, and keeps two Fastify apps in one process apart', async () => {
     @Module({ imports: [MeteringModule.forRoot(meteringOptions('ids', { requestIdHeader: 'X-Correlation-Id', responseHeader: 'x-billing-id' }))], controllers: [IdController] })
     class TrustingModule {}
     @Module({ imports: [MeteringModule.forRoot(meteringOptions('ids'))], controllers: [IdController] })
     class DefaultModule {}
+    @Module({ imports: [MeteringModule.forRoot(meteringOptions('ids', { trustUpstreamId: true }))], controllers: [IdController] })
+    class UpstreamModule {}
 
     const trusting = await boot(TrustingModule, 'Express');
     const named = await call(trusting.base, 'GET', '/id', { 'x-customer': 'a', 'x-correlation-id': 'edge-123' });
     const hostile = await call(trusting.base, 'GET', '/id', { 'x-customer': 'a', 'x-correlation-id': 'has spaces; drop table' });
     await trusting.app.close();
-    expect(named.headers['x-billing-id']).toBe('edge-123');
+    expect(named.headers['x-billing-id']).toBe(`edge-123${boundTo('GET /id')}`);
     expect(hostile.headers['x-billing-id']).toMatch(/^[0-9a-f-]{36}$/);
 
     const plain = await boot(DefaultModule, 'Express');
@@ -262,21 +275,42 @@ describe('request ids', () => {
     await plain.app.close();
     expect(ignored.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
 
-    // Fastify numbers requests req-1, req-2, ... in every instance: two apps in one process must not collide.
-    const first = await boot(DefaultModule, 'Fastify');
+    // Fastify's req.id is not trusted by default (Fastify 4 even reads it from a request-id header).
+    const untrusted = await boot(DefaultModule, 'Fastify');
+    const fresh = await call(untrusted.base, 'GET', '/id', { 'x-customer': 'a' });
+    await untrusted.app.close();
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+
+    // Trusted, Fastify numbers requests req-1, req-2, ... in every instance: two apps in one process must not collide.
+    const first = await boot(UpstreamModule, 'Fastify');
     const one = await call(first.base, 'GET', '/id', { 'x-customer': 'a' });
     await first.app.close();
-    const second = await boot(DefaultModule, 'Fastify');
+    const second = await boot(UpstreamModule, 'Fastify');
     const two = await call(second.base, 'GET', '/id', { 'x-customer': 'a' });
     await second.app.close();
-    expect(one.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-req-1$/);
-    expect(two.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-req-1$/);
+    const counterOnId = new RegExp(`^[0-9a-f]{12}-req-1\\${boundTo('GET /id')}$`);
+    expect(one.headers['x-request-id']).toMatch(counterOnId);
+    expect(two.headers['x-request-id']).toMatch(counterOnId);
     expect(one.headers['x-request-id']).not.toBe(two.headers['x-request-id']);
 
     const refs = sandbox.ledger().deltas.map((d) => d.referenceId);
-    expect(refs.sort()).toEqual(
-      [named, hostile, ignored, one, two].map((r) => buildReferenceId({ scope: 'ids', operation: 'call', customerId: 'a', requestId: (r.headers['x-billing-id'] ?? r.headers['x-request-id']) as string })).sort(),
-    );
+    expect(refs.sort()).toEqual([named, hostile, ignored, fresh, one, two].map(referenceIdOf).sort());
+  });
+
+  it.each(['Express', 'Fastify'] as const)('%s: a trusted id replayed on another route is another call: billed, never a 409; its retry is billed once', async (adapter) => {
+    const errors: Error[] = [];
+    @Module({ imports: [MeteringModule.forRoot(meteringOptions('ids', { requestIdHeader: 'x-request-id', onError: (err) => void errors.push(err) }))], controllers: [IdController] })
+    class TrustingModule {}
+    const { app, base } = await boot(TrustingModule, adapter);
+    const headers = { 'x-customer': 'a', 'x-request-id': 'reused' };
+    const replies = [await call(base, 'GET', '/id', headers), await call(base, 'GET', '/other', headers), await call(base, 'GET', '/other', headers)];
+    const meter = app.get<Meter>(METER);
+    await app.close();
+    expect(replies.map((r) => r.headers['x-request-id'])).toEqual([`reused${boundTo('GET /id')}`, `reused${boundTo('GET /other')}`, `reused${boundTo('GET /other')}`]);
+    expect(sandbox.ledger().deltas.map((d) => d.referenceId).sort()).toEqual([...new Set(replies.map(referenceIdOf))].sort());
+    expect(sandbox.ledger().counts.conflicts).toBe(0);
+    expect(meter.stats()).toMatchObject({ delivered: 3, deduplicated: 1, dropped: {} });
+    expect(errors).toEqual([]);
   });
 });
 

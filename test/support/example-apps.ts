@@ -137,3 +137,21 @@ export function statusCounts(calls: Call[]): Record<string, number> {
   }
   return counts;
 }
+
+/**
+ * The environment of an example run as a process (`node dist/main.js`) against `sandbox`: port 0
+ * on 127.0.0.1, the suite's API keys, small retry delays, no storage billing; `extra` on top.
+ */
+export function processEnv(sandbox: Sandbox, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PACSPACE_API_KEY: sandbox.apiKey,
+    PACSPACE_BASE_URL: sandbox.url,
+    API_KEYS: API_KEYS_ENV,
+    METER_RETRY_BASE_MS: '5',
+    METER_RETRY_MAX_MS: '100',
+    STORAGE_BILLING_INTERVAL: 'off',
+    ...extra,
+  };
+}

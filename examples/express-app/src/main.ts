@@ -6,7 +6,7 @@
 // Logs are JSON lines on stdout. On SIGTERM/SIGINT it stops accepting connections, lets in-flight
 // requests finish, stops storage billing, closes the Meter (delivering what is queued, up to
 // SHUTDOWN_TIMEOUT_MS), prints one `{"event":"shutdown",...}` line with the Meter's report and
-// exits 0. A second signal exits at once.
+// exits 0. A second signal is logged and ignored: the shutdown in progress still delivers and reports.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
@@ -32,9 +32,12 @@ example.billing.start();
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  // A second signal (a second Ctrl-C, an impatient supervisor) must not cut the drain short: the
+  // deltas still queued would be lost without a report. The drain ends by SHUTDOWN_TIMEOUT_MS anyway,
+  // and then reports what is left; only SIGKILL stops it sooner (and loses that report).
   if (stopping) {
-    log({ event: 'forced-exit', signal });
-    process.exit(1);
+    log({ event: 'signal-ignored', signal, reason: 'already shutting down; delivery continues for up to SHUTDOWN_TIMEOUT_MS' });
+    return;
   }
   stopping = true;
   const started = Date.now();

@@ -6,7 +6,8 @@
 // Logs are JSON lines on stdout (Nest's own errors and warnings go to its logger). On SIGTERM/SIGINT
 // it closes the application: the server stops accepting and waits for in-flight requests, storage
 // billing stops, the Meter delivers what is queued (up to SHUTDOWN_TIMEOUT_MS); then it prints one
-// `{"event":"shutdown",...}` line with the Meter's report and exits 0. A second signal exits at once.
+// `{"event":"shutdown",...}` line with the Meter's report and exits 0. A second signal is logged and
+// ignored: the shutdown in progress still delivers and reports.
 import { closeApp, createApp } from './bootstrap.js';
 import { loadConfig } from './config.js';
 
@@ -27,9 +28,12 @@ log({ event: 'listening', url: await app.getUrl(), scope: config.scope, pacspace
 
 let stopping = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  // A second signal (a second Ctrl-C, an impatient supervisor) must not cut the drain short: the
+  // deltas still queued would be lost without a report. The drain ends by SHUTDOWN_TIMEOUT_MS anyway,
+  // and then reports what is left; only SIGKILL stops it sooner (and loses that report).
   if (stopping) {
-    log({ event: 'forced-exit', signal });
-    process.exit(1);
+    log({ event: 'signal-ignored', signal, reason: 'already shutting down; delivery continues for up to SHUTDOWN_TIMEOUT_MS' });
+    return;
   }
   stopping = true;
   log({ event: 'stopping', signal });

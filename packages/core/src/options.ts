@@ -6,86 +6,90 @@ import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './even
 
 /**
  * Options of {@link createMeter}. Give `client` (an SDK-shaped client), or `apiKey`/`baseUrl`
- * for the built-in HTTP client.
+ * for the built-in HTTP client. Every option may be `undefined` (its default), so
+ * `apiKey: process.env.PACSPACE_API_KEY` compiles under `exactOptionalPropertyTypes`.
+ *
+ * @example
+ * const options: MeterOptions = { apiKey: process.env.PACSPACE_API_KEY, scope: 'reports-api', flushIntervalMs: 500 };
  */
 export interface MeterOptions {
   /** An SDK-shaped client, e.g. `new PacSpace({ apiKey })`. Wins over `apiKey`/`baseUrl`. */
-  client?: BalanceClient;
+  client?: BalanceClient | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_API_KEY`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
-  scope?: string;
+  scope?: string | undefined;
   /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
-  maxQueueSize?: number;
+  maxQueueSize?: number | undefined;
   /** Bytes of serialized deltas held at most. Default: 16 MiB. */
-  maxQueueBytes?: number;
+  maxQueueBytes?: number | undefined;
   /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
-  maxDeltaBytes?: number;
+  maxDeltaBytes?: number | undefined;
   /** Requests to PacSpace in flight at most (each carries up to `maxBatchSize` deltas). Default: 8. */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * How deltas travel. `'batch'` (the default): up to `maxBatchSize` deltas per request through
    * `POST /api/v1/balance/delta/batch` (an SDK-shaped client's `balance.emitBatch`), each with its own
    * referenceId and per-item result. `'single'`: one `POST /api/v1/balance/delta` per delta, keyed by
    * its referenceId. An SDK-shaped client without `emitBatch` always gets `'single'`.
    */
-  delivery?: 'batch' | 'single';
+  delivery?: 'batch' | 'single' | undefined;
   /** Deltas per batch request at most, 1-100. Default: 100 (PacSpace's batch limit). */
-  maxBatchSize?: number;
+  maxBatchSize?: number | undefined;
   /** Bytes of one batch request's body at most. Default: 512 KiB; at least `maxDeltaBytes` + 64. */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /**
    * How long a delta may wait for others to share its batch request: a batch goes out when it is
    * full, when its oldest delta has waited this long, or at once while a `flush()`, `close()` or
    * `emit()` waits. 0 sends whatever is queued as soon as a request slot is free. Default: 1000 ms.
    */
-  flushIntervalMs?: number;
+  flushIntervalMs?: number | undefined;
   /**
    * What happens to a delta when the queue is full (`maxQueueSize` or `maxQueueBytes`). `'fold'`
    * (the default): it is added to a running sum per (customer, reason), delivered later as one
    * delta with its own instance-safe referenceId, so the amount is billed even when per-request
    * detail cannot be kept. `'drop'`: it is refused as `queue_full`.
    */
-  overflow?: 'fold' | 'drop';
+  overflow?: 'fold' | 'drop' | undefined;
   /** Open overflow sums (customer, reason pairs) held at most; beyond, deltas are dropped as `queue_full`. Default: 10000. */
-  maxOverflowSums?: number;
+  maxOverflowSums?: number | undefined;
   /** Absolute deadline of one attempt (connect, headers, body). Default: 10000 ms. */
-  attemptTimeoutMs?: number;
+  attemptTimeoutMs?: number | undefined;
   /** Attempts per delta at most, the first included. Default: 200. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /**
    * Time from acceptance after which a delta is no longer retried. Keep it well under PacSpace's
    * idempotency-key lifetime (assumed 24 h), or a late retry could count twice. Default: 6 h.
    */
-  maxRetryElapsedMs?: number;
+  maxRetryElapsedMs?: number | undefined;
   /** First backoff step. Default: 250 ms. */
-  retryBaseDelayMs?: number;
+  retryBaseDelayMs?: number | undefined;
   /** Largest backoff step. Default: 60000 ms. */
-  retryMaxDelayMs?: number;
+  retryMaxDelayMs?: number | undefined;
   /** Largest server retry hint honoured. Default: 3600000 ms (1 h). */
-  maxRetryAfterMs?: number;
+  maxRetryAfterMs?: number | undefined;
   /** Where accepted deltas wait. Default: a new `MemoryStore`. */
-  store?: MeterStore;
+  store?: MeterStore | undefined;
   /** Called once per delta that reached PacSpace (new or replayed). */
-  onDelivered?: (event: DeliveredEvent) => void;
+  onDelivered?: ((event: DeliveredEvent) => void) | undefined;
   /** Called before each retry is scheduled. */
-  onRetry?: (event: RetryEvent) => void;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Called once per delta that will never be delivered, with the reason. */
-  onDrop?: (event: DropEvent) => void;
+  onDrop?: ((event: DropEvent) => void) | undefined;
   /** Called for every error: refused input, permanent API errors, 409 integrity errors, failing hooks. */
-  onError?: (error: Error, context: ErrorContext) => void;
+  onError?: ((error: Error, context: ErrorContext) => void) | undefined;
   /**
    * A pino-compatible logger. Default: losses and failures (warn, error) are written to the
    * process's stderr as Node warnings (code `PACSPACE_METERING`), each kind at most once a minute
    * with a count of repeats; routine work is not logged. `silentLogger` turns that off.
    */
-  logger?: MeteringLogger;
+  logger?: MeteringLogger | undefined;
   /** Clock, for tests. Default: `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Random source in [0, 1), for tests. Default: `Math.random`. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */

@@ -1,5 +1,5 @@
 import { DeltaValidationError } from './errors.js';
-import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta } from './validation.js';
+import { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, serializeDelta, thenableError } from './validation.js';
 
 function fieldOf(fn: () => void): string | undefined {
   try {
@@ -46,6 +46,67 @@ describe('delta validation', () => {
     const base = { customerId: 'c', delta: 1, reason: 'r', referenceId: 'x' };
     expect(fieldOf(() => serializeDelta({ ...base, metadata: circular }))).toBe('metadata');
     expect(fieldOf(() => serializeDelta({ ...base, metadata: { n: 10n } }))).toBe('metadata');
+  });
+
+  describe('metadata depth', () => {
+    const base = { customerId: 'c', delta: 1, reason: 'r', referenceId: 'x' };
+    /** Metadata `levels` deep: the object itself is level 1; arrays count as levels too. */
+    const nested = (levels: number, array = false): Record<string, unknown> => {
+      let value: unknown = 'leaf';
+      for (let i = 1; i < levels; i++) value = array ? [value] : { a: value };
+      return { a: value };
+    };
+
+    it(`accepts ${DELTA_LIMITS.maxMetadataDepth} levels of objects or arrays`, () => {
+      expect(DELTA_LIMITS.maxMetadataDepth).toBe(32);
+      expect(fieldOf(() => serializeDelta({ ...base, metadata: nested(32) }))).toBeUndefined();
+      expect(fieldOf(() => serializeDelta({ ...base, metadata: nested(32, true) }))).toBeUndefined();
+    });
+
+    it('refuses one level more, and 3,000 levels, naming metadata', () => {
+      for (const metadata of [nested(33), nested(33, true), nested(3_000)]) {
+        let error: unknown;
+        try {
+          serializeDelta({ ...base, metadata });
+        } catch (err) {
+          error = err;
+        }
+        expect(error).toBeInstanceOf(DeltaValidationError);
+        expect(error).toMatchObject({ field: 'metadata', message: 'metadata: must not nest objects and arrays more than 32 levels deep (the metadata object is level 1)' });
+      }
+    });
+
+    it('counts what a toJSON returns, and never brackets inside strings', () => {
+      const deep = { toJSON: () => nested(40) };
+      expect(fieldOf(() => serializeDelta({ ...base, metadata: { report: deep } }))).toBe('metadata');
+      const text = `${'{['.repeat(500)}"\\${']}'.repeat(500)}`;
+      expect(fieldOf(() => serializeDelta({ ...base, reason: '{'.repeat(100), metadata: { text, quoted: '"{[', wide: Array.from({ length: 100 }, () => ({})) } }))).toBeUndefined();
+    });
+  });
+
+  it('turns a safe-integer customerId into its decimal string, and leaves anything else to be refused', () => {
+    expect(customerIdOf(12345)).toBe('12345');
+    expect(customerIdOf(-7)).toBe('-7');
+    expect(customerIdOf('acme')).toBe('acme');
+    for (const unsafe of [2 ** 53, 1.5, Number.NaN, Infinity]) expect(customerIdOf(unsafe)).toBe(unsafe);
+  });
+
+  it('refuses a Promise or any thenable a resolver returns, handling its rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const custom = { then: (_ok: unknown, fail: (e: Error) => void) => fail(new Error('custom thenable')) };
+      const throwingThen = Object.defineProperty({}, 'then', { get: () => { throw new Error('hostile'); } });
+      expect(thenableError(Promise.reject(new Error('lookup failed')), 'customerId')).toMatchObject({ field: 'customerId', message: expect.stringMatching(/returned a Promise/) });
+      expect(thenableError(custom, 'delta')).toMatchObject({ field: 'delta' });
+      expect(thenableError(throwingThen, 'metadata')).toMatchObject({ field: 'metadata', message: expect.stringMatching(/could not be read \(hostile\)/) });
+      for (const value of ['acme', 5, null, undefined, { a: 1 }, { then: 'not a function' }]) expect(thenableError(value, 'customerId')).toBeUndefined();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
   });
 
   it('never echoes a long value into the message', () => {

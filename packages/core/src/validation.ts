@@ -16,6 +16,13 @@ export const DELTA_LIMITS = Object.freeze({
   maxReasonLength: 500,
   /** Our own bound; the API documents none. Generated ids are at most 259 characters. */
   referenceIdPattern: /^[A-Za-z0-9_.:~-]{1,512}$/,
+  /**
+   * Our own bound; the API documents none. Levels of objects and arrays in `metadata`, the
+   * metadata object itself being level 1. A key/value map needs two or three; 32 leaves room for
+   * any real document while staying far below the nesting that recursive JSON code (parsers,
+   * canonicalizers) on the receiving side can take. The sandbox refuses deeper metadata with 400.
+   */
+  maxMetadataDepth: 32,
 });
 
 /** Throws {@link DeltaValidationError} naming `customerId` unless the API would accept it. */
@@ -55,17 +62,106 @@ export function assertMetadata(value: unknown, field = 'metadata'): asserts valu
   }
 }
 
+/** What a serialized body takes besides its values: keys, quotes, commas, braces. */
+const BODY_FRAME_LENGTH = JSON.stringify({ customerId: '', delta: 0, reason: '', referenceId: '', metadata: {} }).length - '0{}'.length;
+
 /**
  * Serializes the request body once, so every retry sends the same bytes. Metadata that JSON cannot
- * represent (a cycle, a BigInt, a throwing toJSON) is refused naming `metadata`.
+ * represent (a cycle, a BigInt, a throwing toJSON), or that nests objects and arrays deeper than
+ * {@link DELTA_LIMITS}.maxMetadataDepth, is refused naming `metadata`. The depth is checked on the
+ * serialized text, so what a `toJSON` returns counts too.
  */
 export function serializeDelta(fields: DeltaFields): string {
   const body = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId, metadata: fields.metadata };
+  let json: string;
   try {
-    return JSON.stringify(body);
+    json = JSON.stringify(body);
   } catch (cause) {
     throw new DeltaValidationError('metadata', `must serialize to JSON (${(cause as Error).message})`, { cause });
   }
+  // Too deep takes two brackets per level, so short metadata (the common case) needs no look. Its
+  // JSON is at most this long: every other value takes at least its own length, the delta one.
+  const metadataLength = json.length - BODY_FRAME_LENGTH - fields.customerId.length - fields.reason.length - fields.referenceId.length - 1;
+  const tooDeep = DELTA_LIMITS.maxMetadataDepth + 1;
+  // The body object is the level above the metadata.
+  if (metadataLength >= 2 * tooDeep && nestsDeeperThan(json, tooDeep)) {
+    throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
+  }
+  return json;
+}
+
+/**
+ * Whether JSON text nests objects and arrays more than `limit` levels deep. It first counts opening
+ * brackets with the native `indexOf`: text with no more than `limit` of them cannot be deeper, and
+ * only the rest is scanned exactly.
+ */
+function nestsDeeperThan(json: string, limit: number): boolean {
+  let opened = 0;
+  for (let i = json.indexOf('{'); i !== -1; i = json.indexOf('{', i + 1)) if (++opened > limit) return scanDeeperThan(json, limit);
+  for (let i = json.indexOf('['); i !== -1; i = json.indexOf('[', i + 1)) if (++opened > limit) return scanDeeperThan(json, limit);
+  return false;
+}
+
+/** The exact check: brackets inside strings (`"reason": "{{{"`) do not count. */
+function scanDeeperThan(json: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
+}
+
+/**
+ * The customerId a framework resolver returned, as the Meter takes it: a safe integer (an
+ * auto-increment account id) becomes its decimal string; anything else is returned unchanged, for
+ * {@link assertCustomerId} to judge. Larger or fractional numbers are left as numbers, and so
+ * refused: two different ids beyond 2^53 can be the same number, which would merge two bills.
+ *
+ * @example
+ * customerIdOf(12345); // '12345'
+ * customerIdOf(2 ** 53); // 9007199254740992 (a number: refused naming customerId)
+ */
+export function customerIdOf(value: unknown): unknown {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+}
+
+/**
+ * When a resolver returned a Promise (or any other thenable), returns the error that refuses it,
+ * naming `field`, after handling the Promise's rejection so it can never become an unhandled
+ * rejection; otherwise `undefined`. Resolvers must return their value itself: they run when the
+ * response has finished, and awaiting them would leave a delta neither accepted nor refused for as
+ * long as the Promise takes, past a shutdown or a crash.
+ *
+ * @example
+ * const value = options.customerId(req, res);
+ * const refused = thenableError(value, 'customerId'); // a DeltaValidationError if value is a Promise
+ */
+export function thenableError(value: unknown, field: string): DeltaValidationError | undefined {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  try {
+    const then = (value as { then?: unknown }).then;
+    if (typeof then !== 'function') return undefined;
+    then.call(value, undefined, ignoreRejection);
+  } catch (cause) {
+    // A Proxy or getter that throws: a hostile value, refused all the same.
+    return new DeltaValidationError(field, `the ${field} resolver returned a value that could not be read (${(cause as Error)?.message ?? String(cause)})`, { cause });
+  }
+  return new DeltaValidationError(
+    field,
+    `the ${field} resolver returned a Promise; resolvers must return the value itself, synchronously (load it before the handler, e.g. in a middleware or guard, and read it from the request)`,
+  );
+}
+
+function ignoreRejection(): void {
+  // The delta is already refused and reported; what the Promise rejects with adds nothing.
 }
 
 /** A short, log-safe description of a rejected value: never the whole value. */

@@ -30,6 +30,17 @@ describe('resolvers that throw or return what PacSpace would reject', () => {
   };
   const cycle: Record<string, unknown> = {};
   cycle.self = cycle;
+  const deep = (levels: number): Record<string, unknown> => {
+    let value: Record<string, unknown> = {};
+    for (let i = 1; i < levels; i++) value = { a: value };
+    return value;
+  };
+  // A resolver's Promise must be handled by the middleware, never left to reject unhandled.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(() => process.off('unhandledRejection', onUnhandled));
+  afterEach(() => expect(unhandled).toEqual([]));
 
   it.each([
     ['customerId throws', { customerId: thrower }, 'customerId', /customerId resolver threw: resolver bug/],
@@ -45,6 +56,14 @@ describe('resolvers that throw or return what PacSpace would reject', () => {
     ['metadata throws', { metadata: thrower }, 'metadata', /metadata resolver threw: resolver bug/],
     ['metadata is a string', { metadata: () => 'plan=pro' as never }, 'metadata', /plain object/],
     ['metadata cannot be serialized', { metadata: () => ({ cycle }) }, 'metadata', /JSON/],
+    ['metadata nested 3,000 levels deep', { metadata: () => deep(3_000) }, 'metadata', /more than 32 levels deep/],
+    ['customerId returns a rejected Promise', { customerId: () => Promise.reject(new Error('lookup failed')) }, 'customerId', /customerId resolver returned a Promise/],
+    ['customerId is an unsafe integer', { customerId: () => 2 ** 53 }, 'customerId', /got 9007199254740992/],
+    ['delta returns a Promise', { delta: async () => -1 }, 'delta', /delta resolver returned a Promise/],
+    ['reason returns a thenable', { reason: () => ({ then: () => undefined }) }, 'reason', /reason resolver returned a Promise/],
+    ['metadata returns a rejected Promise', { metadata: () => Promise.reject(new Error('no plan')) }, 'metadata', /metadata resolver returned a Promise/],
+    ['requestId throws', { requestId: thrower }, 'requestId', /requestId resolver threw: resolver bug/],
+    ['requestId returns a rejected Promise', { requestId: () => Promise.reject(new Error('no id')) }, 'requestId', /requestId resolver returned a Promise/],
   ])('%s: response unchanged, delta refused and counted', async (_name, options, field, message) => {
     const { status, body, sent, stats, drops, errors } = await serve(options as never);
     expect(status).toBe(200);
@@ -62,14 +81,22 @@ describe('resolvers that throw or return what PacSpace would reject', () => {
   it.each([
     ['isSuccess throws', { isSuccess: thrower }, 'isSuccess'],
     ['skip throws', { skip: thrower }, 'skip'],
+    ['isSuccess returns a Promise', { isSuccess: async () => true }, 'isSuccess'],
+    ['skip returns a rejected Promise', { skip: () => Promise.reject(new Error('flag service down')) }, 'skip'],
   ])('%s: response unchanged, not billed, refused as invalid input and counted', async (_name, options, option) => {
-    const { status, body, sent, stats, errors } = await serve(options);
+    const { status, body, sent, stats, errors } = await serve(options as never);
     expect(status).toBe(200);
     expect(body).toBe('{"served":true}');
     expect(sent).toHaveLength(0);
     expect(stats.dropped.invalid).toBe(1);
     expect((errors[0] as DeltaValidationError).field).toBe(option);
-    expect(errors[0]!.message).toMatch(/threw: resolver bug/);
+    expect(errors[0]!.message).toMatch(/threw: resolver bug|returned a Promise/);
+  });
+
+  it('bills a safe-integer customerId as its decimal string, as the Nest module does', async () => {
+    const { sent, stats } = await serve({ customerId: () => 12345 });
+    expect(stats.dropped).toEqual({});
+    expect(sent).toEqual([expect.objectContaining({ customerId: '12345', referenceId: expect.stringMatching(/^test:api_request:12345:/) })]);
   });
 
   it('a throwing onDrop/onError hook changes nothing either', async () => {

@@ -1,4 +1,4 @@
-import { buildReferenceId, DeltaValidationError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { buildReferenceId, DeltaValidationError, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
 import type { Request, Response } from 'express';
 import { routePattern } from './route-pattern.js';
 
@@ -31,26 +31,44 @@ export function deltaInput(meter: Meter, customerId: unknown, delta: unknown, re
 }
 
 /**
- * Reports a failure the caller cannot turn into a delta (a throwing `skip` or `isSuccess`): the
- * meter refuses it as `invalid`, naming `option`, counts it in `stats().dropped.invalid` and hands
- * it to `onDrop` and `onError`. Never throws.
+ * Reports a failure the caller cannot turn into a delta (a hostile metadata value): the meter
+ * refuses it as `invalid`, naming `option`, counts it in `stats().dropped.invalid` and hands it to
+ * `onDrop` and `onError`. Never throws.
  */
 export function reportUndecidable(meter: Meter, option: string, cause: unknown): void {
   meter.refuse(new DeltaValidationError(option, `the ${option} option threw: ${messageOf(cause)}`, { cause }));
 }
 
 /**
- * `meter.enqueue(input)`, or, when a resolver threw, `meter.refuse()` with a validation error that
- * names the resolver's option and carries what it threw: counted and reported the same way.
+ * The answer of a yes/no option (`skip`, `isSuccess`), or `undefined` when it threw or returned a
+ * Promise: then the meter refuses it as `invalid`, naming the option (counted, `onDrop`, `onError`).
  */
-export function enqueueSafely(meter: Meter, input: DeltaInput): void {
+export function decide(meter: Meter, option: string, fn: (req: Request, res: Response) => unknown, req: Request, res: Response): boolean | undefined {
+  const answer = resolveField(option, fn, req, res);
+  if (!(answer instanceof ResolverError)) return !!answer;
+  meter.refuse(refusalOf(answer));
+  return undefined;
+}
+
+/**
+ * `meter.enqueue(input)`, or, when a resolver threw or returned a Promise, `meter.refuse()` with a
+ * validation error that names the resolver's option and carries what it threw: counted and
+ * reported the same way. `idFailure`: the request's `requestId` resolver failed, so the delta is
+ * refused with that error rather than billed under an id nobody chose.
+ */
+export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: DeltaValidationError): void {
   for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
     if (value instanceof ResolverError) {
-      meter.refuse(new DeltaValidationError(value.option, value.message, { cause: value.cause }), input);
+      meter.refuse(refusalOf(value), input);
       return;
     }
   }
-  meter.enqueue(input);
+  if (idFailure !== undefined) meter.refuse(idFailure, input);
+  else meter.enqueue(input);
+}
+
+function refusalOf(failed: ResolverError): DeltaValidationError {
+  return new DeltaValidationError(failed.option, failed.message, { cause: failed.cause });
 }
 
 function messageOf(cause: unknown): string {
@@ -58,14 +76,15 @@ function messageOf(cause: unknown): string {
 }
 
 /**
- * Stands in for the value of a resolver that threw, so a thrown string can never pass for a
- * customer id. The middleware refuses such a delta through `meter.refuse()` with a
- * `DeltaValidationError` whose `field` names the resolver's option and whose `cause` is what it threw.
+ * Stands in for the value of a resolver that threw or returned a Promise, so a thrown string can
+ * never pass for a customer id. The middleware refuses such a delta through `meter.refuse()` with
+ * a `DeltaValidationError` whose `field` names the resolver's option and whose `cause` is what it
+ * threw.
  *
  * @example
  * createMeter({
  *   onError: (err) => {
- *     if (err instanceof DeltaValidationError && /resolver threw/.test(err.message)) alertResolverBug(err.field);
+ *     if (err instanceof DeltaValidationError && /resolver (threw|returned a Promise)/.test(err.message)) alertResolverBug(err.field);
  *   },
  * });
  */
@@ -73,18 +92,30 @@ export class ResolverError extends Error {
   /** The option whose resolver threw, e.g. `customerId`. */
   readonly option: string;
 
-  constructor(option: string, cause: unknown) {
-    super(`the ${option} resolver threw: ${messageOf(cause)}`, { cause });
+  /**
+   * @param option - the resolver's option, e.g. `customerId`.
+   * @param cause - what it threw.
+   * @param message - default: `the {option} resolver threw: {cause's message}`.
+   */
+  constructor(option: string, cause: unknown, message = `the ${option} resolver threw: ${messageOf(cause)}`) {
+    super(message, { cause });
     this.name = 'ResolverError';
     this.option = option;
   }
 }
 
-/** Calls a resolver; a throw becomes a {@link ResolverError} value, refused by the meter. */
+/**
+ * Calls a resolver; a throw, or a Promise returned (whose rejection is then handled), becomes a
+ * {@link ResolverError} value, refused by the meter.
+ */
 export function resolveField(option: string, fn: (req: Request, res: Response) => unknown, req: Request, res: Response): unknown {
+  let value: unknown;
   try {
-    return fn(req, res);
+    value = fn(req, res);
   } catch (err) {
     return new ResolverError(option, err);
   }
+  const refused = thenableError(value, option);
+  // "customerId: the customerId resolver returned a Promise; ..." -> without the field prefix, which the refusal adds again.
+  return refused === undefined ? value : new ResolverError(option, refused.cause, refused.message.slice(option.length + 2));
 }

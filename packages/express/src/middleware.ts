@@ -1,8 +1,8 @@
-import { claimOnce, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
+import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
-import { requestIdOf, stateOf } from './request-id.js';
+import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request-id.js';
 
 /**
  * Express middleware that bills every successful request into PacSpace's Balance API through a
@@ -21,12 +21,15 @@ import { requestIdOf, stateOf } from './request-id.js';
  * A request that passes two of these middlewares (or a middleware and {@link meterNow}) with the
  * same reason and customer is billed once; with different reasons, once per reason. Resolver
  * errors never change the response: the meter refuses the delta, counts it in
- * `stats().dropped.invalid` and reports it through `onDrop` and `onError`.
+ * `stats().dropped.invalid` and reports it through `onDrop` and `onError`. Resolvers are
+ * synchronous: one that returns a Promise is refused the same way (its rejection handled), since
+ * awaiting it would leave the delta neither accepted nor refused past the response, a shutdown or
+ * a crash.
  *
  * @param meter - a Meter from `createMeter()` of `@pacspace-metering/core`.
  * @param options - see {@link MeterRequestsOptions}; `customerId` is required. Defaults:
- *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, no trusted
- *   request-id header, `responseHeader` `'x-request-id'`.
+ *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, `req.id` and
+ *   request-id headers not trusted, `responseHeader` `'x-request-id'`.
  * @throws MeteringConfigError naming the option, for a bad option or a missing meter.
  *
  * @example
@@ -46,26 +49,23 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
 ): RequestHandler {
   const config = resolveMiddlewareConfig(meter, options);
   const { customerId, delta, reason, metadata, isSuccess, skip, responseHeader } = config;
-  const idOptions = { requestId: config.requestId, requestIdHeader: config.requestIdHeader };
+  const idOptions = { requestId: config.requestId, trustUpstreamId: config.trustUpstreamId, requestIdHeader: config.requestIdHeader };
 
   /** Runs once the response has finished: decides, resolves, claims, enqueues. Never throws. */
-  function settle(req: Request, res: Response, requestId: string, state: object): void {
-    try {
-      if (isSuccess === undefined ? res.statusCode >= 400 : !isSuccess(req, res)) return;
-    } catch (err) {
-      return reportUndecidable(meter, 'isSuccess', err);
-    }
+  function settle(req: Request, res: Response, requestId: string, state: Holder): void {
+    if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return;
     try {
       const input = deltaInput(
         meter,
-        resolve('customerId', customerId, req, res),
+        customerIdOf(resolve('customerId', customerId, req, res)),
         typeof delta === 'number' ? delta : resolve('delta', delta, req, res),
         typeof reason === 'string' ? reason : resolve('reason', reason, req, res),
         requestId,
         mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
       );
       if (input.referenceId !== undefined && !claimOnce(state, input.referenceId)) return;
-      enqueueSafely(meter, input);
+      // Only a `requestId` resolver can fail to give an id; without one there is nothing to look up.
+      enqueueSafely(meter, input, idOptions.requestId === undefined ? undefined : requestIdFailureOf(state));
     } catch (err) {
       // Only hostile values get here (a metadata Proxy whose traps throw): refuse, count, report.
       reportUndecidable(meter, 'metadata', err);
@@ -75,16 +75,8 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
   // Every property read on Express's req/res costs a lookup V8 cannot cache (their hidden classes
   // differ per request), so this reads as few as it can: the state holder once, no headersSent.
   return function meterRequestsMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (skip !== undefined) {
-      let skipped: unknown;
-      try {
-        skipped = skip(req);
-      } catch (err) {
-        reportUndecidable(meter, 'skip', err);
-        return next();
-      }
-      if (skipped) return next();
-    }
+    // A skip that cannot answer (threw, returned a Promise) leaves the request unmetered, reported.
+    if (skip !== undefined && decide(meter, 'skip', skip, req, res) !== false) return next();
     const state = stateOf(req, res);
     const requestId = requestIdOf(req, state, idOptions);
     if (responseHeader !== undefined) echo(res, responseHeader, requestId);

@@ -22,12 +22,13 @@ import type { Request, Response } from 'express';
  */
 export interface MeterRequestsOptions<Req extends Request = Request, Res extends Response = Response> {
   /**
-   * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`. Required. Called when the response has
-   * finished successfully. Returning nothing refuses the delta (counted and reported).
+   * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`, or a safe integer (billed as its decimal
+   * string, as `@pacspace-metering/nestjs` does). Required. Called when the response has finished
+   * successfully. Returning nothing refuses the delta (counted and reported).
    *
    * @example (req) => req.user?.accountId
    */
-  customerId: (req: Req, res: Res) => string | null | undefined;
+  customerId: (req: Req, res: Res) => string | number | null | undefined;
   /**
    * Balance change per successful request: a finite, non-zero number within ±1e9 (negative
    * consumes), or a function of the finished request and response.
@@ -63,18 +64,32 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    */
   skip?: (req: Req) => boolean;
   /**
-   * Your own id for the request, tried first. Values that are not 1-128 characters of
-   * `[A-Za-z0-9_.:-]` are ignored, then `req.id` (pino-http, an upstream request-id middleware),
-   * then `requestIdHeader`, then a fresh UUID.
+   * Your own id for the request, tried first and used as it is. Values that are not 1-128
+   * characters of `[A-Za-z0-9_.:-]` are ignored (then `req.id` when trusted, then
+   * `requestIdHeader`, then a fresh UUID). A resolver that throws or returns a Promise refuses the
+   * request's delta (counted and reported, field `requestId`) rather than bill it under a random
+   * id your resolver did not choose.
    *
    * @default none
    */
   requestId?: (req: Req) => string | number | null | undefined;
   /**
+   * Bill under `req.id` set by an upstream middleware (pino-http, a request-id middleware). Off by
+   * default: pino-http's usual `genReqId` copies the client's `X-Request-Id`, so a client that
+   * repeats one id would have all those calls billed as one. An id trusted this way is bound to
+   * the call (method and URL), as a trusted header is. Without it, `req.id` can still go into the
+   * metadata for correlation: `metadata: (req) => ({ upstreamId: req.id })`.
+   *
+   * @default false
+   */
+  trustUpstreamId?: boolean;
+  /**
    * A request header whose value is trusted as the request id, e.g. `'x-request-id'`. Off by
    * default, because the client controls it: a client that sends the same id on every call would
    * otherwise have all those calls billed as one. Turn it on only when a gateway you control sets
-   * it (and strips the client's own).
+   * it (and strips the client's own). The id is bound to the call: `{id}.{16 hex of
+   * sha256(method + ' ' + URL)}`, so a retry of the same call is billed once, and the same id on
+   * another URL is another call, never a 409.
    *
    * @default false
    */
@@ -95,7 +110,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
  * MIDDLEWARE_OPTION_NAMES.includes('reason'); // true
  */
 export const MIDDLEWARE_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Object.freeze([
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'requestIdHeader', 'responseHeader',
+  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
 ] satisfies Array<keyof MeterRequestsOptions>);
 
 type Resolver<T> = (req: Request, res: Response) => T;
@@ -111,6 +126,7 @@ export interface MiddlewareConfig {
   isSuccess: Resolver<unknown> | undefined;
   skip: ((req: Request) => unknown) | undefined;
   requestId: ((req: Request) => unknown) | undefined;
+  trustUpstreamId: boolean;
   /** Lower-cased header name, or undefined when no header is trusted. */
   requestIdHeader: string | undefined;
   /** Header name, or undefined when the id is not echoed. */
@@ -144,6 +160,7 @@ export function resolveMiddlewareConfig(meter: unknown, options: unknown): Middl
     isSuccess: optionalFunction(given, 'isSuccess') as Resolver<unknown> | undefined,
     skip: optionalFunction(given, 'skip') as MiddlewareConfig['skip'],
     requestId: optionalFunction(given, 'requestId') as MiddlewareConfig['requestId'],
+    trustUpstreamId: booleanOption(given, 'trustUpstreamId'),
     requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
     responseHeader: headerOption(given.responseHeader, 'responseHeader', 'x-request-id'),
   };
@@ -182,6 +199,12 @@ function reasonOption(value: unknown): MiddlewareConfig['reason'] {
 function optionalFunction(given: Record<string, unknown>, name: keyof MeterRequestsOptions): unknown {
   const value = given[name];
   if (value !== undefined && typeof value !== 'function') throw new MeteringConfigError(name, `must be a function (got ${kind(value)})`);
+  return value;
+}
+
+function booleanOption(given: Record<string, unknown>, name: keyof MeterRequestsOptions): boolean {
+  const value = given[name] ?? false;
+  if (typeof value !== 'boolean') throw new MeteringConfigError(name, `must be true or false (got ${kind(value)})`);
   return value;
 }
 

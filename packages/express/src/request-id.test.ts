@@ -1,9 +1,12 @@
 import { PROCESS_INSTANCE_ID, type Meter } from '@pacspace-metering/core';
 import { getRequestId, meterRequests, type MeterRequestsOptions } from '@pacspace-metering/express';
 import express, { type Request } from 'express';
+import { createHash } from 'node:crypto';
 import { listen, recordingMeter } from '../test-support/harness.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** A client-chosen id (trusted header or req.id) is bound to the call: `{id}.{16 hex of sha256('GET /ok')}`. */
+const ON_GET_OK = `.${createHash('sha256').update('GET /ok').digest('hex').slice(0, 16)}`;
 
 /** Serves GET /ok, which answers with req.id and getRequestId(req); returns responses and billed referenceIds. */
 async function serve(options: Partial<MeterRequestsOptions>, calls: Array<Record<string, string>>, before?: express.RequestHandler) {
@@ -50,8 +53,8 @@ describe('request ids', () => {
 
   it('trusts the header only when named, so a retried call with the same id is billed under one referenceId', async () => {
     const { responses, referenceIds } = await serve({ requestIdHeader: 'X-Request-Id' }, [{ 'x-request-id': 'call-1' }, { 'x-request-id': 'call-1' }, { 'x-request-id': 'call-2' }]);
-    expect(responses.map((r) => r.header)).toEqual(['call-1', 'call-1', 'call-2']);
-    expect(referenceIds).toEqual(['test:api_request:acme:call-1', 'test:api_request:acme:call-1', 'test:api_request:acme:call-2']);
+    expect(responses.map((r) => r.header)).toEqual([`call-1${ON_GET_OK}`, `call-1${ON_GET_OK}`, `call-2${ON_GET_OK}`]);
+    expect(referenceIds).toEqual([`test:api_request:acme:call-1${ON_GET_OK}`, `test:api_request:acme:call-1${ON_GET_OK}`, `test:api_request:acme:call-2${ON_GET_OK}`]);
   });
 
   it.each([
@@ -63,27 +66,42 @@ describe('request ids', () => {
     expect(responses[0]!.header).toMatch(UUID);
   });
 
-  it('keeps an upstream req.id (pino-http style), qualifying a counter with the process instance', async () => {
+  it('does not trust an upstream req.id by default: a replayed id is still billed per call', async () => {
+    const upstream: express.RequestHandler = (req, _res, next) => {
+      (req as Request & { id?: unknown }).id = 'copied-from-x-request-id';
+      next();
+    };
+    const { responses, referenceIds } = await serve({}, [{}, {}], upstream);
+    expect(responses.map((r) => r.reqId)).toEqual(['copied-from-x-request-id', 'copied-from-x-request-id']);
+    for (const r of responses) expect(r.header).toMatch(UUID);
+    expect(new Set(referenceIds).size).toBe(2);
+  });
+
+  it('with trustUpstreamId, bills under req.id bound to the call, qualifying a counter with the process instance', async () => {
     let counter = 0;
     const upstream: express.RequestHandler = (req, _res, next) => {
       (req as Request & { id?: unknown }).id = ++counter;
       next();
     };
-    const { responses, referenceIds } = await serve({}, [{}, {}], upstream);
+    const { responses, referenceIds } = await serve({ trustUpstreamId: true }, [{}, {}], upstream);
     expect(responses.map((r) => r.reqId)).toEqual([1, 2]);
-    expect(responses.map((r) => r.header)).toEqual([`${PROCESS_INSTANCE_ID}-1`, `${PROCESS_INSTANCE_ID}-2`]);
-    expect(referenceIds).toEqual([`test:api_request:acme:${PROCESS_INSTANCE_ID}-1`, `test:api_request:acme:${PROCESS_INSTANCE_ID}-2`]);
+    expect(responses.map((r) => r.header)).toEqual([`${PROCESS_INSTANCE_ID}-1${ON_GET_OK}`, `${PROCESS_INSTANCE_ID}-2${ON_GET_OK}`]);
+    expect(referenceIds).toEqual([`test:api_request:acme:${PROCESS_INSTANCE_ID}-1${ON_GET_OK}`, `test:api_request:acme:${PROCESS_INSTANCE_ID}-2${ON_GET_OK}`]);
   });
 
-  it('prefers the requestId option over req.id and the header', async () => {
+  it('prefers the requestId option over a trusted req.id and the header', async () => {
     const upstream: express.RequestHandler = (req, _res, next) => {
       (req as Request & { id?: unknown }).id = 'from-upstream';
       next();
     };
-    const { responses } = await serve({ requestId: (req) => req.get('x-trace-id'), requestIdHeader: 'x-request-id' }, [{ 'x-trace-id': 'trace-7', 'x-request-id': 'hdr' }, { 'x-request-id': 'hdr' }], upstream);
+    const { responses } = await serve(
+      { requestId: (req) => req.get('x-trace-id'), trustUpstreamId: true, requestIdHeader: 'x-request-id' },
+      [{ 'x-trace-id': 'trace-7', 'x-request-id': 'hdr' }, { 'x-request-id': 'hdr' }],
+      upstream,
+    );
     expect(responses.map((r) => [r.header, r.reqId])).toEqual([
       ['trace-7', 'from-upstream'],
-      ['from-upstream', 'from-upstream'],
+      [`from-upstream${ON_GET_OK}`, 'from-upstream'],
     ]);
   });
 

@@ -1,30 +1,41 @@
-import { resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
+import { resolveRequestId, type DeltaValidationError, type RequestIdOptions } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 
 /** Where the id a request is billed under is kept; `Symbol.for` so every copy of this package agrees. */
 const REQUEST_ID = Symbol.for('pacspace-metering.request-id');
+/** Where the error of a `requestId` resolver that threw (or returned a Promise) is kept, next to the id. */
+const REQUEST_ID_FAILURE = Symbol.for('pacspace-metering.request-id-failure');
 
 export interface Holder {
   id?: unknown;
   [REQUEST_ID]?: string;
+  [REQUEST_ID_FAILURE]?: DeltaValidationError;
 }
 
 /**
  * The id this request is billed under, resolved once per request: the first metering middleware
  * (or `meterNow`) that sees the request picks it, everyone after reuses it, so two meters on one
- * request build the same referenceId. Order: `options.requestId(req)`, `req.id`, the trusted
- * header, a fresh UUID (see core's `resolveRequestId`). Kept in `holder` (from {@link stateOf}).
+ * request build the same referenceId. Order: `options.requestId(req)`, `req.id` when trusted, the
+ * trusted header, a fresh UUID (see core's `resolveRequestId`). Kept in `holder` (from
+ * {@link stateOf}); when the `requestId` resolver failed, so is its error ({@link requestIdFailureOf}).
  */
 export function requestIdOf(req: Request, holder: Holder, options: RequestIdOptions<Request>): string {
   const held = holder[REQUEST_ID];
   if (held !== undefined) return held;
-  const upstream = (req as unknown as Holder).id;
-  const fresh = upstream === undefined || upstream === null;
-  // The common case (no option, no trusted header, no upstream id) is a UUID: skip the look-ups.
-  const id = fresh && options.requestId === undefined && options.requestIdHeader === undefined ? randomUUID() : resolveRequestId(req, options).id;
-  holder[REQUEST_ID] = id;
-  return id;
+  // The common case (nothing configured) is a UUID: skip the look-ups, req.id is not even read.
+  if (options.requestId === undefined && options.requestIdHeader === undefined && !options.trustUpstreamId) return (holder[REQUEST_ID] = randomUUID());
+  const { id, error } = resolveRequestId(req, options);
+  if (error !== undefined) holder[REQUEST_ID_FAILURE] = error;
+  return (holder[REQUEST_ID] = id);
+}
+
+/**
+ * Why this request's id could not be resolved (its `requestId` resolver threw or returned a
+ * Promise), or `undefined`. Such a request is refused rather than billed under a random id.
+ */
+export function requestIdFailureOf(holder: Holder): DeltaValidationError | undefined {
+  return holder[REQUEST_ID_FAILURE];
 }
 
 /**

@@ -4,11 +4,12 @@ import type { Meter, MeterOptions } from '@pacspace-metering/core';
 
 /**
  * Who pays for a call: returns the customerId (1-128 characters of `[A-Za-z0-9_.:-]`; a safe
- * integer is turned into its decimal string). `req` is the framework's request: Express's `req`,
- * or Fastify's `request` (not `request.raw`). For non-HTTP handlers (microservices) it is the
- * handler's first argument, the message payload. Runs once, after the response finished with a
- * success status. Returning nothing, or throwing, refuses the delta: it is counted in
- * `meter.stats().dropped.invalid` and passed to `onDrop`/`onError`; the response is never affected.
+ * integer is turned into its decimal string, as `@pacspace-metering/express` does). `req` is the
+ * framework's request: Express's `req`, or Fastify's `request` (not `request.raw`). For non-HTTP
+ * handlers (microservices) it is the handler's first argument, the message payload. Runs once,
+ * after the response finished with a success status. Returning nothing, throwing or returning a
+ * Promise refuses the delta: it is counted in `meter.stats().dropped.invalid` and passed to
+ * `onDrop`/`onError`; the response is never affected.
  *
  * @example
  * const customerId: CustomerIdResolver = (req) => req.user?.accountId;
@@ -98,14 +99,26 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    */
   isSuccess?: (req: Req, res: any) => boolean;
   /**
-   * Your own request id, tried first (see DESIGN §4). A value that is not 1-128 characters of
-   * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` (Fastify, pino-http), then
-   * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`.
+   * Your own request id, tried first and used as it is. A value that is not 1-128 characters of
+   * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` when `trustUpstreamId` is set, then
+   * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`. A resolver that
+   * throws or returns a Promise refuses the call's delta (counted and reported, field `requestId`)
+   * rather than bill it under a random id your resolver did not choose.
    */
   requestId?: (req: Req) => unknown;
   /**
+   * Bill under `req.id` set upstream (Fastify's `genReqId`, pino-http, nestjs-pino). Default:
+   * `false`: those recipes often copy the client's `X-Request-Id` (Fastify 4 reads `request-id` by
+   * default), and a client that repeats an id would have its calls billed as one. A trusted id is
+   * bound to the call (method and URL). Untrusted, `req.id` can still go into the metadata for
+   * correlation: `metadata: (req) => ({ upstreamId: req.id })`.
+   */
+  trustUpstreamId?: boolean;
+  /**
    * A request header to trust as the request id, e.g. `'x-request-id'`. Default: none. Only name
-   * one set by your own edge: a client that repeats an id would have its calls billed as one.
+   * one set by your own edge: a client that repeats an id would have its calls billed as one. The
+   * id is bound to the call (`{id}.{16 hex of sha256(method + ' ' + URL)}`): a retry of the same
+   * call is billed once, the same id on another URL is another call, never a 409.
    */
   requestIdHeader?: string;
   /** Response header the request id is echoed in, or `false` for none. Default: `'x-request-id'`. */

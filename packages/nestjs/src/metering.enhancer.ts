@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
-import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, hasClaims, isAcceptedRequestId, isClaimed, resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
 import { CALL, METERING_RUNTIME } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 import { messages } from './metering.messages.js';
@@ -65,7 +65,12 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     const req = args[0] as HttpObject;
     const res = args[1] as HttpObject;
     const rawRes: ServerResponse & Record<symbol, unknown> = res.raw ?? res;
-    const requestId = this.getRequestId(req, res);
+    let requestId: string;
+    try {
+      requestId = this.getRequestId(req, res);
+    } catch (err) {
+      return this.startUnidentified(args, rawRes, req, res, route, err);
+    }
     const header = this.runtime.options.responseHeader;
     if (header !== undefined) echo(rawRes, header, requestId);
     if (!route.needsResult) {
@@ -88,12 +93,31 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     });
   }
 
+  /**
+   * An HTTP call whose request id could not be found (`getRequestId` threw: by default, the
+   * `requestId` option threw or returned a Promise). It is echoed under a fresh UUID, and refused
+   * if it succeeds, rather than billed under an id nobody chose.
+   */
+  private startUnidentified(args: Record<symbol, unknown>, rawRes: ServerResponse, req: HttpObject, res: HttpObject, route: RouteMetering, err: unknown): void {
+    args[CALL] = STARTED;
+    const header = this.runtime.options.responseHeader;
+    if (header !== undefined) echo(rawRes, header, randomUUID());
+    rawRes.on('close', () => {
+      if (rawRes.writableFinished && this.isSuccess(req, res, rawRes)) this.refuse(route, 'requestId', err);
+    });
+  }
+
   /** Starts metering a non-HTTP call (microservice message, ...), billed by {@link MeteredCall.bill} when the handler completes. */
   protected startOther(context: ExecutionContext, route: RouteMetering): MeteredCall | undefined {
     const args = context.getArgs() as unknown[] & Record<symbol, unknown>;
     if (args[CALL] !== undefined) return undefined;
     const payload: unknown = args[0];
-    const call = new PendingCall(this, route, context, payload, this.getMessageId(payload, context));
+    let call: PendingCall;
+    try {
+      call = new PendingCall(this, route, context, payload, this.getMessageId(payload, context));
+    } catch (err) {
+      call = new PendingCall(this, route, context, payload, randomUUID(), err);
+    }
     args[CALL] = call;
     return call;
   }
@@ -112,48 +136,70 @@ export abstract class MeteringEnhancer implements OnModuleInit {
 
   /**
    * The request id of an HTTP call, per `@pacspace-metering/core`'s `resolveRequestId`: the
-   * `requestId` option, then `req.id` (Fastify, pino-http), then the `requestIdHeader` when one is
-   * configured, then a fresh UUID (echoed in the response header, where your code can read it with
-   * `res.getHeader('x-request-id')`; it is not written to `req`). A counter id (Fastify's `req-1`,
-   * pino-http's `1`) is qualified with a random id of this application, not only of the process.
+   * `requestId` option, then `req.id` (Fastify, pino-http) only with `trustUpstreamId`, then the
+   * `requestIdHeader` when one is configured, then a fresh UUID (echoed in the response header,
+   * where your code can read it with `res.getHeader('x-request-id')`; it is not written to `req`).
+   * An id from `req.id` or a header is bound to the call (method and URL). A counter id (Fastify's
+   * `req-1`, pino-http's `1`) is qualified with a random id of this application, not only of the
+   * process. Throws the error naming `requestId` when the `requestId` option throws or returns a
+   * Promise; a call whose id cannot be found is not billed but refused (counted, reported).
    */
   protected getRequestId(req: HttpObject, res: HttpObject): string {
     // Behind the Express meterRequests() middleware: bill under the id it already chose. (Read
     // from `res` directly: each property read on Express's req/res is a lookup V8 cannot cache.)
     const fromMiddleware = res.locals?.[EXPRESS_REQUEST_ID];
     if (typeof fromMiddleware === 'string') return fromMiddleware;
-    const options = (this.requestIdOptions ??= { requestId: this.runtime.options.requestId, requestIdHeader: this.runtime.options.requestIdHeader });
-    // The common case without a detour: nothing configured, no upstream id, a fresh one.
-    if (req.id === undefined && options.requestId === undefined && options.requestIdHeader === undefined) return randomUUID();
-    const { id, source } = resolveRequestId(req as Parameters<typeof resolveRequestId>[0], options);
+    const { requestId, trustUpstreamId, requestIdHeader } = this.runtime.options;
+    // The common case without a detour: nothing configured, a fresh id (req.id is not even read).
+    if (requestId === undefined && requestIdHeader === undefined && !trustUpstreamId) return randomUUID();
+    const options = (this.requestIdOptions ??= { requestId, trustUpstreamId, requestIdHeader });
+    const { id, source, error } = resolveRequestId(req as Parameters<typeof resolveRequestId>[0], options);
+    if (error !== undefined) throw error;
     return source !== 'generated' && id.startsWith(PROCESS_QUALIFIER) ? `${this.runtime.instanceId}${id.slice(PROCESS_INSTANCE_ID.length)}` : id;
   }
 
-  /** The id of a non-HTTP call: the `requestId` option applied to the payload (e.g. a message id), else a fresh UUID. */
+  /**
+   * The id of a non-HTTP call: the `requestId` option applied to the payload (e.g. a message id),
+   * else a fresh UUID. Throws, as {@link getRequestId} does, when the option throws or returns a Promise.
+   */
   protected getMessageId(payload: unknown, _context: ExecutionContext): string {
     const own = this.runtime.options.requestId;
-    if (own) {
-      try {
-        const value: unknown = own(payload);
-        const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-        if (isAcceptedRequestId(text)) return text;
-      } catch {
-        // Ignored, as for HTTP: an unusable id falls back to a generated one.
-      }
+    if (own === undefined) return randomUUID();
+    let value: unknown;
+    try {
+      value = own(payload);
+    } catch (err) {
+      throw new DeltaValidationError('requestId', `the requestId resolver threw: ${errorText(err)}`, { cause: err });
     }
-    return randomUUID();
+    const refused = thenableError(value, 'requestId');
+    if (refused !== undefined) throw refused;
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    return isAcceptedRequestId(text) ? text : randomUUID();
   }
 
-  /** Whether a finished response is billed: the `isSuccess` option, else a status below 400. */
+  /**
+   * Whether a finished response is billed: the `isSuccess` option, else a status below 400. An
+   * `isSuccess` that throws or returns a Promise bills nothing, and is refused like a resolver
+   * (counted in `stats().dropped.invalid`, `onDrop`, `onError`; logged once).
+   */
   protected isSuccess(req: HttpObject, res: HttpObject, rawRes: ServerResponse): boolean {
     const custom = this.runtime.options.isSuccess;
     if (custom === undefined) return rawRes.statusCode < 400;
+    let answer: unknown;
     try {
-      return !!custom(req, res);
+      answer = custom(req, res);
     } catch (err) {
-      this.warnOnce('isSuccess', messages.resolverFailed('every route', 'isSuccess', errorText(err)));
+      this.refuseUndecidable(new DeltaValidationError('isSuccess', `the isSuccess option threw: ${errorText(err)}`, { cause: err }));
       return false;
     }
+    const refused = thenableError(answer, 'isSuccess');
+    if (refused !== undefined) this.refuseUndecidable(refused);
+    return refused === undefined && !!answer;
+  }
+
+  private refuseUndecidable(error: DeltaValidationError): void {
+    this.warnOnce('isSuccess', messages.resolverFailed('every route', 'isSuccess', errorText(error)));
+    this.runtime.meter.refuse(error);
   }
 
   /** The route pattern (`/reports/:id`), never the raw URL: Express `req.route.path`, Fastify `request.routeOptions.url`. */
@@ -177,6 +223,8 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     if (route.moduleMetadata === undefined && route.routeMetadata === undefined) return base;
     const fromModule = typeof route.moduleMetadata === 'function' ? route.moduleMetadata(req, context) : route.moduleMetadata;
     const fromRoute = typeof route.routeMetadata === 'function' ? route.routeMetadata(req, result, context) : route.routeMetadata;
+    const asynchronous = thenableError(fromModule, 'metadata') ?? thenableError(fromRoute, 'metadata');
+    if (asynchronous !== undefined) throw asynchronous;
     if (!isPlainOrAbsent(fromModule) || !isPlainOrAbsent(fromRoute)) throw new TypeError('a metadata function returned something other than a plain object');
     return { ...base, ...fromModule, ...fromRoute };
   }
@@ -202,16 +250,20 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     let metadata: unknown;
     try {
       customerId = route.customerId(req, context);
-      if (typeof customerId === 'number' && Number.isSafeInteger(customerId)) customerId = String(customerId);
     } catch (err) {
       return this.refuse(route, 'customerId', err);
     }
+    const asyncCustomer = thenableError(customerId, 'customerId');
+    if (asyncCustomer !== undefined) return this.refuse(route, 'customerId', asyncCustomer);
+    customerId = customerIdOf(customerId);
     if (typeof route.delta === 'function') {
       try {
         delta = route.delta(req, result, context);
       } catch (err) {
         return this.refuse(route, 'delta', err, customerId);
       }
+      const asyncDelta = thenableError(delta, 'delta');
+      if (asyncDelta !== undefined) return this.refuse(route, 'delta', asyncDelta, customerId);
     }
     try {
       metadata = this.buildMetadata(route, context, req, result, base);
@@ -230,10 +282,14 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
   }
 
-  /** A resolver threw: the Meter refuses the delta with the real cause (counted, `onDrop`, `onError`); logged once per route. */
-  private refuse(route: RouteMetering, field: string, err: unknown, customerId?: unknown): void {
+  /**
+   * @internal A resolver threw, returned a Promise, or the request id could not be found: the
+   * Meter refuses the delta with the real cause (counted, `onDrop`, `onError`); logged once per
+   * route. `err` is used as it is when it already names the field (a DeltaValidationError).
+   */
+  refuse(route: RouteMetering, field: string, err: unknown, customerId?: unknown): void {
     this.warnOnce(`${route.where}:${field}`, messages.resolverFailed(route.where, field, errorText(err)));
-    const error = new DeltaValidationError(field, `the ${field} resolver threw: ${errorText(err)}`, { cause: err });
+    const error = err instanceof DeltaValidationError ? err : new DeltaValidationError(field, `the ${field} resolver threw: ${errorText(err)}`, { cause: err });
     this.runtime.meter.refuse(error, { reason: route.reason, ...(typeof customerId === 'string' ? { customerId } : {}) });
   }
 
@@ -298,9 +354,12 @@ class PendingCall implements MeteredCall {
     readonly context: ExecutionContext,
     readonly req: unknown,
     readonly requestId: string,
+    /** Why the call's id could not be found (`getMessageId` threw): then it is refused, not billed. */
+    private readonly idFailure?: unknown,
   ) {}
   bill(): void {
-    this.owner.record(this.route, this.context, this.req, this.requestId, this.result, { handler: this.route.where });
+    if (this.idFailure !== undefined) this.owner.refuse(this.route, 'requestId', this.idFailure);
+    else this.owner.record(this.route, this.context, this.req, this.requestId, this.result, { handler: this.route.where });
   }
 }
 

@@ -9,6 +9,7 @@ const FORROOT = 'MeteringModule.forRoot()';
 export const messages = {
   notAnObject: (got: string) => `must be an object of MeteringModule options (got ${got})`,
   notAFunction: () => 'must be a function',
+  notABoolean: (got: string) => `must be true or false (got ${got})`,
   meterShape: () => 'must be a Meter from createMeter() (with enqueue, flush and close)',
   meterWithMeterOptions: (names: string[]) =>
     `cannot be combined with createMeter options (${names.join(', ')}); configure the Meter where you create it, or drop \`meter\``,

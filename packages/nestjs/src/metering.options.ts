@@ -12,6 +12,7 @@ const NEST_OPTIONS = {
   metadata: true,
   isSuccess: true,
   requestId: true,
+  trustUpstreamId: true,
   requestIdHeader: true,
   responseHeader: true,
   shutdownTimeoutMs: true,
@@ -34,6 +35,7 @@ export interface ResolvedMeteringOptions {
   metadata: Record<string, unknown> | RequestMetadataResolver | undefined;
   isSuccess: ((req: any, res: any) => boolean) | undefined;
   requestId: ((req: any) => unknown) | undefined;
+  trustUpstreamId: boolean;
   /** Lower-cased. */
   requestIdHeader: string | undefined;
   responseHeader: string | undefined;
@@ -86,6 +88,8 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     else if (typeof header !== 'string' || !HEADER_NAME.test(header)) throw new MeteringConfigError('responseHeader', messages.responseHeader(describeValue(header)));
     else responseHeader = header.toLowerCase();
   }
+  const trustUpstreamId = options.trustUpstreamId ?? false;
+  if (typeof trustUpstreamId !== 'boolean') throw new MeteringConfigError('trustUpstreamId', messages.notABoolean(describeValue(trustUpstreamId)));
   let shutdownTimeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS;
   if ('shutdownTimeoutMs' in options) {
     const value = options.shutdownTimeoutMs;
@@ -103,6 +107,7 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     metadata,
     isSuccess: options.isSuccess as ResolvedMeteringOptions['isSuccess'],
     requestId: options.requestId as ResolvedMeteringOptions['requestId'],
+    trustUpstreamId,
     requestIdHeader,
     responseHeader,
     shutdownTimeoutMs,

@@ -17,6 +17,8 @@ export type SqliteStoreErrorCode =
   | 'STORE_INCOMPATIBLE'
   /** Another process (or another store in this process) has the file open. */
   | 'STORE_LOCKED'
+  /** The file has more than one hard link: a second name would bypass its lock and its WAL. */
+  | 'STORE_LINKED'
   /** A write failed while running (disk full, I/O error); the delta stays in memory. */
   | 'STORE_WRITE_FAILED';
 

@@ -16,10 +16,11 @@ export type JournalFailure = (error: unknown, count: number) => void;
  * The write side of a store: every change to the outbox, in order, as prepared statements.
  *
  * An accepted delta (`insert`) is committed before `insert` returns when `commitWindowMs` is 0, or
- * within `commitWindowMs` otherwise (group commit). Everything else (delivered, rescheduled, dead
- * letter) is written behind, within `settleDelayMs`, or with the next insert, in one transaction:
- * losing such a change in a crash only means a delivered delta is sent again with its own key
- * (PacSpace answers with a replay) or a retry comes sooner.
+ * within `commitWindowMs` otherwise (group commit); once a commit has failed (a full disk), every
+ * insert is committed at once until one succeeds, and `insert` throws while they fail. Everything
+ * else (delivered, rescheduled, dead letter) is written behind, within `settleDelayMs`, or with the
+ * next insert, in one transaction: losing such a change in a crash only means a delivered delta
+ * is sent again with its own key (PacSpace answers with a replay) or a retry comes sooner.
  *
  * @example
  * const journal = new Journal(db, 0, 5, onFailure);
@@ -35,6 +36,8 @@ export class Journal {
   private ops: Op[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** The last commit failed: inserts are committed (or refused) at once until one succeeds. */
+  private failing = false;
 
   constructor(
     db: Database,
@@ -54,11 +57,12 @@ export class Journal {
     });
   }
 
-  /** A newly accepted delta, under its row id `item.seq`. */
+  /** A newly accepted delta, under its row id `item.seq`. Throws what SQLite threw when it is committed at once and fails. */
   insert(item: QueuedDelta): void {
     this.ops.push([this.insertRow, [item.seq, item.referenceId, item.customerId, item.body, item.bytes, item.acceptedAt, item.acceptedAt, item.attempts, item.dueAt]]);
-    if (this.commitWindowMs === 0) this.commit();
-    else this.schedule(this.commitWindowMs);
+    if (this.commitWindowMs !== 0 && !this.failing) return this.schedule(this.commitWindowMs);
+    const error = this.write();
+    if (error !== undefined) throw error;
   }
 
   /** A delta that left the outbox (delivered, or taken back). */
@@ -81,18 +85,27 @@ export class Journal {
 
   /** Writes every pending change in one transaction now. Never throws: failures go to `failed`. */
   commit(): void {
+    this.write();
+  }
+
+  /** {@link commit}, returning what the failed transaction threw (its changes are lost, reported to `failed`). */
+  private write(): unknown {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
       this.timerAt = Infinity;
     }
-    if (this.ops.length === 0) return;
+    if (this.ops.length === 0) return undefined;
     const ops = this.ops;
     this.ops = [];
     try {
       this.transaction(ops);
+      this.failing = false;
+      return undefined;
     } catch (error) {
+      this.failing = true;
       this.failed(error, ops.length);
+      return error;
     }
   }
 

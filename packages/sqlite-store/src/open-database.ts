@@ -1,6 +1,6 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SqliteStoreError, type SqliteStoreErrorCode } from './errors.js';
 import { ensureSchema } from './schema.js';
 
@@ -23,9 +23,39 @@ export interface OpenDatabaseOptions {
 const BUSY_TIMEOUT_MS = 2000;
 
 /**
+ * The store file's real path: absolute, with every symbolic link resolved (in the path and the
+ * file itself). Everything keyed by the path (the `-lock`, `-wal` and `-shm` files) must be keyed
+ * by the file, or a second name for it would get a lock of its own. Throws
+ * {@link SqliteStoreError} naming the path for a symbolic link to a file that does not exist.
+ *
+ * @example
+ * realStorePath('./data/metering.db'); // '/srv/app/data/metering.db', or where ./data links to
+ */
+export function realStorePath(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    // No such file yet: resolve the directory, the file will be created in it.
+  }
+  let dangling = false;
+  try {
+    dangling = lstatSync(absolute).isSymbolicLink();
+  } catch {
+    // Nothing there at all.
+  }
+  if (dangling) throw new SqliteStoreError('STORE_UNWRITABLE', absolute, 'is a symbolic link to a file that does not exist; point the store at the real file, or create it first');
+  try {
+    return join(realpathSync(dirname(absolute)), basename(absolute));
+  } catch {
+    return absolute; // checkStorePath says what is wrong with the directory
+  }
+}
+
+/**
  * Checks, before SQLite is involved, the things that make the clearest messages: the directory
- * exists and is writable, the path is not a directory, an existing file is readable and writable.
- * Throws {@link SqliteStoreError} naming the path.
+ * exists and is writable, the path is not a directory, an existing file is readable and writable
+ * and has one name only. Throws {@link SqliteStoreError} naming the path.
  *
  * @example
  * checkStorePath('/no/such/dir/m.db', true); // throws STORE_UNWRITABLE: ... the directory /no/such/dir does not exist
@@ -36,6 +66,12 @@ export function checkStorePath(path: string, create: boolean): void {
   const file = statOrUndefined(path);
   if (file === undefined && !create) throw fail('STORE_NOT_FOUND', 'no such file');
   if (file?.isDirectory()) throw fail('STORE_UNWRITABLE', 'is a directory; give the path of a file inside it');
+  if (file !== undefined && file.nlink > 1) {
+    throw fail(
+      'STORE_LINKED',
+      `has ${file.nlink} hard links. SQLite keeps the WAL and the lock next to the name a file is opened by, so two names would let two processes (or one after the other) use one database with two WALs, losing or corrupting accepted deltas. Keep one name (remove the other links; copy the file for a backup).`,
+    );
+  }
   const parent = statOrUndefined(dir);
   if (parent === undefined) throw fail('STORE_UNWRITABLE', `cannot be created: the directory ${dir} does not exist`);
   if (!parent.isDirectory()) throw fail('STORE_UNWRITABLE', `cannot be created: ${dir} is not a directory`);

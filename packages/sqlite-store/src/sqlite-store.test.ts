@@ -192,23 +192,65 @@ describe('SqliteStore: what survives a reopen', () => {
     expect(pendingInFile(path)).toBe(2);
   });
 
-  it('a write that fails keeps the delta in memory, still deliverable, and reports STORE_WRITE_FAILED naming the file', () => {
+  /** Makes every write fail from outside, as a full disk would; `heal()` makes them work again. */
+  function sabotage(path: string): { heal(): void } {
+    const raw = new BetterSqlite3(path);
+    const { sql } = raw.prepare("SELECT sql FROM sqlite_schema WHERE name = 'outbox'").get() as { sql: string };
+    raw.exec('DROP TABLE outbox');
+    raw.close();
+    return {
+      heal() {
+        const again = new BetterSqlite3(path);
+        again.exec(sql);
+        again.close();
+      },
+    };
+  }
+
+  it('a delta that cannot be written is refused (add throws STORE_WRITE_FAILED naming the file), never held in memory only', () => {
     const path = freshPath();
     const errors: SqliteStoreError[] = [];
     const store = createSqliteStore({ path, onError: (err) => void errors.push(err) });
-    // Sabotage the file from outside, as a full disk would: every write now fails.
-    const raw = new BetterSqlite3(path);
-    raw.exec('DROP TABLE outbox');
-    raw.close();
-    const a = delta('a');
-    expect(() => store.add(a)).not.toThrow();
-    expect(store.count()).toBe(1);
-    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(a);
+    const disk = sabotage(path);
+    let thrown: unknown;
+    try {
+      store.add(delta('a'));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(SqliteStoreError);
+    expect(thrown).toMatchObject({ code: 'STORE_WRITE_FAILED', path });
+    expect((thrown as Error).message).toMatch(/could not be written, so it was not accepted/);
+    expect(store.count()).toBe(0);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(SqliteStoreError);
     expect(errors[0]).toMatchObject({ code: 'STORE_WRITE_FAILED', path });
-    expect(errors[0]!.message).toContain(path);
-    expect(errors[0]!.message).toMatch(/stay in memory/);
+    expect(errors[0]!.message).toMatch(/new deltas are refused until a write succeeds/);
+
+    disk.heal();
+    const b = delta('b');
+    store.add(b);
+    expect(store.list()).toEqual([b]);
+    store.close();
+    const reopened = createSqliteStore({ path });
+    expect(reopened.list().map((d) => d.referenceId)).toEqual([b.referenceId]);
+    reopened.close();
+  });
+
+  it('with group commit, a failed window keeps its deltas in memory (reported), and later deltas are committed at once and refused while writes fail', () => {
+    const path = freshPath();
+    const errors: SqliteStoreError[] = [];
+    const store = createSqliteStore({ path, commitWindowMs: 1000, onError: (err) => void errors.push(err) });
+    const disk = sabotage(path);
+    const inWindow = delta('a');
+    store.add(inWindow);
+    store.commit();
+    expect(errors.map((e) => e.code)).toEqual(['STORE_WRITE_FAILED']);
+    expect(store.count()).toBe(1);
+    expect(() => store.add(delta('b'))).toThrow(/could not be written, so it was not accepted/);
+    expect(store.count()).toBe(1);
+    disk.heal();
+    store.add(delta('c'));
+    expect(store.count()).toBe(2);
     store.close();
   });
 });

@@ -1,9 +1,8 @@
 import { MemoryStore, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
 import type { Database } from 'better-sqlite3';
-import { resolve } from 'node:path';
 import { SqliteStoreError } from './errors.js';
 import { Journal } from './journal.js';
-import { checkStorePath, openStoreDatabase, storeError } from './open-database.js';
+import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
 import { itemFromRow, type OutboxRow } from './rows.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
@@ -57,7 +56,7 @@ export class SqliteStore implements MeterStore {
    */
   constructor(options: SqliteStoreOptions) {
     const config = resolveSqliteStoreOptions(options);
-    this.path = resolve(config.path);
+    this.path = realStorePath(config.path);
     this.reportError = config.onError ?? warnAtMostEveryMinute();
     checkStorePath(this.path, true);
     this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path));
@@ -68,7 +67,7 @@ export class SqliteStore implements MeterStore {
       throw err;
     }
     try {
-      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner', ?)").run(JSON.stringify(currentOwner()));
+      recordOwner(this.db);
       // Rows are loaded as due as they were: a delta leased by a process that died is due again at once.
       for (const row of this.db.prepare('SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox ORDER BY id').iterate() as IterableIterator<OutboxRow>) {
         this.index.add(itemFromRow(row, this.path));
@@ -84,12 +83,23 @@ export class SqliteStore implements MeterStore {
     process.on('exit', this.commitOnExit);
   }
 
-  /** Writes the delta under a new row id (stored in `item.seq`) and queues it. */
+  /**
+   * Writes the delta under a new row id (stored in `item.seq`) and queues it. Throws
+   * {@link SqliteStoreError} `STORE_WRITE_FAILED` when it cannot be committed (a full disk): the
+   * Meter then refuses it as `store_failed`, counted and reported, instead of keeping in memory a
+   * delta the file does not have. With `commitWindowMs`, a delta is committed with its window; once
+   * a commit has failed, every delta is committed at once, and refused, until a write succeeds.
+   */
   add(item: QueuedDelta): void {
     if (!this.open) throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, 'the store is closed; no delta can be added');
-    item.seq = ++this.lastId;
+    item.seq = this.lastId + 1;
+    try {
+      this.journal.insert(item);
+    } catch (error) {
+      throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, `the delta could not be written, so it was not accepted (${messageOf(error)})`, { cause: error });
+    }
+    this.lastId = item.seq;
     this.index.add(item);
-    this.journal.insert(item);
   }
 
   leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
@@ -178,7 +188,7 @@ export class SqliteStore implements MeterStore {
     const wrapped = new SqliteStoreError(
       'STORE_WRITE_FAILED',
       this.path,
-      `${count} change(s) could not be written (${error instanceof Error ? error.message : String(error)}). Accepted deltas stay in memory and are still delivered, but would not survive a crash.`,
+      `${count} change(s) could not be written (${messageOf(error)}). Deltas accepted before stay in memory and are still delivered, but would not survive a crash; new deltas are refused until a write succeeds.`,
       { cause: error },
     );
     try {
@@ -210,6 +220,22 @@ export class SqliteStore implements MeterStore {
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
+}
+
+/**
+ * Records who has the file open, for `pacspace-metering status`. Only informational (the lock is
+ * what keeps other processes out), so a full disk must not stop the store from opening.
+ */
+function recordOwner(db: Database): void {
+  try {
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner', ?)").run(JSON.stringify(currentOwner()));
+  } catch {
+    // The status then shows the previous owner, or none.
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The default `onError`: a process warning, at most one a minute (a full disk fails every write). */

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { openStoreDatabase } from './open-database.js';
+import { openStoreDatabase, realStorePath } from './open-database.js';
 import type { StoreOwner } from './store-lock.js';
 
 /**
@@ -136,7 +135,7 @@ export class StoreFile {
    * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
    */
   static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
-    const absolute = resolve(path);
+    const absolute = realStorePath(path);
     const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
     return new StoreFile(absolute, db);
   }

@@ -19,9 +19,12 @@ export interface StoreOwner {
 
 /**
  * One process per store file. The lock is an exclusive SQLite lock on the companion file
- * `<path>-lock`, held for as long as the store is open. It is an OS file lock, so the kernel drops
- * it when the process dies, SIGKILL included: a restart never finds a stale lock. Readers (the CLI's
- * `status` and `dead-letters list`) do not take it and work while the app runs.
+ * `<path>-lock`, held for as long as the store is open. `path` is the file's real path (see
+ * `realStorePath`; a file with a second hard link is refused before), so every name of the file
+ * leads to the same lock. It is an OS file lock, so the kernel drops it when the process dies,
+ * SIGKILL included: a restart never finds a stale lock. Taking it writes nothing, so a restart on a
+ * full disk still comes up and delivers what the file holds. Readers (the CLI's `status` and
+ * `dead-letters list`) do not take it and work while the app runs.
  *
  * @example
  * const lock = StoreLock.acquire(path, 0, () => readOwner(path));
@@ -44,10 +47,10 @@ export class StoreLock {
     let handle: Database | undefined;
     try {
       handle = new BetterSqlite3(StoreLock.pathFor(storePath), { timeout: timeoutMs });
-      // In EXCLUSIVE locking mode the first write takes the file lock and the connection never gives it back.
+      // In EXCLUSIVE locking mode a connection never gives back a lock it took: BEGIN EXCLUSIVE
+      // takes the file lock, and the ROLLBACK leaves it held without writing a byte.
       handle.pragma('locking_mode = EXCLUSIVE');
-      handle.exec('CREATE TABLE IF NOT EXISTS lock (pid INTEGER NOT NULL); DELETE FROM lock;');
-      handle.prepare('INSERT INTO lock (pid) VALUES (?)').run(process.pid);
+      handle.exec('BEGIN EXCLUSIVE; ROLLBACK;');
       return new StoreLock(handle);
     } catch (err) {
       handle?.close();

@@ -1,4 +1,6 @@
+import { linkSync, mkdirSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { holdStore, noPause, runCli, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore } from './sqlite-store.js';
@@ -60,6 +62,60 @@ describe('two processes on one store file', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('locks the real file: a second process opening it through a symbolic link (to the file or to its directory) is refused', async () => {
+    const real = tmp.file('real.db');
+    mkdirSync(join(tmp.dir, 'elsewhere'));
+    const fileLink = join(tmp.dir, 'elsewhere', 'link.db');
+    symlinkSync(real, fileLink);
+    const dirLink = join(tmp.dir, 'dir-link');
+    symlinkSync(tmp.dir, dirLink);
+    const holder = await holdStore(real, 100, 0);
+    try {
+      for (const name of [fileLink, join(dirLink, 'real.db')]) {
+        const err = lockedError(() => createSqliteStore({ path: name }));
+        // Named by its real path, whatever name it was opened by.
+        expect(err.path).toBe(real);
+        expect(err.message).toContain(`is open in process ${holder.pid}`);
+      }
+    } finally {
+      holder.child.kill('SIGKILL');
+    }
+    await holder.exited;
+    // Through the link, after the holder died: everything it accepted, once.
+    const store = createSqliteStore({ path: fileLink });
+    try {
+      expect(store.path).toBe(real);
+      expect(store.list().map((d) => d.referenceId)).toEqual(holder.added.map((a) => a.referenceId));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses a file with a second hard link, under either name, so no second process opens it beside the holder', async () => {
+    const first = tmp.file('linked.db');
+    const holder = await holdStore(first, 100, 0);
+    const second = tmp.file('hard-link.db');
+    linkSync(first, second);
+    try {
+      for (const name of [second, first]) {
+        let thrown: unknown;
+        try {
+          createSqliteStore({ path: name });
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown).toBeInstanceOf(SqliteStoreError);
+        expect(thrown).toMatchObject({ code: 'STORE_LINKED', path: name });
+        expect((thrown as Error).message).toMatch(/has 2 hard links.*Keep one name/);
+      }
+      // Readers are refused too: through another name they would read without the holder's WAL.
+      expect(runCli(['status', '--store', second])).toMatchObject({ code: 1, stderr: expect.stringMatching(/STORE_LINKED|hard links/) });
+    } finally {
+      holder.child.kill('SIGKILL');
+    }
+    await holder.exited;
   });
 
   it('refuses a second store in the same process, and the first one keeps its lock', async () => {

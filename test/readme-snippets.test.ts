@@ -1,0 +1,190 @@
+// Issue #13, item 13: every TypeScript or JavaScript snippet of every README compiles, in one strict
+// project (`strict`, `exactOptionalPropertyTypes`) against the built packages, with no more than the
+// prelude stated next to it (see test/support/readme-snippets.ts); and the snippets that can run
+// do, as real processes against the sandbox, and do what their text says.
+import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readmePaths, snippetsOf, type Snippet } from './support/readme-snippets.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Inside test/, so the snippets resolve the test package's dependencies; `.tmp/` is git-ignored. */
+const PROJECT = join(ROOT, 'test', '.tmp', 'readme-snippets');
+const TSC = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
+
+const TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2022'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    skipLibCheck: true,
+    types: ['node', 'jest'],
+    rootDir: '.',
+    outDir: 'dist',
+  },
+  include: ['*.ts'],
+};
+
+/**
+ * `@pacspace-io/sdk` cannot be installed from the registry these machines reach; this is the
+ * client shape the root README documents for it (`client.balance.emit(...)`).
+ */
+const SDK_DECLARATION = `declare module '@pacspace-io/sdk' {
+  export class PacSpace {
+    constructor(options: { apiKey: string | undefined });
+    balance: { emit(customerId: string, delta: number, reason: string, options?: { referenceId?: string; idempotencyKey?: string; metadata?: Record<string, unknown> }): Promise<unknown> };
+  }
+}
+`;
+
+/** Starts a compiled Nest quick start (its exported AppModule), sends a few calls as an authenticated customer, closes it. */
+const NEST_RUNNER = `import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+const { AppModule } = await import(new URL(process.argv[2], import.meta.url).href);
+const app = await NestFactory.create(AppModule, { logger: false });
+app.use((req, _res, next) => { req.user = { accountId: 'acme' }; next(); }); // what the README's auth would set
+await app.listen(0, '127.0.0.1');
+const url = await app.getUrl();
+for (const [method, path] of [['POST', '/reports'], ['GET', '/reports/42'], ['GET', '/reports/health']]) {
+  const res = await fetch(url + path, { method });
+  await res.arrayBuffer();
+  console.log(JSON.stringify({ method, path, status: res.status }));
+}
+await app.close();
+`;
+
+interface Compiled {
+  snippet: Snippet;
+  file: string;
+  /** Lines of prelude in front of the snippet's code. */
+  offset: number;
+}
+
+function fileName(snippet: Snippet): string {
+  return `${snippet.readme.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '_')}_L${snippet.line}.ts`;
+}
+
+/** Writes the project; returns where each snippet went. */
+function writeProject(snippets: Snippet[]): Compiled[] {
+  rmSync(PROJECT, { recursive: true, force: true });
+  mkdirSync(PROJECT, { recursive: true });
+  writeFileSync(join(PROJECT, 'package.json'), '{ "type": "module", "private": true }\n');
+  writeFileSync(join(PROJECT, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+  writeFileSync(join(PROJECT, 'pacspace-io-sdk.d.ts'), SDK_DECLARATION);
+  writeFileSync(join(PROJECT, 'run-nest.mjs'), NEST_RUNNER);
+  return snippets.map((snippet) => {
+    const file = fileName(snippet);
+    // `export {}` makes every snippet a module of its own (top-level await, no shared names).
+    writeFileSync(join(PROJECT, file), `${snippet.prelude}\n${snippet.code}\nexport {};\n`);
+    return { snippet, file, offset: snippet.prelude.split('\n').length };
+  });
+}
+
+/** tsc's errors, each as `README.md:LINE: TSxxxx message` (or `... (prelude)`). */
+function compileErrors(compiled: Compiled[]): string[] {
+  const result = spawnSync(process.execPath, [TSC, '-p', PROJECT, '--pretty', 'false'], { encoding: 'utf8' });
+  const byFile = new Map(compiled.map((c) => [c.file, c]));
+  const errors: string[] = [];
+  for (const line of `${result.stdout}${result.stderr}`.split('\n')) {
+    const match = /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(line);
+    if (!match) {
+      if (line.includes('error')) errors.push(line);
+      continue;
+    }
+    const where = byFile.get(match[1]!.split('/').pop()!);
+    const fileLine = Number(match[2]);
+    if (where === undefined) errors.push(line);
+    else if (fileLine <= where.offset) errors.push(`${where.snippet.readme}:${where.snippet.line} (prelude line ${fileLine}): ${match[3]} ${match[4]}`);
+    else errors.push(`${where.snippet.readme}:${where.snippet.line + fileLine - where.offset - 1}: ${match[3]} ${match[4]}`);
+  }
+  if (result.status !== 0 && errors.length === 0) errors.push(`tsc exited with ${result.status}: ${result.stdout}${result.stderr}`);
+  return errors;
+}
+
+/** Runs `node args` in the project with the sandbox as PacSpace; resolves with the exit code and output. */
+function runNode(args: string[], sandbox: Sandbox): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT, env: { ...process.env, PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+const snippets = readmePaths(ROOT).flatMap((path) => snippetsOf(path, ROOT));
+const compiled = writeProject(snippets);
+const errors = compileErrors(compiled);
+
+describe('README snippets', () => {
+  it('finds the snippets of every README', () => {
+    const readmes = new Set(snippets.map((s) => s.readme));
+    for (const readme of ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/nestjs/README.md', 'packages/sandbox/README.md', 'packages/sqlite-store/README.md']) {
+      expect(readmes).toContain(readme);
+    }
+    expect(snippets.length).toBeGreaterThanOrEqual(17);
+  });
+
+  it('all compile in one strict project (strict, exactOptionalPropertyTypes) against the built packages', () => {
+    expect(errors).toEqual([]);
+  });
+
+  describe('run against the sandbox, as processes', () => {
+    let sandbox: Sandbox;
+    beforeAll(async () => {
+      sandbox = await startSandbox();
+    });
+    afterAll(() => sandbox.close());
+    beforeEach(() => sandbox.reset());
+
+    /** The compiled JavaScript of the snippet marked `run=name` (which must exist). */
+    const script = (name: string) => {
+      const found = compiled.filter((c) => c.snippet.run === name);
+      expect(found).toHaveLength(1);
+      return join('dist', found[0]!.file.replace(/\.ts$/, '.js'));
+    };
+    const billed = () => sandbox.ledger().deltas.map((d) => [d.referenceId, d.delta]).sort();
+
+    it("root README, the Meter's methods: enqueue, emit, flush and close deliver both deltas under the referenceIds it shows", async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('meter-methods')], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(billed()).toEqual([
+        ['reports-api:api_request:acme:req-42', -1],
+        ['reports-api:export:acme:req-43', -50],
+      ]);
+    });
+
+    it('core README: the enqueued delta is delivered by close()', async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('core-quick-start')], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(billed()).toEqual([['reports-api:api_request:acme:req-42', -1]]);
+    });
+
+    it.each(['nest-quick-start', 'nest-package-quick-start'])('%s: the controller is mounted, both paid routes bill, the health check does not', async (name) => {
+      expect(errors).toEqual([]);
+      const run = await runNode(['run-nest.mjs', script(name)], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+        { method: 'POST', path: '/reports', status: 201 },
+        { method: 'GET', path: '/reports/42', status: 200 },
+        { method: 'GET', path: '/reports/health', status: 200 },
+      ]);
+      const deltas = sandbox.ledger().deltas.map((d) => [d.customerId, d.reason, d.delta, d.metadata]);
+      expect(deltas.sort()).toEqual([
+        ['acme', 'report_generated', -5, { route: '/reports', method: 'POST' }],
+        ['acme', 'report_viewed', -1, { route: '/reports/:id', method: 'GET' }],
+      ]);
+    });
+  });
+});
