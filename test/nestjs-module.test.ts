@@ -224,3 +224,20 @@ describe('bad options abort the bootstrap with the name of the field', () => {
     expect(options).toEqual({ ...valid(), customerId: options.customerId, scope: 'frozen', isGlobal: false });
   });
 });
+
+describe('verifyCredentials: true', () => {
+  it('aborts the start when PacSpace refuses the API key, and starts when it accepts it', async () => {
+    @Module({ imports: [MeteringModule.forRoot({ apiKey: 'pk_test_wrong.secretvalue', baseUrl: sandbox.url, customerId, verifyCredentials: true })], controllers: [PingController] })
+    class WrongKeyModule {}
+    const err = await bootError(WrongKeyModule);
+    expect(err).toMatchObject({ status: 401, code: 'INVALID_API_KEY' });
+    expect(err.message).toContain('PACSPACE_API_KEY');
+    expect(err.message).not.toContain('secretvalue');
+
+    @Module({ imports: [MeteringModule.forRoot({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, customerId, verifyCredentials: true })], controllers: [PingController] })
+    class RightKeyModule {}
+    const { app, base } = await boot(RightKeyModule);
+    expect((await get(base, '/ping', { 'x-customer': 'acme' })).status).toBe(200);
+    await app.close();
+  });
+});

@@ -125,6 +125,12 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
   responseHeader?: string | false;
   /** How long application shutdown waits for queued deltas to be delivered. Default: `30000` ms. */
   shutdownTimeoutMs?: number;
+  /**
+   * Check at start-up that PacSpace accepts the API key (`meter.verifyCredentials()`, one read that
+   * bills nothing): a wrong key, or PacSpace out of reach, then aborts the application's start
+   * (`app.init()`/`app.listen()` rejects) instead of losing every delta later. Default: `false`.
+   */
+  verifyCredentials?: boolean;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { METER, METERING_RUNTIME } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
@@ -14,6 +14,7 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
  * `MeteringConfigError` naming the field. On application shutdown (`app.close()`, or a signal with
  * `enableShutdownHooks()`) the module closes the Meter it created, or flushes the one it was given,
  * so everything still queued is delivered (within `shutdownTimeoutMs`) before `app.close()` resolves.
+ * With `verifyCredentials: true` the start itself fails when PacSpace refuses the API key.
  *
  * The module never binds anything globally itself: bind `MeteringGuard` with `APP_GUARD` (HTTP) or
  * `MeteringInterceptor` with `APP_INTERCEPTOR` (HTTP and microservices) to meter every route with
@@ -38,7 +39,7 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
   providers: [meteringRuntimeProvider, meterProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer],
   exports: [METER, METERING_RUNTIME, MeteringGuard, MeteringInterceptor],
 })
-export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationShutdown {
+export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime) {
     super();
   }
@@ -71,6 +72,11 @@ export class MeteringModule extends ConfigurableMeteringModule implements OnAppl
   static override forRootAsync(options: MeteringModuleAsyncOptions): DynamicModule {
     const { isGlobal, ...asyncOptions } = options;
     return { ...super.forRootAsync(asyncOptions), global: isGlobal === true };
+  }
+
+  /** With `verifyCredentials: true`, a key PacSpace refuses (or PacSpace out of reach) aborts the start. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.runtime.options.verifyCredentials) await this.runtime.meter.verifyCredentials();
   }
 
   /** Delivers what is still queued before the application finishes shutting down. */

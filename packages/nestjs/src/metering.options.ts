@@ -16,6 +16,7 @@ const NEST_OPTIONS = {
   requestIdHeader: true,
   responseHeader: true,
   shutdownTimeoutMs: true,
+  verifyCredentials: true,
 } satisfies Record<Exclude<keyof MeteringModuleOptions, keyof MeterOptions>, true>;
 
 const NEST_OPTION_NAMES = Object.keys(NEST_OPTIONS) as Array<keyof typeof NEST_OPTIONS>;
@@ -40,6 +41,7 @@ export interface ResolvedMeteringOptions {
   requestIdHeader: string | undefined;
   responseHeader: string | undefined;
   shutdownTimeoutMs: number;
+  verifyCredentials: boolean;
 }
 
 /**
@@ -90,6 +92,8 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
   }
   const trustUpstreamId = options.trustUpstreamId ?? false;
   if (typeof trustUpstreamId !== 'boolean') throw new MeteringConfigError('trustUpstreamId', messages.notABoolean(describeValue(trustUpstreamId)));
+  const verifyCredentials = options.verifyCredentials ?? false;
+  if (typeof verifyCredentials !== 'boolean') throw new MeteringConfigError('verifyCredentials', messages.notABoolean(describeValue(verifyCredentials)));
   let shutdownTimeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS;
   if ('shutdownTimeoutMs' in options) {
     const value = options.shutdownTimeoutMs;
@@ -111,6 +115,7 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     requestIdHeader,
     responseHeader,
     shutdownTimeoutMs,
+    verifyCredentials,
   };
 }
 
