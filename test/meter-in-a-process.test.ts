@@ -73,6 +73,22 @@ describe('the Meter in a process of its own', () => {
     expect(result.alive).toEqual([]);
   });
 
+  it('enabled: false needs no API key, sends nothing, answers deltas in-process and says so once', async () => {
+    const env = { ...process.env };
+    delete env.PACSPACE_API_KEY;
+    delete env.PACSPACE_BASE_URL;
+    const { code, stderr, result } = await run({ ...(env as Record<string, string>), SCENARIO: 'disabled' });
+    expect(code).toBe(0);
+    expect(result).toMatchObject({
+      queued: { accepted: true, referenceId: 'dev:api_request:acme:r1' },
+      receipt: { referenceId: 'dev:export:acme:r2', dryRun: true },
+      refused: 'invalid',
+      report: { delivered: 2, dropped: 1, pending: 0 },
+      requests: 1,
+    });
+    expect(stderr.split('metering is disabled').length - 1).toBe(1);
+  });
+
   it('close() reports what the meter delivered over its life, not only during the final drain', async () => {
     const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
     for (let i = 0; i < 3; i++) meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r' });

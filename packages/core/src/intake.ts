@@ -77,13 +77,17 @@ export function createIntake(ctx: IntakeContext): Intake {
     return { accepted: false, reason, error, ...(referenceId ? { referenceId } : {}) };
   }
 
-  /** Validates the input and freezes its body; throws DeltaValidationError naming the field. */
+  /**
+   * Validates the input and freezes its body; throws DeltaValidationError naming the field.
+   * `fields` is what events report (no metadata): it is kept with the queued delta.
+   */
   function freeze(input: DeltaInput): { fields: DeltaFields; body: string } {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
-    assertCustomerId(input.customerId);
-    assertDelta(input.delta);
-    assertReason(input.reason);
-    assertMetadata(input.metadata);
+    const { customerId, delta, reason, metadata } = input;
+    assertCustomerId(customerId);
+    assertDelta(delta);
+    assertReason(reason);
+    assertMetadata(metadata);
     let referenceId = input.referenceId;
     if (referenceId !== undefined) assertReferenceId(referenceId);
     else {
@@ -91,10 +95,10 @@ export function createIntake(ctx: IntakeContext): Intake {
       if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 1024) {
         throw new DeltaValidationError('requestId', 'must be a non-empty string of at most 1024 characters');
       }
-      referenceId = buildReferenceId({ scope: config.scope, operation: input.reason, customerId: input.customerId, requestId });
+      referenceId = buildReferenceId({ scope: config.scope, operation: reason, customerId, requestId });
     }
-    const fields: DeltaFields = { customerId: input.customerId, delta: input.delta, reason: input.reason, referenceId, metadata: input.metadata };
-    return { fields, body: serializeDelta(fields) };
+    const fields: DeltaFields = { customerId, delta, reason, referenceId };
+    return { fields, body: serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata }) };
   }
 
   function isFull(bytes: number): boolean {
@@ -103,9 +107,8 @@ export function createIntake(ctx: IntakeContext): Intake {
 
   /** Puts a frozen delta in the store; answers the refusal when the store would not take it. */
   function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | undefined {
-    // The body is the frozen payload; `summary` keeps what events report, without metadata.
-    const summary: DeltaFields = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId };
-    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields: summary, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    // The body is the frozen payload; `fields` (without metadata) is what events report.
+    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
     try {
       store.add(item);
     } catch (err) {
@@ -164,8 +167,8 @@ export function createIntake(ctx: IntakeContext): Intake {
     const delta = totalOf(sum);
     if (delta === 0) return; // the deltas netted out: nothing to bill
     const metadata = { overflow: { deltas: sum.deltas, firstAcceptedAt: new Date(sum.firstAt).toISOString(), lastAcceptedAt: new Date(sum.lastAt).toISOString() } };
-    const fields: DeltaFields = { customerId: sum.customerId, delta, reason: sum.reason, referenceId: sum.referenceId, metadata };
-    const body = serializeDelta(fields);
+    const fields: DeltaFields = { customerId: sum.customerId, delta, reason: sum.reason, referenceId: sum.referenceId };
+    const body = serializeDelta({ ...fields, metadata });
     add(fields, body, Buffer.byteLength(body));
   }
 

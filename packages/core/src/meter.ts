@@ -2,6 +2,7 @@ import { createBatchSender } from './batch-sender.js';
 import { requestCheckpoint } from './checkpoint.js';
 import { verifyCredentials } from './credentials.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
+import { dryRunClient } from './dry-run-client.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import { DeltaOutcomes } from './delta-outcomes.js';
 import { Drain, type MeterLifecycle } from './drain.js';
@@ -37,10 +38,14 @@ export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter } from './meter-
  */
 export function createMeter(options: MeterOptions = {}): Meter {
   const config = resolveMeterConfig(options);
-  const client: BalanceClient = options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency });
+  const enabled = options.enabled !== false;
+  const client: BalanceClient = !enabled
+    ? dryRunClient()
+    : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency }));
   const builtIn = isBuiltInClient(client) ? client : undefined;
   const store: MeterStore = options.store ?? new MemoryStore();
   const events = createMeterEvents(options, resolveLogger(options.logger));
+  if (!enabled) events.logger.warn({}, 'pacspace-metering: metering is disabled (enabled: false); deltas are validated and answered in-process, nothing is sent to PacSpace');
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const policy = { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };

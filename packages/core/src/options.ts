@@ -13,6 +13,14 @@ import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './even
  * const options: MeterOptions = { apiKey: process.env.PACSPACE_API_KEY, scope: 'reports-api', flushIntervalMs: 500 };
  */
 export interface MeterOptions {
+  /**
+   * `false`: nothing is sent anywhere and no API key is needed (local development, tests without
+   * PacSpace): deltas are validated, queued and batched exactly as usual, then answered at once as
+   * recorded by an in-process stand-in (receipts say `dryRun: true`), so `stats()`, hooks and
+   * `emit()` behave as they would. Said once at warn level when the Meter starts, so it cannot go
+   * unnoticed in production. Default: `true`.
+   */
+  enabled?: boolean | undefined;
   /** An SDK-shaped client, e.g. `new PacSpace({ apiKey })`. Wins over `apiKey`/`baseUrl`. */
   client?: BalanceClient | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_API_KEY`. */
@@ -94,7 +102,7 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'enabled', 'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
   'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
@@ -136,6 +144,7 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   for (const hook of ['onDelivered', 'onRetry', 'onDrop', 'onError', 'now', 'random'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new MeteringConfigError(hook, 'must be a function');
   }
+  if (options.enabled !== undefined && typeof options.enabled !== 'boolean') throw new MeteringConfigError('enabled', `must be true or false (got ${JSON.stringify(options.enabled)})`);
   if (options.client !== undefined && typeof options.client?.balance?.emit !== 'function') {
     throw new MeteringConfigError('client', 'must have balance.emit(customerId, delta, reason, options), like the @pacspace-io/sdk client');
   }

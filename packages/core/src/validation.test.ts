@@ -118,3 +118,14 @@ describe('delta validation', () => {
     }
   });
 });
+
+describe('serializeDelta', () => {
+  it.each([
+    [{ customerId: 'acme', delta: -1, reason: 'api_request', referenceId: 'api:api_request:acme:r1' }],
+    [{ customerId: 'a.b:c_d-e', delta: 0.1 + 0.2, reason: 'quotes " and \\ and \n and \u2028 and 😀 and \ud800', referenceId: 'x~y:z', metadata: { route: '/v1/:id', nested: { list: [1, 'two', null, true] } } }],
+    [{ customerId: 'acme', delta: 1e21, reason: 'r', referenceId: 'r', metadata: {} }],
+    [{ customerId: 'acme', delta: -42.5, reason: 'r', referenceId: 'r', metadata: { toJSON: () => undefined } as Record<string, unknown> }],
+  ])('writes the same bytes as JSON.stringify of the body (%#)', (fields) => {
+    expect(serializeDelta(fields)).toBe(JSON.stringify({ customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId, metadata: fields.metadata }));
+  });
+});

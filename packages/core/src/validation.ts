@@ -62,32 +62,30 @@ export function assertMetadata(value: unknown, field = 'metadata'): asserts valu
   }
 }
 
-/** What a serialized body takes besides its values: keys, quotes, commas, braces. */
-const BODY_FRAME_LENGTH = JSON.stringify({ customerId: '', delta: 0, reason: '', referenceId: '', metadata: {} }).length - '0{}'.length;
-
 /**
- * Serializes the request body once, so every retry sends the same bytes. Metadata that JSON cannot
- * represent (a cycle, a BigInt, a throwing toJSON), or that nests objects and arrays deeper than
+ * Serializes the request body once, so every retry sends the same bytes: the same text as
+ * `JSON.stringify({ customerId, delta, reason, referenceId, metadata })`, built without the object.
+ * `fields` must be validated first: `customerId` and `referenceId` are then `[A-Za-z0-9_.:~-]`
+ * (nothing to escape) and `delta` a finite number. Metadata that JSON cannot represent (a cycle, a
+ * BigInt, a throwing toJSON), or that nests objects and arrays deeper than
  * {@link DELTA_LIMITS}.maxMetadataDepth, is refused naming `metadata`. The depth is checked on the
  * serialized text, so what a `toJSON` returns counts too.
  */
 export function serializeDelta(fields: DeltaFields): string {
-  const body = { customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId, metadata: fields.metadata };
-  let json: string;
-  try {
-    json = JSON.stringify(body);
-  } catch (cause) {
-    throw new DeltaValidationError('metadata', `must serialize to JSON (${(cause as Error).message})`, { cause });
+  let metadata: string | undefined;
+  if (fields.metadata !== undefined) {
+    try {
+      metadata = JSON.stringify(fields.metadata) as string | undefined;
+    } catch (cause) {
+      throw new DeltaValidationError('metadata', `must serialize to JSON (${(cause as Error).message})`, { cause });
+    }
+    // Too deep takes two brackets per level, so short metadata (the common case) needs no look.
+    if (metadata !== undefined && metadata.length > 2 * DELTA_LIMITS.maxMetadataDepth && nestsDeeperThan(metadata, DELTA_LIMITS.maxMetadataDepth)) {
+      throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
+    }
   }
-  // Too deep takes two brackets per level, so short metadata (the common case) needs no look. Its
-  // JSON is at most this long: every other value takes at least its own length, the delta one.
-  const metadataLength = json.length - BODY_FRAME_LENGTH - fields.customerId.length - fields.reason.length - fields.referenceId.length - 1;
-  const tooDeep = DELTA_LIMITS.maxMetadataDepth + 1;
-  // The body object is the level above the metadata.
-  if (metadataLength >= 2 * tooDeep && nestsDeeperThan(json, tooDeep)) {
-    throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
-  }
-  return json;
+  const head = `{"customerId":"${fields.customerId}","delta":${fields.delta},"reason":${JSON.stringify(fields.reason)},"referenceId":"${fields.referenceId}"`;
+  return metadata === undefined ? `${head}}` : `${head},"metadata":${metadata}}`;
 }
 
 /**
