@@ -25,9 +25,10 @@ const WORKERS = 8;
  * must then hold exactly one delta per call answered 2xx (none for the 503s, none missing, none
  * twice), each with the body accepted for it.
  *
- * The app accepts each delta before it answers (meterNow, not awaited). With DURABLE_ACCEPT=finish
- * it bills with plain meterRequests() at `finish` instead, and this test then fails now and then:
- * a SIGKILL between the answer leaving and `finish` loses a delta the client was billed for.
+ * The app bills with the default middleware, plain meterRequests() and no meterNow(): with a
+ * durable store it accepts each delta when the handler ends the response, before the answer
+ * leaves, so a SIGKILL between the answer and `finish` cannot lose a delta the client was answered
+ * for (issue #15). Before that change this test failed now and then in this mode.
  */
 describe('durable outbox: SIGKILL under load, five times', () => {
   let sandbox: Sandbox;

@@ -9,7 +9,7 @@ import { MinHeap } from './min-heap.js';
 import { BATCH_ENVELOPE_BYTES, type MeterConfig } from './options.js';
 import type { Pauses } from './pauses.js';
 import type { Counters } from './stats.js';
-import type { MeterStore } from './store.js';
+import type { MeterStore, QueuedDelta } from './store.js';
 
 /** What the loop needs from the Meter. */
 export interface DeliveryContext {
@@ -54,6 +54,8 @@ export class DeliveryLoop {
   /** When the due deltas must go even if no batch is full; undefined while nothing is due. */
   private lingerUntil: number | undefined;
   private acceptedSincePump = 0;
+  /** A store's asynchronous lease is under way. */
+  private leasing = false;
 
   constructor(private readonly ctx: DeliveryContext) {
     this.mode = ctx.mode;
@@ -118,7 +120,7 @@ export class DeliveryLoop {
     while (this.hasSlot() && this.retrying.size > 0 && this.retrying.peek()!.dueAt <= at) this.send(this.retrying.pop()!);
     const single = this.mode === 'single';
     const batchSize = single ? 1 : config.maxBatchSize;
-    while (this.hasSlot()) {
+    while (this.hasSlot() && !this.leasing) {
       const due = store.dueCount(at);
       if (due === 0) {
         this.lingerUntil = undefined;
@@ -126,10 +128,41 @@ export class DeliveryLoop {
       }
       this.lingerUntil ??= at + (single ? 0 : config.flushIntervalMs);
       if (due < batchSize && at < this.lingerUntil && !this.ctx.urgent()) break;
-      const members = store.leaseBatch(at, batchSize, config.maxBatchBytes - BATCH_ENVELOPE_BYTES, pauses.customerPausedUntil);
-      if (members.length > 0) this.send(formBatch(members, this.mode, config.scope));
+      const leased = store.leaseBatch(at, batchSize, config.maxBatchBytes - BATCH_ENVELOPE_BYTES, pauses.customerPausedUntil);
+      if (!Array.isArray(leased)) return this.awaitLease(leased);
+      if (leased.length > 0) this.send(formBatch(leased, this.mode, config.scope));
     }
     this.armNextWake(at);
+  }
+
+  /**
+   * A store that leases from a database answers later: one lease at a time, holding a request
+   * slot meanwhile. What it leased is sent; an empty lease waits for the store's next due time
+   * (its poll) or a new delta, never for an immediate retry that would hammer the database.
+   */
+  private awaitLease(leased: Promise<QueuedDelta[]>): void {
+    this.leasing = true;
+    this.inFlightRequests++;
+    const done = (members: QueuedDelta[]) => {
+      this.leasing = false;
+      this.inFlightRequests--;
+      if (this.stopped) {
+        // Leased after a timed-out close: back to the store, for the next start or another instance.
+        for (const member of members) this.ctx.store.release(member, this.ctx.now());
+        return;
+      }
+      if (members.length > 0) {
+        this.send(formBatch(members, this.mode, this.ctx.config.scope));
+        this.schedulePump();
+      } else {
+        this.armNextWake(this.ctx.now());
+      }
+      this.ctx.settled();
+    };
+    leased.then(done, (err) => {
+      this.ctx.events.logger.error({ err }, 'pacspace-metering: the store failed to lease deltas');
+      done([]);
+    });
   }
 
   private hasSlot(): boolean {

@@ -27,7 +27,7 @@ export interface DrainContext {
   outcomes: DeltaOutcomes;
   overflow: OverflowSums | undefined;
   /** Closes what the Meter owns (its built-in client's sockets, abandoning requests still in flight; the store). */
-  release(): void;
+  release(): Promise<void>;
 }
 
 /**
@@ -78,7 +78,7 @@ export class Drain {
       // What was undelivered when time ran out, whether it is then dropped, kept or still in flight.
       const pendingReferenceIds = [...this.ctx.store.list().map((item) => item.referenceId), ...(this.ctx.overflow?.list().map((s) => s.referenceId) ?? [])];
       if (timedOut) this.stop(pendingReferenceIds.length);
-      this.ctx.release();
+      await this.ctx.release();
       // The meter's whole life, not just the drain: after a quiet period the drain itself delivers nothing.
       return { ...this.reportSince(newCounters(), timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
     })();

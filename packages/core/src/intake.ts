@@ -40,6 +40,8 @@ export interface Intake {
   refuse(reason: DropReason, error: Error, input?: Partial<DeltaInput>, referenceId?: string): EnqueueResult;
   /** Queues overflow sums while the queue has room; `force` queues them all (a durable store at shutdown). */
   queueOverflow(force?: boolean): void;
+  /** Validates and freezes a delta without queuing it; throws the typed error a refusal would carry. */
+  prepare(input: DeltaInput): QueuedDelta;
 }
 
 /** Refusals that also go to `onError`. */
@@ -106,17 +108,31 @@ export function createIntake(ctx: IntakeContext): Intake {
   }
 
   /** Puts a frozen delta in the store; answers the refusal when the store would not take it. */
-  function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | undefined {
+  /**
+   * Puts a frozen delta in the store: answers the refusal when the store would not take it,
+   * `true` when it holds it (durably, with a durable store), or a promise of its durability from a
+   * store that writes behind.
+   */
+  function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | Promise<boolean> | true {
     // The body is the frozen payload; `fields` (without metadata) is what events report.
     const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    let written: void | Promise<void>;
     try {
-      store.add(item);
+      written = store.add(item);
     } catch (err) {
       // A store that cannot take the delta (disk full, closed) must not break the caller either.
       return refuse('store_failed', err instanceof Error ? err : new Error(String(err)), fields, item.referenceId);
     }
     ctx.accepted();
-    return undefined;
+    return written === undefined ? true : written.then(() => true, (err: unknown) => notDurable(item, err));
+  }
+
+  /** A store that writes behind could not make a delta durable: it is still delivered from memory, but a crash would lose it. */
+  function notDurable(item: QueuedDelta, err: unknown): false {
+    const error = err instanceof Error ? err : new Error(String(err));
+    events.logger.error({ referenceId: item.referenceId, customerId: item.customerId, err: error }, 'pacspace-metering: the store could not make a delta durable; it is delivered from memory, but a crash would lose it');
+    events.error(error, { stage: 'intake', referenceId: item.referenceId, customerId: item.customerId });
+    return false;
   }
 
   function fold(fields: DeltaFields): boolean {
@@ -157,10 +173,16 @@ export function createIntake(ctx: IntakeContext): Intake {
       queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
       return refuse('queue_full', queueFullError, input, fields.referenceId);
     }
-    const refused = add(fields, body, bytes);
-    if (refused) return refused;
-    counters.accepted++;
-    return { accepted: true, referenceId: fields.referenceId };
+    const added = add(fields, body, bytes);
+    if (added === true) {
+      counters.accepted++;
+      return { accepted: true, referenceId: fields.referenceId };
+    }
+    if (added instanceof Promise) {
+      counters.accepted++;
+      return { accepted: true, referenceId: fields.referenceId, committed: added };
+    }
+    return added;
   }
 
   function queueSum(sum: OverflowSum): void {
@@ -182,5 +204,18 @@ export function createIntake(ctx: IntakeContext): Intake {
     }
   }
 
-  return { accept, refuse, queueOverflow };
+  function prepare(input: DeltaInput): QueuedDelta {
+    let frozen: { fields: DeltaFields; body: string };
+    try {
+      frozen = freeze(input);
+    } catch (err) {
+      throw err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    const { fields, body } = frozen;
+    const bytes = Buffer.byteLength(body);
+    if (bytes > config.maxDeltaBytes) throw new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`);
+    return { seq: 0, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+  }
+
+  return { accept, refuse, queueOverflow, prepare };
 }

@@ -2,6 +2,7 @@ import type { CheckpointOptions, CheckpointReceipt } from './checkpoint.js';
 import type { CredentialsCheck } from './credentials.js';
 import type { DropReason } from './events.js';
 import type { CloseReport, DrainReport, MeterStats } from './stats.js';
+import type { QueuedDelta } from './store.js';
 
 /** A usage record to send. */
 export interface DeltaInput {
@@ -23,13 +24,15 @@ export interface DeltaInput {
  * What `enqueue` answers: accepted with its referenceId, or refused with a reason and a typed error.
  * `folded: true` means the queue was full and the delta was added to its (customer, reason)
  * overflow sum instead: it is billed, as part of one aggregated delta with its own referenceId.
+ * `committed` is there with a store that writes behind (a remote database): it resolves `true`
+ * once the delta is durable, `false` when it could not be made so (reported); it never rejects.
  *
  * @example
  * const result: EnqueueResult = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request' });
  * if (!result.accepted) console.warn(result.reason, result.error.message);
  */
 export type EnqueueResult =
-  | { accepted: true; referenceId: string; folded?: true }
+  | { accepted: true; referenceId: string; folded?: true; committed?: Promise<boolean> }
   | { accepted: false; reason: DropReason; error: Error; referenceId?: string };
 
 /** What `emit` resolves to once PacSpace has the delta. */
@@ -53,6 +56,8 @@ export interface DeliveryReceipt {
 export interface Meter {
   /** The scope every generated referenceId starts with. */
   readonly scope: string;
+  /** True when accepted deltas survive a crash (the store is durable): the framework packages then accept a delta when the handler ends the response, before its bytes leave. */
+  readonly durable?: boolean;
   /**
    * Accepts a delta for background delivery. Synchronous, O(1), never throws, no network I/O (a
    * durable store writes the delta to its file before `enqueue` returns). It travels in a batch
@@ -107,4 +112,16 @@ export interface Meter {
    * app.listen(3000);
    */
   verifyCredentials(options?: { timeoutMs?: number }): Promise<CredentialsCheck>;
+  /**
+   * Validates a delta and freezes it (referenceId, body) exactly as `enqueue` would, without
+   * queuing it: for a store that writes it elsewhere, e.g. inside the caller's own database
+   * transaction, so the delta exists if and only if that transaction commits. Throws the typed
+   * error `enqueue` would refuse it with (`DeltaValidationError`, or `DeltaDroppedError` for
+   * `too_large`); counts nothing.
+   *
+   * @example
+   * const frozen = meter.prepare({ customerId: 'acme', delta: -1, reason: 'order_placed', requestId: orderId });
+   * await db.query('INSERT INTO my_outbox (reference_id, body) VALUES ($1, $2)', [frozen.referenceId, frozen.body]);
+   */
+  prepare?(input: DeltaInput): QueuedDelta;
 }

@@ -68,11 +68,11 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const intake = createIntake({ config, store, counters, events, now, overflow, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
   const drain: Drain = new Drain({
     lifecycle, store, counters, events, loop, intake, outcomes, overflow,
-    release() {
+    async release() {
       // Our own client's sockets: closing them also abandons what a timed-out close left in flight.
       if (options.client === undefined) builtIn?.close();
       try {
-        store.close?.();
+        await store.close?.();
       } catch (err) {
         events.logger.error({ err }, 'pacspace-metering: closing the store failed');
       }
@@ -103,6 +103,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
 
   return {
     scope: config.scope,
+    durable: store.durable,
     enqueue: (input) => intake.accept(input, true),
     refuse(error, delta) {
       try {
@@ -131,5 +132,6 @@ export function createMeter(options: MeterOptions = {}): Meter {
       return requestCheckpoint({ client, scope: config.scope, customerId, period, policy: retry, random, attemptTimeoutMs: config.attemptTimeoutMs, keepAlive: true });
     },
     verifyCredentials: (verifyOptions = {}) => verifyCredentials(client, verifyOptions.timeoutMs ?? config.attemptTimeoutMs),
+    prepare: (input) => intake.prepare(input),
   };
 }

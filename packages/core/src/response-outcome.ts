@@ -23,6 +23,40 @@ export function onResponseDone(res: ServerResponse, done: (outcome: ResponseOutc
   res.on('close', () => done(res.writableFinished ? 'finished' : 'aborted'));
 }
 
+/**
+ * Calls `done` once when the handler has completed a response that the client did not abandon
+ * first, for billing code that must not lose a delta to a crash. With `atEnd` false: when the
+ * response closes fully written (`finish` happened), as {@link onResponseDone}. With `atEnd`
+ * true (a durable store): when the handler ends the response (`res.end()`), before its bytes
+ * leave, so a SIGKILL between the answer and `finish` cannot lose the delta; a response whose
+ * connection was already gone when it was ended (the client aborted) is not called, nor one never
+ * ended. `done` runs before `res.end` proper, so the status and headers are final; when it
+ * returns a promise (a store that writes behind, see `EnqueueResult.committed`), the response is
+ * ended once it settles.
+ *
+ * @example
+ * onResponseCompleted(res, meter.durable === true, () => { if (res.statusCode < 400) meter.enqueue(delta); });
+ */
+export function onResponseCompleted(res: ServerResponse, atEnd: boolean, done: () => void | PromiseLike<unknown>): void {
+  if (!atEnd) {
+    res.on('close', () => {
+      if (res.writableFinished) done();
+    });
+    return;
+  }
+  const end = res.end;
+  // Replaced on this response only (a property write per request, paid only with a durable store).
+  res.end = function endAfterAccepting(this: ServerResponse, ...args: unknown[]) {
+    res.end = end;
+    const finish = () => (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    const accepted = res.destroyed ? undefined : done();
+    if (accepted === undefined || typeof (accepted as PromiseLike<unknown>)?.then !== 'function') return finish();
+    // A store that writes behind: the answer leaves once the delta is durable (or known not to be).
+    (accepted as PromiseLike<unknown>).then(finish, finish);
+    return this;
+  } as ServerResponse['end'];
+}
+
 /** Where on a request the keys it was already metered under are kept; `Symbol.for` so every copy of this library agrees. */
 const METERED = Symbol.for('pacspace-metering.metered');
 

@@ -21,21 +21,40 @@ export interface QueuedDelta {
 }
 
 /**
- * Where the Meter keeps accepted deltas until they are delivered. Synchronous on purpose: `enqueue`
- * must never wait for I/O, and embedded stores (SQLite) are synchronous too.
+ * Where the Meter keeps accepted deltas until they are delivered. `add` and the settling calls
+ * (`remove`, `release`, `deadLetter`) are synchronous: `enqueue` must never wait for I/O, so a
+ * store on a remote database writes them behind (a bounded window it documents), while embedded
+ * stores (memory, SQLite) do them at once. Only `leaseBatch` may be asynchronous: a shared outbox
+ * leases rows from a database that other instances also write; the Meter then runs one lease at
+ * a time and counts it against `concurrency`. `count`, `bytes`, `list` and `oldestAcceptedAt` are
+ * this process's view (what it accepted and has not settled, and what it leased).
+ *
+ * @example
+ * const meter = createMeter({ apiKey, store: new MemoryStore() });
  */
 export interface MeterStore {
   /** True when accepted deltas survive a crash or restart. */
   readonly durable: boolean;
-  /** Adds an accepted delta. */
-  add(item: QueuedDelta): void;
+  /**
+   * Adds an accepted delta; throws when it cannot take it (the Meter refuses it as `store_failed`).
+   * A store that writes behind (a remote database) answers a Promise that resolves once the delta
+   * is durable, and rejects when it could not be made so (the delta stays in memory and is still
+   * delivered; the Meter reports it): the framework packages wait for it before the response's
+   * bytes leave.
+   */
+  add(item: QueuedDelta): void | Promise<void>;
   /**
    * Leases up to `maxCount` deltas that are due at `now` and whose customer is not paused
    * (`pausedUntil(customerId)` returns the pause end, or 0), oldest first, stopping before their
    * bodies would exceed `maxBytes` (the first one is always taken). Leased deltas stay counted.
+   * May answer a Promise (a database query); it must then never reject (answer `[]` and report).
    */
-  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[];
-  /** How many deltas are due at `now` and not leased (paused customers' included): cheap, called on every delivery decision. */
+  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] | Promise<QueuedDelta[]>;
+  /**
+   * How many deltas are due at `now` and not leased (paused customers' included): cheap, called on
+   * every delivery decision; a shared store may answer an estimate (from its last lease), but must
+   * not keep answering more than 0 after a lease found none, until it knows of new ones.
+   */
   dueCount(now: number): number;
   /** Removes a leased delta for good (delivered, or given up). */
   remove(item: QueuedDelta): void;
@@ -47,7 +66,10 @@ export interface MeterStore {
   count(): number;
   /** Bytes of the bodies held, leased ones included. */
   bytes(): number;
-  /** The earliest `dueAt` among deltas not leased, or undefined when there are none. */
+  /**
+   * The earliest `dueAt` among deltas not leased, or undefined when there are none. A shared
+   * store answers when it next wants to look for other instances' deltas (its poll).
+   */
   nextDueAt(): number | undefined;
   /** Acceptance time of the oldest delta held, or undefined. */
   oldestAcceptedAt(): number | undefined;
@@ -58,6 +80,6 @@ export interface MeterStore {
    * time) with its last error, instead of removing it. Without it, such deltas are removed.
    */
   deadLetter?(item: QueuedDelta, reason: string, error: Error): void;
-  /** Optional: releases resources (files, handles) when the meter is closed. */
-  close?(): void;
+  /** Optional: writes what is pending and releases resources (files, connections) when the meter is closed; `close()` waits for a Promise. */
+  close?(): void | Promise<void>;
 }

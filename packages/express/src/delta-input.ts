@@ -56,15 +56,20 @@ export function decide(meter: Meter, option: string, fn: (req: Request, res: Res
  * reported the same way. `idFailure`: the request's `requestId` resolver failed, so the delta is
  * refused with that error rather than billed under an id nobody chose.
  */
-export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: DeltaValidationError): void {
+export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: DeltaValidationError): Promise<boolean> | undefined {
   for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
     if (value instanceof ResolverError) {
       meter.refuse(refusalOf(value), input);
-      return;
+      return undefined;
     }
   }
-  if (idFailure !== undefined) meter.refuse(idFailure, input);
-  else meter.enqueue(input);
+  if (idFailure !== undefined) {
+    meter.refuse(idFailure, input);
+    return undefined;
+  }
+  const result = meter.enqueue(input);
+  // A store that writes behind says when the delta is durable; the response waits for it.
+  return result.accepted ? result.committed : undefined;
 }
 
 function refusalOf(failed: ResolverError): DeltaValidationError {

@@ -1,4 +1,4 @@
-import { claimOnce, customerIdOf, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, onResponseCompleted, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
@@ -17,6 +17,12 @@ import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request
  * `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
  * away first (`close` without `finish`), or for 4xx/5xx answers, thrown errors, `next(err)` and
  * rejected async handlers (Express turns those into error responses).
+ *
+ * With a durable store (`meter.durable`, e.g. `createSqliteStore`), the delta is accepted when the
+ * handler ends the response (`res.end()`, which `res.send`/`res.json` call), before its bytes
+ * leave: a crash between the answer and `finish` then loses nothing. A request whose client was
+ * already gone when the handler ended it is not billed; one abandoned by the client after that is
+ * (the work was done and answered).
  *
  * A request that passes two of these middlewares (or a middleware and {@link meterNow}) with the
  * same reason and customer is billed once; with different reasons, once per reason. Resolver
@@ -50,10 +56,16 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
   const config = resolveMiddlewareConfig(meter, options);
   const { customerId, delta, reason, metadata, isSuccess, skip, responseHeader } = config;
   const idOptions = { requestId: config.requestId, trustUpstreamId: config.trustUpstreamId, requestIdHeader: config.requestIdHeader };
+  // A durable store keeps what it accepts through a crash: accept when the handler ends the
+  // response, before its bytes leave, so a SIGKILL after the answer cannot lose the delta.
+  const acceptAtEnd = meter.durable === true;
 
-  /** Runs once the response has finished: decides, resolves, claims, enqueues. Never throws. */
-  function settle(req: Request, res: Response, requestId: string, state: Holder): void {
-    if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return;
+  /**
+   * Runs once the response has finished (or, with a durable store, is being ended): decides,
+   * resolves, claims, enqueues; answers the store's promise of durability, if any. Never throws.
+   */
+  function settle(req: Request, res: Response, requestId: string, state: Holder): Promise<boolean> | undefined {
+    if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return undefined;
     try {
       const input = deltaInput(
         meter,
@@ -63,12 +75,13 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
         requestId,
         mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
       );
-      if (input.referenceId !== undefined && !claimOnce(state, input.referenceId)) return;
+      if (input.referenceId !== undefined && !claimOnce(state, input.referenceId)) return undefined;
       // Only a `requestId` resolver can fail to give an id; without one there is nothing to look up.
-      enqueueSafely(meter, input, idOptions.requestId === undefined ? undefined : requestIdFailureOf(state));
+      return enqueueSafely(meter, input, idOptions.requestId === undefined ? undefined : requestIdFailureOf(state));
     } catch (err) {
       // Only hostile values get here (a metadata Proxy whose traps throw): refuse, count, report.
       reportUndecidable(meter, 'metadata', err);
+      return undefined;
     }
   }
 
@@ -80,6 +93,10 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
     const state = stateOf(req, res);
     const requestId = requestIdOf(req, state, idOptions);
     if (responseHeader !== undefined) echo(res, responseHeader, requestId);
+    if (acceptAtEnd) {
+      onResponseCompleted(res, true, () => settle(req, res, requestId, state));
+      return next();
+    }
     // 'close' follows 'finish' on every response and is the only event of an aborted one (core's
     // onResponseDone, inlined: one closure less per request).
     res.on('close', () => {

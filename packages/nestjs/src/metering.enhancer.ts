@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
-import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
 import { CALL, METERING_RUNTIME } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 import { messages } from './metering.messages.js';
@@ -52,7 +52,8 @@ export abstract class MeteringEnhancer implements OnModuleInit {
    * request id, echoes it, and registers one `close` listener on the raw response (Express `res`,
    * Fastify `reply.raw`). The call is billed when the response closes after being fully written
    * (`writableFinished`: every byte handed to the OS) with a success status; a response closed
-   * before that (client gone, socket error) is an abort and bills nothing.
+   * before that (client gone, socket error) is an abort and bills nothing. With a durable store it
+   * is billed when the handler ends the response instead, before the bytes leave.
    *
    * Per request this is one closure, one listener and one response header, and nothing goes through
    * rxjs. It writes no property on the request or the response (adding one measured ~3-4% of a
@@ -78,9 +79,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
       // 'close' follows 'finish' on every response, and is the only event of an aborted one: a
       // single listener, never removed (the response is discarded after it). The outcome test of
       // core's onResponseDone, inlined to save one closure per request.
-      rawRes.on('close', () => {
-        if (rawRes.writableFinished && this.isSuccess(req, res, rawRes)) this.record(route, context, req, requestId, undefined, this.httpMetadata(req));
-      });
+      onResponseCompleted(rawRes, this.acceptAtEnd, () =>
+        this.isSuccess(req, res, rawRes) ? this.record(route, context, req, requestId, undefined, this.httpMetadata(req)) : undefined,
+      );
       return;
     }
     // The route's observer (an interceptor, run later with its own argument list) finds the call
@@ -88,9 +89,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     const call = new PendingCall(this, route, context, req, requestId);
     args[CALL] = call;
     rawRes[CALL] = call;
-    rawRes.on('close', () => {
-      if (rawRes.writableFinished && this.isSuccess(req, res, rawRes)) this.record(route, context, req, requestId, call.result, this.httpMetadata(req));
-    });
+    onResponseCompleted(rawRes, this.acceptAtEnd, () =>
+      this.isSuccess(req, res, rawRes) ? this.record(route, context, req, requestId, call.result, this.httpMetadata(req)) : undefined,
+    );
   }
 
   /**
@@ -102,8 +103,8 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     args[CALL] = STARTED;
     const header = this.runtime.options.responseHeader;
     if (header !== undefined) echo(rawRes, header, randomUUID());
-    rawRes.on('close', () => {
-      if (rawRes.writableFinished && this.isSuccess(req, res, rawRes)) this.refuse(route, 'requestId', err);
+    onResponseCompleted(rawRes, this.acceptAtEnd, () => {
+      if (this.isSuccess(req, res, rawRes)) this.refuse(route, 'requestId', err);
     });
   }
 
@@ -234,16 +235,18 @@ export abstract class MeteringEnhancer implements OnModuleInit {
    * resolver that throws makes the delta invalid on purpose, so the Meter refuses it the documented
    * way (counted in `stats().dropped.invalid`, passed to `onDrop`/`onError`). Never throws.
    */
-  record(route: RouteMetering, context: ExecutionContext, req: unknown, requestId: string, result: unknown, base: Record<string, unknown>): void {
+  record(route: RouteMetering, context: ExecutionContext, req: unknown, requestId: string, result: unknown, base: Record<string, unknown>): Promise<boolean> | undefined {
     try {
-      this.enqueue(route, context, req, requestId, result, base);
+      return this.enqueue(route, context, req, requestId, result, base);
     } catch (err) {
       // Unreachable by design (every user callback is guarded, enqueue never throws); a listener must never throw.
       this.warnOnce(`${route.where}:internal`, messages.resolverFailed(route.where, 'metering', errorText(err)));
+      return undefined;
     }
   }
 
-  private enqueue(route: RouteMetering, context: ExecutionContext, req: unknown, requestId: string, result: unknown, base: Record<string, unknown>): void {
+  /** Answers the store's promise of durability when it writes behind (the response then waits for it). */
+  private enqueue(route: RouteMetering, context: ExecutionContext, req: unknown, requestId: string, result: unknown, base: Record<string, unknown>): Promise<boolean> | undefined {
     const { meter } = this.runtime;
     let customerId: unknown;
     let delta: unknown = route.delta;
@@ -278,8 +281,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     const holder = req as HttpObject | undefined;
     const locals = holder?.res?.locals as object | undefined;
     const claims = locals !== undefined && hasClaims(locals) ? locals : holder !== undefined && hasClaims(holder) ? holder : undefined;
-    if (claims !== undefined && typeof customerId === 'string' && isClaimed(claims, buildReferenceId({ scope: meter.scope, operation: route.reason, customerId, requestId }))) return;
-    meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
+    if (claims !== undefined && typeof customerId === 'string' && isClaimed(claims, buildReferenceId({ scope: meter.scope, operation: route.reason, customerId, requestId }))) return undefined;
+    const enqueued = meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
+    return enqueued.accepted ? enqueued.committed : undefined;
   }
 
   /**
@@ -287,10 +291,11 @@ export abstract class MeteringEnhancer implements OnModuleInit {
    * Meter refuses the delta with the real cause (counted, `onDrop`, `onError`); logged once per
    * route. `err` is used as it is when it already names the field (a DeltaValidationError).
    */
-  refuse(route: RouteMetering, field: string, err: unknown, customerId?: unknown): void {
+  refuse(route: RouteMetering, field: string, err: unknown, customerId?: unknown): undefined {
     this.warnOnce(`${route.where}:${field}`, messages.resolverFailed(route.where, field, errorText(err)));
     const error = err instanceof DeltaValidationError ? err : new DeltaValidationError(field, `the ${field} resolver threw: ${errorText(err)}`, { cause: err });
     this.runtime.meter.refuse(error, { reason: route.reason, ...(typeof customerId === 'string' ? { customerId } : {}) });
+    return undefined;
   }
 
   private compile(cls: Function, handler: Function): RouteMetering | null {
@@ -313,6 +318,14 @@ export abstract class MeteringEnhancer implements OnModuleInit {
   }
 
   /** @internal The module's settings, looked up through ModuleRef when they were not injectable here. */
+  /**
+   * With a durable store the call is accepted when the handler ends the response, before its bytes
+   * leave (see `onResponseCompleted`), so a crash after the answer loses nothing.
+   */
+  protected get acceptAtEnd(): boolean {
+    return this.runtime.meter.durable === true;
+  }
+
   protected get runtime(): MeteringRuntime {
     if (this.runtimeRef === undefined) {
       let found: MeteringRuntime | undefined;

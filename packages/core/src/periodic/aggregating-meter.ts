@@ -315,6 +315,9 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
       return meter.checkpoint(customerId, checkpointOptions);
     },
     verifyCredentials: (verifyOptions) => meter.verifyCredentials(verifyOptions),
+    get durable() {
+      return meter.durable;
+    },
     stats() {
       const base = meter.stats();
       const dropped = { ...base.dropped };

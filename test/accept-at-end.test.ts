@@ -1,0 +1,90 @@
+// Issue #15, "no crash window by default": with a durable store, meterRequests() accepts the delta
+// when the handler ends the response, before its bytes leave; with a store that writes behind, the
+// answer leaves only once the delta is durable. Error answers and calls the client abandoned
+// before the handler answered are still not billed.
+import { createMeter, MemoryStore, type QueuedDelta } from '@pacspace-metering/core';
+import { meterRequests } from '@pacspace-metering/express';
+import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import express from 'express';
+import { request } from 'node:http';
+import { listen, waitFor, type RunningApp } from '../packages/express/test-support/harness.js';
+
+/** A durable store that writes behind: each add is durable only when the test says so. */
+class WriteBehindStore extends MemoryStore {
+  override readonly durable = true;
+  readonly pending: Array<{ item: QueuedDelta; commit(): void }> = [];
+
+  override add(item: QueuedDelta): Promise<void> {
+    super.add(item);
+    return new Promise((resolve) => this.pending.push({ item, commit: resolve }));
+  }
+}
+
+function get(url: string, abortAfterHeaders = false): Promise<{ status: number; body: string } | 'aborted'> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', (err) => (abortAfterHeaders ? resolve('aborted') : reject(err)));
+    req.end();
+    if (abortAfterHeaders) setTimeout(() => req.destroy(), 50);
+  });
+}
+
+describe('with a durable store, a delta is accepted when the handler ends the response', () => {
+  let sandbox: Sandbox;
+  let running: RunningApp;
+  let store: WriteBehindStore;
+  let meter: ReturnType<typeof createMeter>;
+  let release: () => void = () => undefined;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    store = new WriteBehindStore();
+    meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store });
+    const app = express();
+    app.use(meterRequests(meter, { customerId: () => 'acme' }));
+    app.get('/ok', (_req, res) => void res.json({ ok: true }));
+    app.get('/refused', (_req, res) => void res.status(422).json({ error: 'no' }));
+    // Answers only when the test lets it, after the client may have gone.
+    app.get('/slow', (_req, res) => {
+      release = () => void res.json({ late: true });
+    });
+    running = await listen(app);
+  });
+  afterAll(async () => {
+    for (const p of store.pending) p.commit();
+    await meter.close();
+    await running.close();
+    await sandbox.close();
+  });
+
+  it('holds the answer until the store says the delta is durable', async () => {
+    let answered = false;
+    const response = get(`${running.url}/ok`).then((r) => {
+      answered = true;
+      return r;
+    });
+    await waitFor(() => store.pending.length === 1, 'the delta handed to the store');
+    // Accepted, not yet durable: the bytes have not left.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    expect(meter.stats().accepted).toBe(1);
+    store.pending[0]!.commit();
+    expect(await response).toEqual({ status: 200, body: '{"ok":true}' });
+    await meter.flush();
+    expect(sandbox.ledger().deltas.map((d) => d.customerId)).toEqual(['acme']);
+  });
+
+  it('does not bill an error answer, nor a call whose client was gone before the handler answered', async () => {
+    const before = meter.stats().accepted;
+    expect(await get(`${running.url}/refused`)).toMatchObject({ status: 422 });
+    expect(await get(`${running.url}/slow`, true)).toBe('aborted');
+    await waitFor(() => running.done() >= 3, 'the abandoned call closed on the server');
+    release();
+    expect(meter.stats().accepted).toBe(before);
+    expect(store.pending).toHaveLength(1);
+  });
+});
