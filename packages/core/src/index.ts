@@ -22,6 +22,6 @@ export { MemoryStore } from './memory-store.js';
 export type { MeterStore, QueuedDelta } from './store.js';
 export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
-export { claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone } from './response-outcome.js';
+export { claimKey, claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone } from './response-outcome.js';
 export type { ResponseOutcome } from './response-outcome.js';
 export * from './periodic/index.js';

@@ -29,7 +29,18 @@ export interface ReferenceIdParts {
  * // -> 'reports-api:report_generated:acme:f3b2…'
  */
 export function buildReferenceId(parts: ReferenceIdParts): string {
-  return `${segment(parts.scope)}:${segment(parts.operation)}:${segment(parts.customerId)}:${segment(parts.requestId)}`;
+  return `${scopeSegment(parts.scope)}:${segment(parts.operation)}:${segment(parts.customerId)}:${segment(parts.requestId)}`;
+}
+
+let lastScope: string | undefined;
+let lastScopeSegment = '';
+/** A meter's scope is the same on every call: its segment is kept rather than tested again. */
+function scopeSegment(scope: string): string {
+  if (scope !== lastScope) {
+    lastScopeSegment = segment(scope);
+    lastScope = scope;
+  }
+  return lastScopeSegment;
 }
 
 /** Encodes one referenceId segment as {@link buildReferenceId} describes. */

@@ -1,4 +1,4 @@
-import { buildReferenceId, DeltaValidationError, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { claimKey, DeltaValidationError, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
 import type { Request, Response } from 'express';
 import { routePattern } from './route-pattern.js';
 
@@ -17,17 +17,14 @@ export function mergeMetadata(req: Request, extra: unknown): unknown {
 }
 
 /**
- * The delta to hand to the meter. When `customerId` and `reason` are strings, the referenceId is
- * built here, exactly as the Meter would build it from `requestId`
- * (`{scope}:{reason}:{customerId}:{requestId}`), so it can also serve as the once-per-request
- * claim key; otherwise the fields are passed as they are and the meter refuses them.
+ * The delta to hand to the meter, billed under `requestId` (the Meter builds the referenceId
+ * `{scope}:{reason}:{customerId}:{requestId}` from it), and the key it is claimed under for this
+ * request ({@link claimKey}), when `customerId` and `reason` are strings; otherwise no key and the
+ * meter refuses the fields.
  */
-export function deltaInput(meter: Meter, customerId: unknown, delta: unknown, reason: unknown, requestId: string, metadata: unknown): DeltaInput {
-  if (typeof customerId === 'string' && typeof reason === 'string') {
-    const referenceId = buildReferenceId({ scope: meter.scope, operation: reason, customerId, requestId });
-    return { customerId, delta, reason, referenceId, metadata } as DeltaInput;
-  }
-  return { customerId, delta, reason, requestId, metadata } as DeltaInput;
+export function deltaInput(meter: Meter, customerId: unknown, delta: unknown, reason: unknown, requestId: string, metadata: unknown): { input: DeltaInput; claim: string | undefined } {
+  const input = { customerId, delta, reason, requestId, metadata } as DeltaInput;
+  return { input, claim: typeof customerId === 'string' && typeof reason === 'string' ? claimKey(meter.scope, reason, customerId) : undefined };
 }
 
 /**
@@ -57,11 +54,10 @@ export function decide(meter: Meter, option: string, fn: (req: Request, res: Res
  * refused with that error rather than billed under an id nobody chose.
  */
 export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: DeltaValidationError): Promise<boolean> | undefined {
-  for (const value of [input.customerId, input.delta, input.reason, input.metadata] as unknown[]) {
-    if (value instanceof ResolverError) {
-      meter.refuse(refusalOf(value), input);
-      return undefined;
-    }
+  const failed = resolverFailureIn(input);
+  if (failed !== undefined) {
+    meter.refuse(refusalOf(failed), input);
+    return undefined;
   }
   if (idFailure !== undefined) {
     meter.refuse(idFailure, input);
@@ -70,6 +66,15 @@ export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: Delta
   const result = meter.enqueue(input);
   // A store that writes behind says when the delta is durable; the response waits for it.
   return result.accepted ? result.committed : undefined;
+}
+
+/** The first field a resolver failed to give (checked one by one: no array per request). */
+function resolverFailureIn(input: DeltaInput): ResolverError | undefined {
+  const fields = input as unknown as Record<string, unknown>;
+  if (fields.customerId instanceof ResolverError) return fields.customerId;
+  if (fields.delta instanceof ResolverError) return fields.delta;
+  if (fields.reason instanceof ResolverError) return fields.reason;
+  return fields.metadata instanceof ResolverError ? fields.metadata : undefined;
 }
 
 function refusalOf(failed: ResolverError): DeltaValidationError {

@@ -65,8 +65,8 @@ export async function meterNow(meter: Meter, req: Request, input: MeterNowInput)
   const { customerId, delta = -1, reason = 'api_request', metadata } = input ?? ({} as MeterNowInput);
   const state = stateOf(req);
   const requestId = requestIdOf(req, state, {});
-  const fields = deltaInput(meter, customerIdOf(customerId), delta, reason, requestId, mergeMetadata(req, metadata));
-  if (fields.referenceId !== undefined) claimOnce(state, fields.referenceId);
+  const { input: fields, claim } = deltaInput(meter, customerIdOf(customerId), delta, reason, requestId, mergeMetadata(req, metadata));
+  if (claim !== undefined) claimOnce(state, claim);
   const idFailure = requestIdFailureOf(state);
   if (idFailure === undefined) return meter.emit(fields);
   // The middleware's requestId resolver failed: the random id it fell back to must not be billed.

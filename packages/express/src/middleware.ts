@@ -67,7 +67,7 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
   function settle(req: Request, res: Response, requestId: string, state: Holder): Promise<boolean> | undefined {
     if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return undefined;
     try {
-      const input = deltaInput(
+      const { input, claim } = deltaInput(
         meter,
         customerIdOf(resolve('customerId', customerId, req, res)),
         typeof delta === 'number' ? delta : resolve('delta', delta, req, res),
@@ -75,7 +75,7 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
         requestId,
         mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
       );
-      if (input.referenceId !== undefined && !claimOnce(state, input.referenceId)) return undefined;
+      if (claim !== undefined && !claimOnce(state, claim)) return undefined;
       // Only a `requestId` resolver can fail to give an id; without one there is nothing to look up.
       return enqueueSafely(meter, input, idOptions.requestId === undefined ? undefined : requestIdFailureOf(state));
     } catch (err) {

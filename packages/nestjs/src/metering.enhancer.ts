@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
-import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, buildReferenceId, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, claimKey, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
 import { CALL, METERING_RUNTIME } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 import { messages } from './metering.messages.js';
@@ -274,14 +274,14 @@ export abstract class MeteringEnhancer implements OnModuleInit {
       return this.refuse(route, 'metadata', err, customerId);
     }
     // The referenceId is built by the Meter from the request id, so the same call metered twice
-    // (say, by the Express middleware too) carries the same Idempotency-Key and counts once at
-    // PacSpace; when the middleware already enqueued it (its claim is on the request), not even
-    // a second delivery is made.
+    // (say, by the Express middleware too) carries the same referenceId and counts once at
+    // PacSpace; when the middleware already enqueued it (its claim, `claimKey`, is on the
+    // request), not even a second delivery is made.
     // The Express middleware keeps its claims in `res.locals` (older versions: on `req`).
     const holder = req as HttpObject | undefined;
     const locals = holder?.res?.locals as object | undefined;
     const claims = locals !== undefined && hasClaims(locals) ? locals : holder !== undefined && hasClaims(holder) ? holder : undefined;
-    if (claims !== undefined && typeof customerId === 'string' && isClaimed(claims, buildReferenceId({ scope: meter.scope, operation: route.reason, customerId, requestId }))) return undefined;
+    if (claims !== undefined && typeof customerId === 'string' && isClaimed(claims, claimKey(meter.scope, route.reason, customerId))) return undefined;
     const enqueued = meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata: metadata as Record<string, unknown> });
     return enqueued.accepted ? enqueued.committed : undefined;
   }
