@@ -61,16 +61,6 @@ export class DeliveryLoop {
     this.mode = ctx.mode;
   }
 
-  /** True when nothing is in flight and no frozen batch waits (queued deltas are the store's to count). */
-  get busy(): boolean {
-    return this.inFlightRequests > 0 || this.retrying.size > 0;
-  }
-
-  /** Frozen batches waiting to be resent. */
-  waitingBatches(): readonly Batch[] {
-    return this.retrying.values();
-  }
-
   /** A delta was accepted into the store: pump when a batch is full, or when no linger window is open yet. */
   accepted(): void {
     if (this.pumpScheduled || this.stopped) return;

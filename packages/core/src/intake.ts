@@ -107,7 +107,6 @@ export function createIntake(ctx: IntakeContext): Intake {
     return store.count() >= config.maxQueueSize || store.bytes() + bytes > config.maxQueueBytes;
   }
 
-  /** Puts a frozen delta in the store; answers the refusal when the store would not take it. */
   /**
    * Puts a frozen delta in the store: answers the refusal when the store would not take it,
    * `true` when it holds it (durably, with a durable store), or a promise of its durability from a
