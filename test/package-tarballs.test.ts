@@ -155,3 +155,10 @@ it('plain `npm pack` in a package refuses, naming pnpm and docs/releasing.md, an
   expect(result.stderr).toContain('docs/releasing.md');
   expect(readdirSync(dir)).toEqual([]);
 }, 60_000);
+
+it('plain `npm publish` in a package refuses before anything is packed or sent', () => {
+  const result = spawnSync('npm', ['publish', '--dry-run'], { cwd: join(ROOT, 'packages', 'core'), encoding: 'utf8' });
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toContain('@pacspace-metering/core: pack and publish with pnpm, not npm/');
+  expect(result.stdout).not.toContain('Tarball Contents');
+}, 60_000);
