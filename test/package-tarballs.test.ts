@@ -151,7 +151,7 @@ it('plain `npm pack` in a package refuses, naming pnpm and docs/releasing.md, an
   mkdirSync(dir, { recursive: true });
   const result = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: join(ROOT, 'packages', 'express'), encoding: 'utf8' });
   expect(result.status).not.toBe(0);
-  expect(result.stderr).toContain('@pacspace-metering/express: pack and publish with pnpm, not npm/');
+  expect(result.stderr).toContain('@pacspace-metering/express: pack and publish with pnpm, not npm');
   expect(result.stderr).toContain('docs/releasing.md');
   expect(readdirSync(dir)).toEqual([]);
 }, 60_000);
@@ -159,6 +159,6 @@ it('plain `npm pack` in a package refuses, naming pnpm and docs/releasing.md, an
 it('plain `npm publish` in a package refuses before anything is packed or sent', () => {
   const result = spawnSync('npm', ['publish', '--dry-run'], { cwd: join(ROOT, 'packages', 'core'), encoding: 'utf8' });
   expect(result.status).not.toBe(0);
-  expect(result.stderr).toContain('@pacspace-metering/core: pack and publish with pnpm, not npm/');
+  expect(result.stderr).toContain('@pacspace-metering/core: pack and publish with pnpm, not npm');
   expect(result.stdout).not.toContain('Tarball Contents');
 }, 60_000);
