@@ -20,6 +20,8 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],
+  // test/.tmp holds projects the tests write (the README snippets' own Jest tests among them).
+  testPathIgnorePatterns: ['/node_modules/', '/\\.tmp/'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

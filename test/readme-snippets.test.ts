@@ -6,7 +6,7 @@ import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readmePaths, snippetsOf, type Snippet } from './support/readme-snippets.js';
 
@@ -14,6 +14,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Inside test/, so the snippets resolve the test package's dependencies; `.tmp/` is git-ignored. */
 const PROJECT = join(ROOT, 'test', '.tmp', 'readme-snippets');
 const TSC = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
+const JEST = join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
 
 const TSCONFIG = {
   compilerOptions: {
@@ -30,7 +31,8 @@ const TSCONFIG = {
     rootDir: '.',
     outDir: 'dist',
   },
-  include: ['*.ts'],
+  include: ['**/*.ts'],
+  exclude: ['dist'],
 };
 
 /**
@@ -68,8 +70,10 @@ interface Compiled {
   offset: number;
 }
 
+/** Where a snippet goes in the project: `{readme}_L{line}.ts`, or `{readme}/{file}` when the README names its file. */
 function fileName(snippet: Snippet): string {
-  return `${snippet.readme.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '_')}_L${snippet.line}.ts`;
+  const readme = snippet.readme.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '_');
+  return snippet.file ? `${readme}/${snippet.file}` : `${readme}_L${snippet.line}.ts`;
 }
 
 /** Writes the project; returns where each snippet went. */
@@ -82,6 +86,7 @@ function writeProject(snippets: Snippet[]): Compiled[] {
   writeFileSync(join(PROJECT, 'run-nest.mjs'), NEST_RUNNER);
   return snippets.map((snippet) => {
     const file = fileName(snippet);
+    mkdirSync(dirname(join(PROJECT, file)), { recursive: true });
     // `export {}` makes every snippet a module of its own (top-level await, no shared names).
     writeFileSync(join(PROJECT, file), `${snippet.prelude}\n${snippet.code}\nexport {};\n`);
     return { snippet, file, offset: snippet.prelude.split('\n').length };
@@ -99,7 +104,7 @@ function compileErrors(compiled: Compiled[]): string[] {
       if (line.includes('error')) errors.push(line);
       continue;
     }
-    const where = byFile.get(match[1]!.split('/').pop()!);
+    const where = byFile.get(relative(PROJECT, resolve(match[1]!)));
     const fileLine = Number(match[2]);
     if (where === undefined) errors.push(line);
     else if (fileLine <= where.offset) errors.push(`${where.snippet.readme}:${where.snippet.line} (prelude line ${fileLine}): ${match[3]} ${match[4]}`);
@@ -109,10 +114,17 @@ function compileErrors(compiled: Compiled[]): string[] {
   return errors;
 }
 
-/** Runs `node args` in the project with the sandbox as PacSpace; resolves with the exit code and output. */
-function runNode(args: string[], sandbox: Sandbox): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs `node args` in the project with the sandbox as PacSpace (or, without one, with no PacSpace
+ * variables at all); resolves with the exit code and output.
+ */
+function runNode(args: string[], sandbox: Sandbox | undefined, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
+  delete env.PACSPACE_API_KEY;
+  delete env.PACSPACE_BASE_URL;
+  if (sandbox) Object.assign(env, { PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url });
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT, env: { ...process.env, PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -154,7 +166,7 @@ describe('README snippets', () => {
     };
     const billed = () => sandbox.ledger().deltas.map((d) => [d.referenceId, d.delta]).sort();
 
-    it("root README, the Meter's methods: enqueue, emit, flush and close deliver both deltas under the referenceIds it shows", async () => {
+    it("core README, the Meter's methods: enqueue, emit, flush and close deliver both deltas under the referenceIds it shows", async () => {
       expect(errors).toEqual([]);
       const run = await runNode([script('meter-methods')], sandbox);
       expect(run).toMatchObject({ code: 0, stderr: '' });
@@ -170,6 +182,38 @@ describe('README snippets', () => {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(billed()).toEqual([['reports-api:api_request:acme:req-42', -1]]);
     });
+
+    it('core README, local development: with NODE_ENV=development and no key, the dry run accepts and "delivers" without PacSpace, and says so', async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('core-dry-run')], undefined, { NODE_ENV: 'development' });
+      expect(run).toMatchObject({ code: 0, stdout: 'true 1\n' });
+      expect(run.stderr).toContain('[PACSPACE_METERING]');
+      expect(run.stderr).toMatch(/enabled: false/);
+      expect(billed()).toEqual([]);
+    });
+
+    it('core README, local development: outside development the same snippet is live, and without a key it fails at start-up naming apiKey', async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('core-dry-run')], undefined, { NODE_ENV: 'production' });
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('apiKey: must be a PacSpace API key');
+    });
+
+    it.each(['packages/express/README.md', 'packages/nestjs/README.md'])(
+      '%s, "Testing your app": its Jest test passes as written, pointing the app\'s own Meter at a sandbox it starts',
+      async (readme) => {
+        expect(errors).toEqual([]);
+        const tests = compiled.filter((c) => c.snippet.readme === readme && c.snippet.file?.endsWith('.test.ts'));
+        expect(tests).toHaveLength(1);
+        const testFile = join('dist', tests[0]!.file.replace(/\.ts$/, '.js'));
+        // The compiled test, run by Jest as a user would run it; no PACSPACE_* variables given.
+        const config = { rootDir: join(PROJECT, 'dist'), testEnvironment: 'node', transform: {}, testMatch: [join(PROJECT, testFile)], watchman: false };
+        const run = await runNode(['--experimental-vm-modules', JEST, '--config', JSON.stringify(config), '--ci', '--colors=false'], undefined);
+        expect({ code: run.code, output: run.stderr }).toMatchObject({ code: 0 });
+        expect(run.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
+      },
+      120_000,
+    );
 
     it.each(['nest-quick-start', 'nest-package-quick-start'])('%s: the controller is mounted, both paid routes bill, the health check does not', async (name) => {
       expect(errors).toEqual([]);

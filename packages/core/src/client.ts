@@ -54,25 +54,25 @@ export interface DeriveScope {
 /** Options of {@link createPacSpaceClient}. */
 export interface PacSpaceClientOptions {
   /** The API key (`pk_live_…` or `pk_test_…`). Default: `process.env.PACSPACE_API_KEY`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /**
    * Wins over routing by key. Default: `process.env.PACSPACE_BASE_URL`, else `sandboxUrl` for a
    * `pk_test_` key and `productionUrl` for any other key, as the official SDKs route.
    */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** Where `pk_test_` keys go when no `baseUrl` is set. Default `https://app.pacspace.io` (it serves both environments by key). */
-  sandboxUrl?: string;
+  sandboxUrl?: string | undefined;
   /** Where `pk_live_` (and unrecognised) keys go when no `baseUrl` is set. Default `https://app.pacspace.io`. */
-  productionUrl?: string;
+  productionUrl?: string | undefined;
   /**
    * Sent as `X-Chain-Id` on every request, as the official SDKs do. Default: 296 for `pk_test_`
    * keys, 295 for `pk_live_` keys, none for other keys.
    */
-  chainId?: number;
+  chainId?: number | undefined;
   /** Absolute deadline per request (connect, headers and body). Default: 10000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Keep-alive sockets to PacSpace at most. Default: 32. */
-  maxSockets?: number;
+  maxSockets?: number | undefined;
 }
 
 /** The built-in client: SDK-shaped, plus raw access the Meter uses to send pre-serialized bodies. */

@@ -72,13 +72,13 @@ export interface Meter {
    */
   emit(input: DeltaInput): Promise<DeliveryReceipt>;
   /** Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs` passes. Concurrent calls share the drain. */
-  flush(options?: { timeoutMs?: number }): Promise<DrainReport>;
+  flush(options?: { timeoutMs?: number | undefined }): Promise<DrainReport>;
   /**
    * Stops intake, drains for up to `timeoutMs` (default 30000), and reports the meter's whole life
    * and what was left. When time runs out, requests in flight are abandoned (their deltas are
    * pending: PacSpace may or may not have recorded them). Idempotent.
    */
-  close(options?: { timeoutMs?: number }): Promise<CloseReport>;
+  close(options?: { timeoutMs?: number | undefined }): Promise<CloseReport>;
   /** Counters and gauges. */
   stats(): MeterStats;
   /**
@@ -111,7 +111,7 @@ export interface Meter {
    * await meter.verifyCredentials();
    * app.listen(3000);
    */
-  verifyCredentials(options?: { timeoutMs?: number }): Promise<CredentialsCheck>;
+  verifyCredentials(options?: { timeoutMs?: number | undefined }): Promise<CredentialsCheck>;
   /**
    * Validates a delta and freezes it (referenceId, body) exactly as `enqueue` would, without
    * queuing it: for a store that writes it elsewhere, e.g. inside the caller's own database

@@ -18,16 +18,16 @@ export interface MeterNowInput {
    *
    * @default -1
    */
-  delta?: number;
+  delta?: number | undefined;
   /**
    * Why: 1-500 characters. Use the same reason as the route's `meterRequests()` so the
    * middleware does not bill the request a second time.
    *
    * @default 'api_request'
    */
-  reason?: string;
+  reason?: string | undefined;
   /** Extra metadata, merged over the library's `route` and `method` as the middleware does. */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /**

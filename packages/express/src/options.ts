@@ -35,14 +35,14 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default -1
    */
-  delta?: number | ((req: Req, res: Res) => number);
+  delta?: number | ((req: Req, res: Res) => number) | undefined;
   /**
    * Why: 1-500 characters, or a function of the finished request and response. Also the
    * operation segment of the referenceId, so a request is billed at most once per reason.
    *
    * @default 'api_request'
    */
-  reason?: string | ((req: Req, res: Res) => string);
+  reason?: string | ((req: Req, res: Res) => string) | undefined;
   /**
    * Extra fields for the delta's metadata (a plain object of JSON values). Merged over the
    * library's own `route` (the route pattern, e.g. `/v1/reports/:id`, never the raw URL; absent
@@ -50,19 +50,19 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default none (only `route` and `method`)
    */
-  metadata?: (req: Req, res: Res) => Record<string, unknown> | undefined;
+  metadata?: ((req: Req, res: Res) => Record<string, unknown> | undefined) | undefined;
   /**
    * Decides whether a finished response is billed.
    *
    * @default (req, res) => res.statusCode < 400
    */
-  isSuccess?: (req: Req, res: Res) => boolean;
+  isSuccess?: ((req: Req, res: Res) => boolean) | undefined;
   /**
    * Return true to leave a request unmetered (health checks, OPTIONS, ...). Called on entry.
    *
    * @default none: every request is considered
    */
-  skip?: (req: Req) => boolean;
+  skip?: ((req: Req) => boolean) | undefined;
   /**
    * Your own id for the request, tried first and used as it is. Values that are not 1-128
    * characters of `[A-Za-z0-9_.:-]` are ignored (then `req.id` when trusted, then
@@ -72,7 +72,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default none
    */
-  requestId?: (req: Req) => string | number | null | undefined;
+  requestId?: ((req: Req) => string | number | null | undefined) | undefined;
   /**
    * Bill under `req.id` set by an upstream middleware (pino-http, a request-id middleware). Off by
    * default: pino-http's usual `genReqId` copies the client's `X-Request-Id`, so a client that
@@ -82,7 +82,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default false
    */
-  trustUpstreamId?: boolean;
+  trustUpstreamId?: boolean | undefined;
   /**
    * A request header whose value is trusted as the request id, e.g. `'x-request-id'`. Off by
    * default, because the client controls it: a client that sends the same id on every call would
@@ -93,13 +93,13 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default false
    */
-  requestIdHeader?: string | false;
+  requestIdHeader?: string | false | undefined;
   /**
    * Response header that echoes the request id the call is billed under, or `false` for none.
    *
    * @default 'x-request-id'
    */
-  responseHeader?: string | false;
+  responseHeader?: string | false | undefined;
 }
 
 /**

@@ -76,28 +76,28 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * options. The module flushes it on shutdown but does not close it (its creator does).
    * Default: a Meter created from the other options, closed on shutdown.
    */
-  meter?: Meter;
+  meter?: Meter | undefined;
   /** Who pays, for every metered route that does not name its own. Default: none (each `@Metered` must give one). */
-  customerId?: CustomerIdResolver<Req>;
+  customerId?: CustomerIdResolver<Req> | undefined;
   /**
    * Default reason (1-500 characters). Routes with `@Metered()` and no reason use it; with
    * `MeteringInterceptor` bound as `APP_INTERCEPTOR`, every route without `@SkipMetering()` is
    * metered with it. Default: none.
    */
-  reason?: string;
+  reason?: string | undefined;
   /** Default units per successful call: a non-zero number within ±1e9, or a {@link RequestDeltaResolver}. Default: `-1`. */
-  delta?: number | RequestDeltaResolver<Req>;
+  delta?: number | RequestDeltaResolver<Req> | undefined;
   /**
    * Key/values stored with every delta (a plain object or a {@link RequestMetadataResolver}); a
    * route's own `metadata` is merged over it. `route` (the route pattern, never the raw URL) and
    * `method` are added first, so you can override them. Default: none.
    */
-  metadata?: Record<string, unknown> | RequestMetadataResolver<Req>;
+  metadata?: Record<string, unknown> | RequestMetadataResolver<Req> | undefined;
   /**
    * Decides, once the response has finished, whether the call is billed. `res` is the framework's
    * response (Express `res`, Fastify `reply`). Default: the status written is below 400.
    */
-  isSuccess?: (req: Req, res: any) => boolean;
+  isSuccess?: ((req: Req, res: any) => boolean) | undefined;
   /**
    * Your own request id, tried first and used as it is. A value that is not 1-128 characters of
    * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` when `trustUpstreamId` is set, then
@@ -105,7 +105,7 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * throws or returns a Promise refuses the call's delta (counted and reported, field `requestId`)
    * rather than bill it under a random id your resolver did not choose.
    */
-  requestId?: (req: Req) => unknown;
+  requestId?: ((req: Req) => unknown) | undefined;
   /**
    * Bill under `req.id` set upstream (Fastify's `genReqId`, pino-http, nestjs-pino). Default:
    * `false`: those recipes often copy the client's `X-Request-Id` (Fastify 4 reads `request-id` by
@@ -113,24 +113,24 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * bound to the call (method and URL). Untrusted, `req.id` can still go into the metadata for
    * correlation: `metadata: (req) => ({ upstreamId: req.id })`.
    */
-  trustUpstreamId?: boolean;
+  trustUpstreamId?: boolean | undefined;
   /**
    * A request header to trust as the request id, e.g. `'x-request-id'`. Default: none. Only name
    * one set by your own edge: a client that repeats an id would have its calls billed as one. The
    * id is bound to the call (`{id}.{16 hex of sha256(method + ' ' + URL)}`): a retry of the same
    * call is billed once, the same id on another URL is another call, never a 409.
    */
-  requestIdHeader?: string;
+  requestIdHeader?: string | undefined;
   /** Response header the request id is echoed in, or `false` for none. Default: `'x-request-id'`. */
-  responseHeader?: string | false;
+  responseHeader?: string | false | undefined;
   /** How long application shutdown waits for queued deltas to be delivered. Default: `30000` ms. */
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | undefined;
   /**
    * Check at start-up that PacSpace accepts the API key (`meter.verifyCredentials()`, one read that
    * bills nothing): a wrong key, or PacSpace out of reach, then aborts the application's start
    * (`app.init()`/`app.listen()` rejects) instead of losing every delta later. Default: `false`.
    */
-  verifyCredentials?: boolean;
+  verifyCredentials?: boolean | undefined;
 }
 
 /**
@@ -142,7 +142,7 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
  */
 export interface MeteringForRootOptions<Req = any> extends MeteringModuleOptions<Req> {
   /** Register the module globally, so controllers of every module can use `@Metered()`. Default: `false`. */
-  isGlobal?: boolean;
+  isGlobal?: boolean | undefined;
 }
 
 /**
@@ -174,7 +174,7 @@ export interface MeteringOptionsFactory {
  */
 export interface MeteringModuleAsyncOptions extends ConfigurableModuleAsyncOptions<MeteringModuleOptions, 'createMeteringOptions'> {
   /** Register the module globally. Default: `false`. */
-  isGlobal?: boolean;
+  isGlobal?: boolean | undefined;
 }
 
 /**
@@ -186,15 +186,15 @@ export interface MeteringModuleAsyncOptions extends ConfigurableModuleAsyncOptio
  */
 export interface MeteredOptions<Req = any, Result = any> {
   /** Why the balance changes (1-500 characters); also part of the referenceId. Default: the module's `reason`. */
-  reason?: string;
+  reason?: string | undefined;
   /**
    * Units per successful call, or a {@link DeltaResolver} of the request and the handler's value
    * (a function makes `@Metered` observe the handler's value with a small interceptor; a number
    * keeps the route interceptor-free). Default: the module's `delta` (`-1`).
    */
-  delta?: number | DeltaResolver<Req, Result>;
+  delta?: number | DeltaResolver<Req, Result> | undefined;
   /** Who pays. Default: the module's `customerId`. */
-  customerId?: CustomerIdResolver<Req>;
+  customerId?: CustomerIdResolver<Req> | undefined;
   /** A plain object or a {@link MetadataResolver}, merged over the module's `metadata`. Default: none. */
-  metadata?: Record<string, unknown> | MetadataResolver<Req, Result>;
+  metadata?: Record<string, unknown> | MetadataResolver<Req, Result> | undefined;
 }

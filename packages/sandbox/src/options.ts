@@ -13,21 +13,21 @@ import { resolvePace, type ResolvedPace, type VerificationPace } from './verific
  */
 export interface SandboxOptions {
   /** TCP port; 0 (the default) picks a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Interface to bind. Default `'127.0.0.1'`. */
-  host?: string;
+  host?: string | undefined;
   /** The only key accepted in `X-Api-Key`. Default: a generated `pk_test_sandbox.<32 hex>`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Faults to inject into write requests. Default: none. */
-  faults?: FaultConfig;
+  faults?: FaultConfig | undefined;
   /** Seed for every random fault decision, so a run is reproducible. Default 1. */
-  seed?: number;
+  seed?: number | undefined;
   /** Largest accepted request body; larger ones get 413. Default 1 MiB (1048576). */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Most request-log entries kept; the oldest are dropped (and counted) beyond it. Default 1,000,000. */
-  maxRequestLog?: number;
+  maxRequestLog?: number | undefined;
   /** How long committed deltas stay QUEUED, then PROCESSING. Default instant (`{ queuedMs: 0, processingMs: 0 }`). */
-  verification?: VerificationPace;
+  verification?: VerificationPace | undefined;
 }
 
 /** Options with defaults filled in and values checked. */

@@ -26,7 +26,7 @@ export interface SqliteStoreOptions {
    *
    * @default 'normal'
    */
-  synchronous?: 'normal' | 'full';
+  synchronous?: 'normal' | 'full' | undefined;
   /**
    * Group commit. `0` (default): every accepted delta is committed before `add` (and so
    * `meter.enqueue`) returns. `1`-`1000`: accepted deltas are collected and committed together at
@@ -34,7 +34,7 @@ export interface SqliteStoreOptions {
    *
    * @default 0
    */
-  commitWindowMs?: number;
+  commitWindowMs?: number | undefined;
   /**
    * How long opening waits for another process to let go of the file, in milliseconds. One file
    * serves one process at a time; raise this only for restarts that overlap (the old process still
@@ -42,21 +42,21 @@ export interface SqliteStoreOptions {
    *
    * @default 0
    */
-  lockTimeoutMs?: number;
+  lockTimeoutMs?: number | undefined;
   /**
    * Runs SQLite's `quick_check` when opening, so a damaged file fails at start-up rather than
    * later. Its cost grows with the file (milliseconds for a typical outbox).
    *
    * @default true
    */
-  checkIntegrity?: boolean;
+  checkIntegrity?: boolean | undefined;
   /**
    * Called when a write to the file fails while running (disk full, I/O error). The delta stays
    * in memory and is still delivered while the process lives; only its durability is lost.
    *
    * @default a process warning (`process.emitWarning`), at most one a minute
    */
-  onError?: (error: SqliteStoreError) => void;
+  onError?: ((error: SqliteStoreError) => void) | undefined;
 }
 
 /**
