@@ -125,6 +125,8 @@ describe('option validation', () => {
     ['port 1.5', { port: 1.5 }, 'port'],
     ['empty host', { host: '' }, 'host'],
     ['empty apiKey', { apiKey: '' }, 'apiKey'],
+    // Shorter than core's client accepts: a key the sandbox takes must work in a Meter.
+    ['apiKey "test"', { apiKey: 'test' }, 'apiKey'],
     ['apiKey with a newline', { apiKey: 'pk_test_a.b\n' }, 'apiKey'],
     ['seed 1.5', { seed: 1.5 }, 'seed'],
     ['maxBodyBytes 0', { maxBodyBytes: 0 }, 'maxBodyBytes'],

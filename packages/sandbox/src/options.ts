@@ -43,8 +43,11 @@ export interface ResolvedOptions {
 }
 
 const MAX_BODY_LIMIT = 256 * 1024 * 1024;
-/** Visible ASCII only: the key travels in a header and must compare byte for byte. */
-const API_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
+/**
+ * Visible ASCII only: the key travels in a header and must compare byte for byte. At least 8
+ * characters, as core's client requires: a key the sandbox takes must work in a Meter too.
+ */
+const API_KEY_PATTERN = /^[\x21-\x7e]{8,512}$/;
 
 /** Fills in defaults and throws SandboxConfigError (a TypeError) naming the first bad option. */
 export function resolveOptions(input: unknown = {}): ResolvedOptions {
@@ -56,7 +59,7 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (typeof host !== 'string' || !/^[^\s/]+$/.test(host)) throw new SandboxConfigError('host', 'a host name or IP address', host);
   if (apiKey !== undefined && (typeof apiKey !== 'string' || !API_KEY_PATTERN.test(apiKey))) {
     // Never put the rejected key itself into the message.
-    throw new SandboxConfigError('apiKey', 'a string of 1-512 visible ASCII characters', typeof apiKey);
+    throw new SandboxConfigError('apiKey', 'a string of 8-512 visible ASCII characters (as the Meter\'s client requires)', typeof apiKey);
   }
   if (typeof apiKey === 'string' && apiKey.startsWith(LIVE_KEY_PREFIX)) {
     throw new SandboxConfigError('apiKey', 'a test key (pk_test_…): the sandbox refuses live keys, so production traffic is never pointed at it by mistake', 'a pk_live_ key');
