@@ -14,6 +14,8 @@ export { PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId } from './re
 export type { RequestIdOptions, RequestIdSource, RequestLike, ResolvedRequestId } from './request-id.js';
 export { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, thenableError } from './validation.js';
 export type { DeltaFields } from './validation.js';
+export { assessMeterHealth } from './health.js';
+export type { MeterHealth, MeterHealthOptions, MeterHealthProblem } from './health.js';
 export { silentLogger } from './logger.js';
 export { createDefaultReporter } from './default-reporter.js';
 export type { CredentialsCheck } from './credentials.js';
