@@ -73,11 +73,11 @@ export function assessMeterHealth(stats: MeterStats, options: MeterHealthOptions
   const words: string[] = [];
   if (options.unauthorizedIsUnhealthy !== false && unauthorized > 0) {
     problems.push('unauthorized');
-    words.push(`PacSpace refused the API key (${unauthorized} deltas dropped as unauthorized)`);
+    words.push(`PacSpace refused the API key (${deltas(unauthorized)} dropped as unauthorized)`);
   }
   if (dropped > maxDropped) {
     problems.push('dropped');
-    words.push(`${dropped} deltas dropped since start (allowed: ${maxDropped})`);
+    words.push(`${deltas(dropped)} dropped since start (allowed: ${maxDropped})`);
   }
   if (oldestQueuedAgeSeconds > maxAge) {
     problems.push('stale_queue');
@@ -98,6 +98,8 @@ export function assessMeterHealth(stats: MeterStats, options: MeterHealthOptions
     pausedUntil: stats.pausedUntil === null ? null : new Date(stats.pausedUntil).toISOString(),
   };
 }
+
+const deltas = (n: number): string => `${n} ${n === 1 ? 'delta' : 'deltas'}`;
 
 function threshold(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
