@@ -5,6 +5,7 @@ export type { MeterConfig, MeterOptions } from './options.js';
 export type { DeliveredEvent, DropEvent, DropReason, ErrorContext, RetryEvent } from './events.js';
 export type { CloseReport, DrainReport, MeterStats } from './stats.js';
 export { createPacSpaceClient } from './client.js';
+export { dryRunClient } from './dry-run-client.js';
 export type { BalanceClient, BatchDelta, BatchResult, EmitOptions, EmitReceipt, PacSpaceClient, PacSpaceClientOptions } from './client.js';
 export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, MeteringConfigError, MeteringError, PacSpaceApiError } from './errors.js';
 export type { PacSpaceApiErrorInit } from './errors.js';
