@@ -78,7 +78,7 @@ export function createInstruments(otel: OtelMeter): MeterInstruments {
     oldestQueuedAge: gauge(n.oldestQueuedAge, 's', 'Age of the oldest delta held; 0 when empty.'),
     overflowSums: upDown(n.overflowSums, '{sum}', 'Overflow sums not yet queued.'),
     overflowDeltas: upDown(n.overflowDeltas, '{delta}', 'Deltas held in overflow sums not yet queued.'),
-    paused: gauge(n.paused, '1', '1 while the whole meter holds back (rate limit, outage), else 0.'),
+    paused: gauge(n.paused, '', '1 while the whole meter holds back (rate limit, outage), else 0.'),
     pausedCustomers: upDown(n.pausedCustomers, '{customer}', 'Customers paused by a cadence limit.'),
   };
 }
