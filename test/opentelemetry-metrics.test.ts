@@ -10,7 +10,7 @@ import {
   type DataPoint,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { createMeter, silentLogger, type Meter } from '@pacspace-metering/core';
+import { createMeter, MeteringConfigError, silentLogger, type Meter } from '@pacspace-metering/core';
 import { INSTRUMENT_NAMES, observeMeter } from '@pacspace-metering/core/opentelemetry';
 import { meterRequests } from '@pacspace-metering/express';
 import { startSandbox, sumByCustomer, type Sandbox } from '@pacspace-metering/sandbox';
@@ -209,5 +209,26 @@ describe('observeMeter: OpenTelemetry metrics after real traffic', () => {
       metrics.disable();
       await quiet.close({ timeoutMs: 5_000 });
     }
+  });
+});
+
+describe('observeMeter: bad arguments', () => {
+  it.each([
+    ['meter', undefined, {}],
+    ['meter', { scope: 'x' }, {}],
+    ['meterProvider', 'meter', { meterProvider: {} }],
+    ['name', 'meter', { name: '' }],
+    ['attributes', 'meter', { attributes: ['a'] }],
+  ])('names %s', (field, meterArg, options) => {
+    const meter = createMeter({ enabled: false, logger: silentLogger });
+    let error: unknown;
+    try {
+      observeMeter((meterArg === 'meter' ? meter : meterArg) as Meter, options as never);
+    } catch (err) {
+      error = err;
+    }
+    void meter.close();
+    expect(error).toBeInstanceOf(MeteringConfigError);
+    expect((error as MeteringConfigError).option).toBe(field);
   });
 });

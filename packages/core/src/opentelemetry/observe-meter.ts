@@ -1,4 +1,5 @@
 import { metrics, type Attributes, type BatchObservableCallback, type MeterProvider } from '@opentelemetry/api';
+import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
 import { createInstruments } from './instruments.js';
 
@@ -40,7 +41,8 @@ export interface MeterObservation {
  * One batch callback reads `meter.stats()` when the SDK collects (e.g. every 60 s): nothing runs
  * per request, and without an installed SDK nothing runs at all. After the Meter is closed, the
  * next collection reports its final counts and then the callback unregisters itself.
- * Works with any object of the Meter's shape (an aggregating meter too).
+ * Works with any object of the Meter's shape (an aggregating meter too). A bad argument throws a
+ * {@link MeteringConfigError} naming it.
  *
  * @example
  * import { observeMeter } from '@pacspace-metering/core/opentelemetry';
@@ -48,6 +50,7 @@ export interface MeterObservation {
  * observeMeter(meter); // the app's OpenTelemetry SDK exports pacspace.meter.* from now on
  */
 export function observeMeter(meter: Meter, options: ObserveMeterOptions = {}): MeterObservation {
+  checkArguments(meter, options);
   const provider = options.meterProvider ?? metrics.getMeterProvider();
   const otel = provider.getMeter(options.name ?? '@pacspace-metering/core');
   const i = createInstruments(otel);
@@ -92,4 +95,21 @@ export function observeMeter(meter: Meter, options: ObserveMeterOptions = {}): M
       return stopped;
     },
   };
+}
+
+/** Bad arguments fail here, naming the field, rather than later inside the SDK's collection. */
+function checkArguments(meter: unknown, options: unknown): void {
+  const m = meter as Partial<Meter> | null;
+  if (m === null || typeof m !== 'object' || typeof m.stats !== 'function' || typeof m.scope !== 'string') {
+    throw new MeteringConfigError('meter', 'must be a Meter (from createMeter() or createAggregatingMeter()), with stats() and scope');
+  }
+  if (options === null || typeof options !== 'object') throw new MeteringConfigError('options', 'must be an object of { meterProvider, name, attributes }');
+  const { meterProvider, name, attributes } = options as ObserveMeterOptions;
+  if (meterProvider !== undefined && typeof (meterProvider as Partial<MeterProvider> | null)?.getMeter !== 'function') {
+    throw new MeteringConfigError('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter())');
+  }
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) throw new MeteringConfigError('name', 'must be a non-empty string');
+  if (attributes !== undefined && (attributes === null || typeof attributes !== 'object' || Array.isArray(attributes))) {
+    throw new MeteringConfigError('attributes', 'must be an object of OpenTelemetry attributes, e.g. { "service.instance.id": "web-1" }');
+  }
 }
