@@ -257,6 +257,23 @@ describe('MeteringModule.forRoot({ periodic })', () => {
     const noCollect = await bootError(moduleWith(MeteringModule.forRoot({ apiKey: sandbox.apiKey, logger: silentLogger, periodic: { stateStore: createMemoryStateStore() } as never })));
     expect((noCollect as MeteringConfigError).option).toBe('periodic.collect');
 
+    const secondBad = await bootError(
+      moduleWith(
+        MeteringModule.forRoot({
+          apiKey: sandbox.apiKey,
+          logger: silentLogger,
+          periodic: [
+            { name: 'a', stateStore: createMemoryStateStore(), collect: () => [] },
+            { name: 'b', delayMs: -1, stateStore: createMemoryStateStore(), collect: () => [] },
+          ],
+        }),
+      ),
+    );
+    expect((secondBad as MeteringConfigError).option).toBe('periodic[1].delayMs');
+
+    const badWindow = await bootError(moduleWith(MeteringModule.forRoot({ apiKey: sandbox.apiKey, logger: silentLogger, aggregate: { interval: '7h' } })));
+    expect((badWindow as MeteringConfigError).option).toBe('aggregate.interval');
+
     const badAggregate = await bootError(moduleWith(MeteringModule.forRoot({ apiKey: sandbox.apiKey, logger: silentLogger, aggregate: 'yes' as never })));
     expect((badAggregate as MeteringConfigError).option).toBe('aggregate');
   });

@@ -18,17 +18,20 @@ const INHERITED = ['client', 'apiKey', 'baseUrl', 'scope', 'attemptTimeoutMs', '
  */
 export function createPeriodicJobs(resolved: ResolvedMeteringOptions, meter: Meter): ModulePeriodicJob[] {
   const several = resolved.periodic.length > 1;
-  return resolved.periodic.map((job, i) => {
+  const jobs: ModulePeriodicJob[] = [];
+  resolved.periodic.forEach((job, i) => {
     const field = several ? `periodic[${i}]` : 'periodic';
     const { start, ...given } = job;
-    const options = inherit(given, resolved, meter);
     try {
-      return { meter: createPeriodicMeter(options), start: start !== false };
+      jobs.push({ meter: createPeriodicMeter(inherit(given, resolved, meter)), start: start !== false });
     } catch (err) {
+      // The start is aborted: release the clients of the jobs already created.
+      for (const created of jobs) void created.meter.stop();
       if (err instanceof MeteringConfigError) throw new MeteringConfigError(`${field}.${err.option}`, err.message.slice(err.option.length + 2));
       throw err;
     }
   });
+  return jobs;
 }
 
 function inherit(job: Omit<MeteringPeriodicOptions, 'start'>, resolved: ResolvedMeteringOptions, meter: Meter): PeriodicMeterOptions {
