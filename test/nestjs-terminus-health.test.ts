@@ -5,8 +5,8 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { silentLogger, type MeterHealthOptions } from '@pacspace-metering/core';
-import { Metered, MeteringModule, type Meter, METER } from '@pacspace-metering/nestjs';
+import { createMemoryStateStore, silentLogger, type MeterHealthOptions } from '@pacspace-metering/core';
+import { Metered, MeteringModule, type Meter, METER, PERIODIC_METER, type PeriodicMeter } from '@pacspace-metering/nestjs';
 import { MeteringHealthIndicator } from '@pacspace-metering/nestjs/terminus';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { waitFor } from './support/wait.js';
@@ -45,6 +45,12 @@ function appModule(meteringOptions: Parameters<typeof MeteringModule.forRoot>[0]
     @HealthCheck()
     check() {
       return this.health.check([() => this.metering.isHealthy('metering', thresholds)]);
+    }
+
+    @Get('periodic')
+    @HealthCheck()
+    periodic() {
+      return this.health.check([() => this.metering.isPeriodicHealthy()]);
     }
   }
 
@@ -131,6 +137,56 @@ describe('MeteringHealthIndicator (Terminus) in a real Nest app', () => {
       expect(up.body.info?.metering).toMatchObject({ status: 'up', queued: 0, oldestQueuedAgeSeconds: 0 });
     } finally {
       await sandbox.start().catch(() => undefined);
+      await app.close();
+    }
+  });
+
+  it('isPeriodicHealthy: up with no jobs, down once a periodic job has a window that failed for good', async () => {
+    const plain = await boot(appModule({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'terminus-no-jobs', customerId, logger: silentLogger }, {}));
+    try {
+      const up = await get(plain.base, '/health/periodic');
+      expect(up.status).toBe(200);
+      expect(up.body.info?.metering_periodic).toMatchObject({ status: 'up', message: 'ok', jobs: {} });
+    } finally {
+      await plain.app.close();
+    }
+
+    const startAt = Date.UTC(2025, 0, 1);
+    const { app, base } = await boot(
+      appModule(
+        {
+          apiKey: sandbox.apiKey,
+          baseUrl: sandbox.url,
+          scope: 'terminus-periodic',
+          customerId,
+          logger: silentLogger,
+          periodic: {
+            name: 'seats',
+            interval: '1s',
+            start: false,
+            startAt,
+            now: () => startAt + 1_500,
+            stateStore: createMemoryStateStore(),
+            // Not a valid customerId: the window fails for good (INVALID_SNAPSHOT), nothing is sent.
+            collect: () => [{ customerId: 'not valid!', delta: -1, reason: 'seats' }],
+          },
+        },
+        {},
+      ),
+    );
+    try {
+      const before = await get(base, '/health/periodic');
+      expect(before.status).toBe(200);
+      expect(before.body.info?.metering_periodic).toMatchObject({ status: 'up', jobs: { seats: { failed: null } } });
+      expect((await app.get<PeriodicMeter>(PERIODIC_METER).runDue()).status).toBe('failed');
+      const down = await get(base, '/health/periodic');
+      expect(down.status).toBe(503);
+      expect(down.body.error?.metering_periodic).toMatchObject({
+        status: 'down',
+        message: 'seats: window 20250101T000000Z.1s failed for good (INVALID_SNAPSHOT)',
+        jobs: { seats: { failed: { key: '20250101T000000Z.1s', code: 'INVALID_SNAPSHOT' } } },
+      });
+    } finally {
       await app.close();
     }
   });
