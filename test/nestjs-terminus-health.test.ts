@@ -178,6 +178,12 @@ describe('MeteringHealthIndicator (Terminus) in a real Nest app', () => {
       const before = await get(base, '/health/periodic');
       expect(before.status).toBe(200);
       expect(before.body.info?.metering_periodic).toMatchObject({ status: 'up', jobs: { seats: { failed: null } } });
+      // With a lag limit: the job's first window (2025) is long past.
+      const indicator = app.get(MeteringHealthIndicator);
+      const lagging = await indicator.isPeriodicHealthy('lag', { maxLagSeconds: 60 });
+      expect(lagging.lag.status).toBe('down');
+      expect(lagging.lag.message).toMatch(/^seats: last delivered window ended \d+ s ago \(allowed: 60 s\)$/);
+      await expect(indicator.isPeriodicHealthy('lag', { maxLagSeconds: -1 })).rejects.toMatchObject({ option: 'maxLagSeconds' });
       expect((await app.get<PeriodicMeter>(PERIODIC_METER).runDue()).status).toBe('failed');
       const down = await get(base, '/health/periodic');
       expect(down.status).toBe(503);
