@@ -46,7 +46,8 @@ export class MeteringModule extends ConfigurableMeteringModule implements OnAppl
 
   /**
    * Configures the module with static options: every `createMeter` option (or `meter`), the Nest
-   * options of {@link MeteringModuleOptions}, and `isGlobal` (default `false`).
+   * options of {@link MeteringModuleOptions} (periodic jobs with `periodic`, aggregation with
+   * `aggregate`), and `isGlobal` (default `false`).
    *
    * @example
    * MeteringModule.forRoot({ apiKey: process.env.PACSPACE_API_KEY, customerId: (req) => req.user.id, isGlobal: true })
