@@ -111,6 +111,7 @@ describe('observeMeter: OpenTelemetry metrics after real traffic', () => {
     expect(value(read, INSTRUMENT_NAMES.oldestQueuedAge, SCOPE)).toBeGreaterThanOrEqual(0);
     expect(value(read, INSTRUMENT_NAMES.delivered, SCOPE)).toBe(0);
     expect(value(read, INSTRUMENT_NAMES.paused, SCOPE)).toBe(0);
+    expect(value(read, INSTRUMENT_NAMES.dropped, SCOPE, { reason: 'unauthorized' })).toBe(0);
     expect(points(read, INSTRUMENT_NAMES.accepted)[0]!.attributes['service.name']).toBe('otel-e2e-app');
     // The first request gets the sandbox's 500, the retry delivers it.
     await meter.flush({ timeoutMs: 20_000 });
@@ -135,7 +136,10 @@ describe('observeMeter: OpenTelemetry metrics after real traffic', () => {
     expect(value(read, INSTRUMENT_NAMES.retried, SCOPE)).toBe(1);
     expect(value(read, INSTRUMENT_NAMES.requests, SCOPE)).toBe(7);
     expect(value(read, INSTRUMENT_NAMES.dropped, SCOPE, { reason: 'too_large' })).toBe(1);
-    expect(points(read, INSTRUMENT_NAMES.dropped).filter((p) => p.attributes['pacspace.meter.scope'] === SCOPE)).toHaveLength(1);
+    // Every reason is reported, from 0, so that a first drop shows as an increase.
+    const dropped = points(read, INSTRUMENT_NAMES.dropped).filter((p) => p.attributes['pacspace.meter.scope'] === SCOPE);
+    expect(dropped).toHaveLength(11);
+    expect(dropped.filter((p) => p.value > 0).map((p) => p.attributes.reason)).toEqual(['too_large']);
     expect(value(read, INSTRUMENT_NAMES.queued, SCOPE)).toBe(0);
     expect(value(read, INSTRUMENT_NAMES.inFlight, SCOPE)).toBe(0);
     expect(value(read, INSTRUMENT_NAMES.oldestQueuedAge, SCOPE)).toBe(0);

@@ -1,7 +1,7 @@
 import { metrics, type Attributes, type BatchObservableCallback, type MeterProvider } from '@opentelemetry/api';
 import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
-import { createInstruments } from './instruments.js';
+import { DROP_REASONS, createInstruments } from './instruments.js';
 
 /**
  * Options of {@link observeMeter}.
@@ -34,7 +34,8 @@ export interface MeterObservation {
 
 /**
  * Publishes a Meter's health through the OpenTelemetry metrics API: accepted, delivered,
- * deduplicated, retried, folded, dropped (by `reason`) and failed (by `error.type`) deltas, requests,
+ * deduplicated, retried, folded, dropped (by `reason`, every reason reported from 0) and failed
+ * (by `error.type`, from its first failure) deltas, requests,
  * queue depth, bytes and oldest age, overflow sums, and whether the meter or some customers are
  * paused. Each observation carries `pacspace.meter.scope`.
  *
@@ -56,6 +57,7 @@ export function observeMeter(meter: Meter, options: ObserveMeterOptions = {}): M
   const i = createInstruments(otel);
   const observables = Object.values(i);
   const base: Attributes = { 'pacspace.meter.scope': meter.scope, ...options.attributes };
+  const dropAttributes = DROP_REASONS.map((reason): Attributes => ({ ...base, reason }));
   let stopped = false;
 
   const callback: BatchObservableCallback = (result) => {
@@ -67,7 +69,7 @@ export function observeMeter(meter: Meter, options: ObserveMeterOptions = {}): M
     result.observe(i.retried, s.retried, base);
     result.observe(i.folded, s.folded, base);
     result.observe(i.requests, s.requests, base);
-    for (const [reason, count] of Object.entries(s.dropped)) result.observe(i.dropped, count ?? 0, { ...base, reason });
+    for (let r = 0; r < DROP_REASONS.length; r++) result.observe(i.dropped, s.dropped[DROP_REASONS[r]!] ?? 0, dropAttributes[r]!);
     for (const [code, count] of Object.entries(s.failed)) result.observe(i.failed, count, { ...base, 'error.type': code });
     result.observe(i.queued, s.queued, base);
     result.observe(i.inFlight, s.inFlight, base);
