@@ -1,5 +1,4 @@
 import type { Meter as OtelMeter, Observable } from '@opentelemetry/api';
-import type { DropReason } from '../events.js';
 
 /**
  * The instruments `observeMeter` registers, by what they read from `stats()`. Counters are
@@ -56,19 +55,6 @@ export const INSTRUMENT_NAMES = {
   paused: 'pacspace.meter.paused',
   pausedCustomers: 'pacspace.meter.paused_customers',
 } as const satisfies Record<keyof MeterInstruments, string>;
-
-/**
- * Every drop reason, each reported from the start (0 until it happens): a series that first
- * appears at 1 is invisible to `increase()`-style alerts, so "any drop" would miss the first one.
- * The record type makes the list fail to compile when a reason is added to `DropReason`.
- *
- * @example
- * for (const reason of DROP_REASONS) result.observe(dropped, stats.dropped[reason] ?? 0, { reason });
- */
-export const DROP_REASONS = Object.keys({
-  invalid: true, queue_full: true, too_large: true, closed: true, store_failed: true, rejected: true,
-  unauthorized: true, integrity: true, max_attempts: true, max_elapsed: true, shutdown: true,
-} satisfies Record<DropReason, true>) as DropReason[];
 
 /** Creates the instruments on `otel`; with the API's no-op meter they are no-ops too. */
 export function createInstruments(otel: OtelMeter): MeterInstruments {

@@ -1,7 +1,8 @@
 import { metrics, type Attributes, type BatchObservableCallback, type MeterProvider } from '@opentelemetry/api';
 import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
-import { DROP_REASONS, createInstruments } from './instruments.js';
+import { DROP_REASONS } from '../drop-reasons.js';
+import { createInstruments } from './instruments.js';
 
 /**
  * Options of {@link observeMeter}.
