@@ -17,7 +17,13 @@ export interface MeterHealthOptions {
   unauthorizedIsUnhealthy?: boolean | undefined;
 }
 
-/** Why {@link assessMeterHealth} found a Meter unhealthy. */
+/**
+ * Why {@link assessMeterHealth} found a Meter unhealthy: `unauthorized` (PacSpace refused the key),
+ * `dropped` (more drops than `maxDropped`), `stale_queue` (oldest held delta too old), `closed`.
+ *
+ * @example
+ * if (assessMeterHealth(meter.stats()).problems.includes('unauthorized')) alertOnCall('PacSpace key refused');
+ */
 export type MeterHealthProblem = 'unauthorized' | 'dropped' | 'stale_queue' | 'closed';
 
 /**

@@ -56,7 +56,13 @@ export const INSTRUMENT_NAMES = {
   pausedCustomers: 'pacspace.meter.paused_customers',
 } as const satisfies Record<keyof MeterInstruments, string>;
 
-/** Creates the instruments on `otel`; with the API's no-op meter they are no-ops too. */
+/**
+ * Creates the instruments on `otel`; with the API's no-op meter they are no-ops too.
+ *
+ * @example
+ * const i = createInstruments(metrics.getMeter('@pacspace-metering/core'));
+ * otel.addBatchObservableCallback((result) => result.observe(i.queued, meter.stats().queued), [i.queued]);
+ */
 export function createInstruments(otel: OtelMeter): MeterInstruments {
   const n = INSTRUMENT_NAMES;
   const counter = (name: string, unit: string, description: string) => otel.createObservableCounter(name, { unit, description });
