@@ -5,6 +5,7 @@ export type { MeterConfig, MeterOptions } from './options.js';
 export type { DeliveredEvent, DropEvent, DropReason, ErrorContext, RetryEvent } from './events.js';
 export type { CloseReport, DrainReport, MeterStats } from './stats.js';
 export { createPacSpaceClient } from './client.js';
+export { dryRunClient } from './dry-run-client.js';
 export type { BalanceClient, BatchDelta, BatchResult, EmitOptions, EmitReceipt, PacSpaceClient, PacSpaceClientOptions } from './client.js';
 export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, MeteringConfigError, MeteringError, PacSpaceApiError } from './errors.js';
 export type { PacSpaceApiErrorInit } from './errors.js';
@@ -14,6 +15,8 @@ export { PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId } from './re
 export type { RequestIdOptions, RequestIdSource, RequestLike, ResolvedRequestId } from './request-id.js';
 export { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, thenableError } from './validation.js';
 export type { DeltaFields } from './validation.js';
+export { assessMeterHealth } from './health.js';
+export type { MeterHealth, MeterHealthOptions, MeterHealthProblem } from './health.js';
 export { silentLogger } from './logger.js';
 export { createDefaultReporter } from './default-reporter.js';
 export type { CredentialsCheck } from './credentials.js';

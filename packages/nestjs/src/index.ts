@@ -11,8 +11,8 @@ export { MeteringInterceptor } from './metering.interceptor.js';
 export { MeteringEnhancer } from './metering.enhancer.js';
 export { Metered } from './metered.decorator.js';
 export { SkipMetering } from './skip-metering.decorator.js';
-export { InjectMeter, getMeterToken } from './inject-meter.decorator.js';
-export { METER, METERED_METADATA, SKIP_METERING_METADATA, DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
+export { InjectMeter, InjectPeriodicMeter, InjectPeriodicMeters, getMeterToken } from './inject-meter.decorator.js';
+export { METER, PERIODIC_METER, PERIODIC_METERS, METERED_METADATA, SKIP_METERING_METADATA, DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 export type {
   CustomerIdResolver,
   DeltaResolver,
@@ -24,5 +24,6 @@ export type {
   MeteringModuleAsyncOptions,
   MeteringModuleOptions,
   MeteringOptionsFactory,
+  MeteringPeriodicOptions,
 } from './metering-options.interface.js';
-export type { Meter } from '@pacspace-metering/core';
+export type { AggregatingMeter, Meter, PeriodicMeter } from '@pacspace-metering/core';

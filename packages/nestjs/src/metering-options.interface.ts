@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
-import type { Meter, MeterOptions } from '@pacspace-metering/core';
+import type { AggregatingMeterOptions, Meter, MeterOptions, PeriodicMeterOptions } from '@pacspace-metering/core';
 
 /**
  * Who pays for a call: returns the customerId (1-128 characters of `[A-Za-z0-9_.:-]`; a safe
@@ -131,6 +131,43 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * (`app.init()`/`app.listen()` rejects) instead of losing every delta later. Default: `false`.
    */
   verifyCredentials?: boolean | undefined;
+  /**
+   * Periodic (or hybrid) metering run by the module: one {@link MeteringPeriodicOptions} per job
+   * (an array for several, each with its own `name`). The module creates each periodic meter while
+   * the application bootstraps, starts it once the application has started (unless
+   * `start: false`), and stops it on shutdown before the Meter is closed. Inject it with
+   * `@InjectPeriodicMeter()` (`@InjectPeriodicMeter(name)` for one of several). Default: none.
+   */
+  periodic?: MeteringPeriodicOptions | readonly MeteringPeriodicOptions[] | undefined;
+  /**
+   * Sum every metered route's deltas per (customer, reason, window) and send one delta per window
+   * (`true`, or the options of `createAggregatingMeter`, e.g. `{ interval: '1m', instanceId }`). The
+   * module's Meter (`@InjectMeter()`) is then the aggregating meter; on shutdown the module closes
+   * it, which sends the open sums. With `meter` given, the aggregation wraps it and the given
+   * Meter is flushed, not closed. Default: none (one delta per call).
+   */
+  aggregate?: true | Omit<AggregatingMeterOptions, 'closeMeter'> | undefined;
+}
+
+/**
+ * One periodic job of {@link MeteringModuleOptions.periodic}: the options of `createPeriodicMeter`,
+ * where `client`, `apiKey`, `baseUrl`, `scope`, `attemptTimeoutMs` and `logger` default to the
+ * module's (a module created with `enabled: false` gives its periodic meters a dry-run client), and
+ * `closePeriods: true` drains the module's Meter before each month's checkpoint, plus `start`.
+ *
+ * @example
+ * MeteringModule.forRoot({
+ *   scope: 'storage-api',
+ *   customerId: (req) => req.user.id,
+ *   periodic: { interval: '1h', statePath: '/var/lib/storage-api/periodic.json', collect: ({ start, end }) => usage.between(start, end), closePeriods: true },
+ * })
+ * @publicApi
+ */
+export interface MeteringPeriodicOptions extends Omit<PeriodicMeterOptions, 'closePeriods'> {
+  /** As `createPeriodicMeter`'s; `true`, or an object without `drain`, drains the module's Meter first. Default: `false`. */
+  closePeriods?: PeriodicMeterOptions['closePeriods'] | undefined;
+  /** Start the schedule (`periodic.start()`) once the application has started. `false` leaves it to you (`runDue()` from your own scheduler). Default: `true`. */
+  start?: boolean | undefined;
 }
 
 /**

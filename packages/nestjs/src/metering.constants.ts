@@ -9,6 +9,25 @@
  */
 export const METER = 'PACSPACE_METERING_METER';
 
+/**
+ * Injection token of the periodic meter the module runs (`periodic` in `forRoot`; the first job
+ * when there are several). Prefer {@link InjectPeriodicMeter}.
+ *
+ * @example
+ * const periodic = app.get<PeriodicMeter>(PERIODIC_METER);
+ * @publicApi
+ */
+export const PERIODIC_METER = 'PACSPACE_METERING_PERIODIC_METER';
+
+/**
+ * Injection token of every periodic meter the module runs, a `ReadonlyMap` by job `name`.
+ *
+ * @example
+ * const storage = app.get<ReadonlyMap<string, PeriodicMeter>>(PERIODIC_METERS).get('storage');
+ * @publicApi
+ */
+export const PERIODIC_METERS = 'PACSPACE_METERING_PERIODIC_METERS';
+
 /** @internal Injection token of the resolved module settings (the Meter plus the Nest defaults). */
 export const METERING_RUNTIME = 'PACSPACE_METERING_RUNTIME';
 

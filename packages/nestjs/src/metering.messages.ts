@@ -19,6 +19,10 @@ export const messages = {
   reasonValue: (got: string) => `must be a non-empty string of at most 500 characters (got ${got})`,
   metadataValue: (got: string) => `must be a plain object or a function (req, result) => object (got ${got})`,
   timeout: (got: string) => `must be a non-negative integer number of milliseconds (got ${got})`,
+  aggregateValue: (got: string) => `must be true or an object of createAggregatingMeter options such as { interval: '1m' } (got ${got})`,
+  periodicValue: (got: string) => `must be an object of createPeriodicMeter options with collect, or an array of them (got ${got})`,
+  periodicName: (name: string) => `'${name}' is used by two periodic jobs; give each job its own name (its state file and referenceIds depend on it)`,
+  periodicMissing: (name: string) => `no periodic job named '${name}': add it to \`periodic\` in ${FORROOT}`,
   reasonRequiresCustomer: () =>
     `is required when \`reason\` is set in ${FORROOT}: every route the global MeteringInterceptor meters needs someone to bill`,
 

@@ -1,11 +1,11 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { METER, METERING_RUNTIME } from './metering.constants.js';
+import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
 import { MeteringGuard } from './metering.guard.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
 import { ConfigurableMeteringModule } from './metering.module-definition.js';
-import { meterProvider, meteringRuntimeProvider, type MeteringRuntime } from './metering.providers.js';
+import { meterProvider, meteringRuntimeProvider, periodicMeterProvider, periodicMetersProvider, type MeteringRuntime } from './metering.providers.js';
 import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './metering-options.interface.js';
 
 /**
@@ -36,8 +36,8 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [meteringRuntimeProvider, meterProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer],
-  exports: [METER, METERING_RUNTIME, MeteringGuard, MeteringInterceptor],
+  providers: [meteringRuntimeProvider, meterProvider, periodicMeterProvider, periodicMetersProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer],
+  exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor],
 })
 export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime) {
@@ -46,7 +46,8 @@ export class MeteringModule extends ConfigurableMeteringModule implements OnAppl
 
   /**
    * Configures the module with static options: every `createMeter` option (or `meter`), the Nest
-   * options of {@link MeteringModuleOptions}, and `isGlobal` (default `false`).
+   * options of {@link MeteringModuleOptions} (periodic jobs with `periodic`, aggregation with
+   * `aggregate`), and `isGlobal` (default `false`).
    *
    * @example
    * MeteringModule.forRoot({ apiKey: process.env.PACSPACE_API_KEY, customerId: (req) => req.user.id, isGlobal: true })
@@ -74,15 +75,29 @@ export class MeteringModule extends ConfigurableMeteringModule implements OnAppl
     return { ...super.forRootAsync(asyncOptions), global: isGlobal === true };
   }
 
-  /** With `verifyCredentials: true`, a key PacSpace refuses (or PacSpace out of reach) aborts the start. */
+  /**
+   * With `verifyCredentials: true`, a key PacSpace refuses (or PacSpace out of reach) aborts the
+   * start. Then the periodic jobs start (those without `start: false`).
+   */
   async onApplicationBootstrap(): Promise<void> {
     if (this.runtime.options.verifyCredentials) await this.runtime.meter.verifyCredentials();
+    for (const job of this.runtime.periodic) if (job.start) job.meter.start();
   }
 
-  /** Delivers what is still queued before the application finishes shutting down. */
+  /**
+   * Stops the periodic jobs (a window being sent is finished first), then delivers what is still
+   * queued, open aggregation sums included, before the application finishes shutting down.
+   */
   async onApplicationShutdown(): Promise<void> {
-    const { meter, ownsMeter, options } = this.runtime;
-    if (ownsMeter) await meter.close({ timeoutMs: options.shutdownTimeoutMs });
-    else await meter.flush({ timeoutMs: options.shutdownTimeoutMs });
+    const { meter, ownsMeter, aggregated, periodic, options } = this.runtime;
+    const timeoutMs = options.shutdownTimeoutMs;
+    await Promise.all(periodic.map((job) => job.meter.stop()));
+    if (ownsMeter) {
+      // The aggregating meter (when there is one) closes the Meter under it.
+      await meter.close({ timeoutMs });
+      return;
+    }
+    if (aggregated) await aggregated.aggregator.close({ timeoutMs });
+    await (aggregated?.base ?? meter).flush({ timeoutMs });
   }
 }

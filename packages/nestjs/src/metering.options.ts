@@ -1,7 +1,8 @@
 import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, type Meter, type MeterOptions } from '@pacspace-metering/core';
 import { DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 import { describeValue, messages } from './metering.messages.js';
-import type { CustomerIdResolver, MeteringModuleOptions, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
+import type { AggregatingMeterOptions } from '@pacspace-metering/core';
+import type { CustomerIdResolver, MeteringModuleOptions, MeteringPeriodicOptions, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
 
 /** Every Nest-specific option name; `satisfies` keeps the list complete as the interface grows. */
 const NEST_OPTIONS = {
@@ -17,6 +18,8 @@ const NEST_OPTIONS = {
   responseHeader: true,
   shutdownTimeoutMs: true,
   verifyCredentials: true,
+  periodic: true,
+  aggregate: true,
 } satisfies Record<Exclude<keyof MeteringModuleOptions, keyof MeterOptions>, true>;
 
 const NEST_OPTION_NAMES = Object.keys(NEST_OPTIONS) as Array<keyof typeof NEST_OPTIONS>;
@@ -42,6 +45,9 @@ export interface ResolvedMeteringOptions {
   responseHeader: string | undefined;
   shutdownTimeoutMs: number;
   verifyCredentials: boolean;
+  /** The periodic jobs, as given (checked when created). */
+  periodic: MeteringPeriodicOptions[];
+  aggregate: Omit<AggregatingMeterOptions, 'closeMeter'> | undefined;
 }
 
 /**
@@ -100,6 +106,14 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MeteringConfigError('shutdownTimeoutMs', messages.timeout(describeValue(value)));
     shutdownTimeoutMs = value;
   }
+  const periodic = checkPeriodic(options.periodic);
+  let aggregate: ResolvedMeteringOptions['aggregate'];
+  if ('aggregate' in options) {
+    const value = options.aggregate;
+    if (value === true) aggregate = {};
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) aggregate = value as ResolvedMeteringOptions['aggregate'];
+    else throw new MeteringConfigError('aggregate', messages.aggregateValue(describeValue(value)));
+  }
   if (reason !== undefined && options.customerId === undefined) throw new MeteringConfigError('customerId', messages.reasonRequiresCustomer());
 
   return {
@@ -116,7 +130,25 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     responseHeader,
     shutdownTimeoutMs,
     verifyCredentials,
+    periodic,
+    aggregate,
   };
+}
+
+/** One job or a list of them; each an object with `collect` and a `name` of its own. */
+function checkPeriodic(value: unknown): MeteringPeriodicOptions[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  const names = new Set<string>();
+  list.forEach((job: unknown, i) => {
+    const field = Array.isArray(value) ? `periodic[${i}]` : 'periodic';
+    if (job === null || typeof job !== 'object' || Array.isArray(job)) throw new MeteringConfigError(field, messages.periodicValue(describeValue(job)));
+    const { name = 'periodic', start } = job as MeteringPeriodicOptions;
+    if (start !== undefined && typeof start !== 'boolean') throw new MeteringConfigError(`${field}.start`, messages.notABoolean(describeValue(start)));
+    if (names.has(name)) throw new MeteringConfigError(`${field}.name`, messages.periodicName(String(name)));
+    names.add(name);
+  });
+  return list as MeteringPeriodicOptions[];
 }
 
 /** @internal Checks a reason (module or route); `fail` builds the error to throw. */
