@@ -176,8 +176,9 @@ describe.each(EXAMPLE_NAMES)('%s as a process: SIGTERM mid-run', (name) => {
       expect(close.pending).toBeGreaterThanOrEqual(20);
       expect(close.pendingReferenceIds).toHaveLength(close.pending);
       // Unsent deltas are dropped as `shutdown` (counted, reported), the in-flight rest is pending too.
-      expect(stats.dropped.shutdown).toBeGreaterThan(0);
-      expect(stats.dropped.shutdown).toBeLessThanOrEqual(close.pending);
+      // How many were still waiting rather than travelling in a batch depends on timing: none, when
+      // every one of them was in a batch in flight.
+      expect(stats.dropped.shutdown ?? 0).toBeLessThanOrEqual(close.pending);
 
       // What PacSpace has plus what was reported pending is exactly what should have been billed:
       // nothing lost without a trace, nothing billed that should not be, nothing counted twice.

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +23,15 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Builds a package when its dist is missing or older than its sources. */
+/**
+ * Refuses a dist that is missing or older than its sources (the README's test command builds first).
+ * It does not rebuild: a rebuild empties dist while other test files load it.
+ */
 function ensureBuilt(dir: string): void {
   const built = join(dir, 'dist/cjs/index.js');
   const esm = join(dir, 'dist/esm/index.js');
   if (existsSync(built) && existsSync(esm) && Math.min(statSync(built).mtimeMs, statSync(esm).mtimeMs) >= newestSource(join(dir, 'src'))) return;
-  execFileSync(process.execPath, [join(root, 'scripts/build-package.mjs')], { cwd: dir, stdio: 'pipe' });
+  throw new Error(`${dir}/dist is missing or older than its sources: run \`npx -y pnpm@12.4.2 run build\` first`);
 }
 
 const app = (load: string) => `

@@ -17,17 +17,17 @@ import { addToSum, totalOf, type RunningSum } from '../running-sum.js';
  */
 export interface AggregatingMeterOptions {
   /** Window length: `'1m'`, `'5m'`, `'1h'`, ... or milliseconds; must be whole seconds dividing 24 h. Default: `'1m'`. */
-  interval?: IntervalSpec;
+  interval?: IntervalSpec | undefined;
   /** Same as `interval`, in milliseconds (give one of the two). */
-  windowMs?: number;
+  windowMs?: number | undefined;
   /** A readable label for this instance in referenceIds (e.g. the pod name), 1-16 characters of `[A-Za-z0-9_-]`. A random part is always added. Default: none. */
-  instanceId?: string;
+  instanceId?: string | undefined;
   /** Open (customer, reason) sums held at most; when reached, all are sent early (as parts). Default: 10000. */
-  maxOpenAggregates?: number;
+  maxOpenAggregates?: number | undefined;
   /** Close the underlying meter in `close()`. Set false when other code shares the meter and closes it. Default: true. */
-  closeMeter?: boolean;
+  closeMeter?: boolean | undefined;
   /** Clock, for tests. Default: `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /**

@@ -114,11 +114,11 @@ export interface PeriodCloseReport {
  */
 export interface ClosePeriodOptions {
   /** Meters (or aggregating meters) whose queues are drained (`flush`) before the checkpoint. Default: none. */
-  drain?: ReadonlyArray<{ flush(options?: { timeoutMs?: number }): Promise<DrainReport> }>;
+  drain?: ReadonlyArray<{ flush(options?: { timeoutMs?: number }): Promise<DrainReport> }> | undefined;
   /** Timeout of each drain; a drain that times out stops the close (retried later). Default: 60000 ms. */
-  drainTimeoutMs?: number;
+  drainTimeoutMs?: number | undefined;
   /** Customers to checkpoint one by one, or a function of the period giving them. Default: one checkpoint for all customers. */
-  customerIds?: readonly string[] | ((period: string) => readonly string[] | Promise<readonly string[]>);
+  customerIds?: (readonly string[] | ((period: string) => readonly string[] | Promise<readonly string[]>)) | undefined;
 }
 
 /**
@@ -129,57 +129,57 @@ export interface ClosePeriodOptions {
  */
 export interface PeriodicMeterOptions {
   /** An SDK-shaped client; `balance.emitBatch` is used when present, else `balance.emit` per item. Wins over `apiKey`/`baseUrl`. */
-  client?: BalanceClient;
+  client?: BalanceClient | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_API_KEY`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** First segment of every referenceId and key: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
-  scope?: string;
+  scope?: string | undefined;
   /** This job's name, in every referenceId and key: 1-32 characters of `[A-Za-z0-9_-]`. Two periodic meters of one scope need different names. Default: `'periodic'`. */
-  name?: string;
+  name?: string | undefined;
   /** Window length: `'1h'`, `'6h'`, `'24h'`, ... or milliseconds; must divide 24 h. Default: `'1h'`. */
-  interval?: IntervalSpec;
+  interval?: IntervalSpec | undefined;
   /** Returns the usage of a window; sync or async. Called once per window (its result is frozen and persisted until delivered). Required. */
   collect: (window: CollectWindow) => readonly UsageSnapshot[] | Promise<readonly UsageSnapshot[]>;
   /** Path of the default JSON state file. Default: `.pacspace-metering/{scope}.{name}.json` under the working directory. */
-  statePath?: string;
+  statePath?: string | undefined;
   /** Your own state store instead of the JSON file (`statePath` and `stateStore` exclude each other). */
-  stateStore?: PeriodicStateStore;
+  stateStore?: PeriodicStateStore | undefined;
   /** With no saved state, the start of the first window (epoch ms or Date, on an interval boundary). Default: the start of the current window. */
-  startAt?: number | Date;
+  startAt?: number | Date | undefined;
   /** Wait this long after a window ends before collecting it, for late data. Default: 0. */
-  delayMs?: number;
+  delayMs?: number | undefined;
   /** Items per batch request, 1-100. Default: 100 (the endpoint's limit). */
-  maxBatchSize?: number;
+  maxBatchSize?: number | undefined;
   /** Absolute deadline of one request. Default: 30000 ms. */
-  attemptTimeoutMs?: number;
+  attemptTimeoutMs?: number | undefined;
   /** Backoff of transient failures; `maxAttempts` is per window and run, after which the run ends and the window is retried later with the same keys. */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
   /** Close each month automatically once its last window is delivered (drain, then checkpoint once). Default: false. */
-  closePeriods?: boolean | ClosePeriodOptions;
+  closePeriods?: boolean | ClosePeriodOptions | undefined;
   /** Records every delivered item, for `reconcile`. */
-  tally?: SentTally;
+  tally?: SentTally | undefined;
   /** Called once per delivered window. */
-  onWindow?: (report: WindowReport) => void;
+  onWindow?: ((report: WindowReport) => void) | undefined;
   /** Called once when a window fails for good. */
-  onWindowFailed?: (failure: WindowFailure) => void;
+  onWindowFailed?: ((failure: WindowFailure) => void) | undefined;
   /** Called before each retry wait. */
-  onRetry?: (event: PeriodicRetryEvent) => void;
+  onRetry?: ((event: PeriodicRetryEvent) => void) | undefined;
   /** Called once per closed period. */
-  onPeriodClosed?: (report: PeriodCloseReport) => void;
+  onPeriodClosed?: ((report: PeriodCloseReport) => void) | undefined;
   /** Called for every error: failed windows, collect throwing, checkpoint failures, state store failures, throwing hooks. */
-  onError?: (error: Error, context: { stage: 'collect' | 'delivery' | 'checkpoint' | 'state' | 'hook'; window?: string; period?: string; hook?: string }) => void;
+  onError?: ((error: Error, context: { stage: 'collect' | 'delivery' | 'checkpoint' | 'state' | 'hook'; window?: string; period?: string; hook?: string }) => void) | undefined;
   /**
    * A pino-compatible logger. Default: losses and failures (warn, error) are written to the
    * process's stderr as Node warnings (code `PACSPACE_METERING`), each kind at most once a minute
    * with a count of repeats; routine work is not logged. `silentLogger` turns that off.
    */
-  logger?: MeteringLogger;
+  logger?: MeteringLogger | undefined;
   /** Clock, for tests. Default: `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Random source in [0, 1), for tests. Default: `Math.random`. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /**
