@@ -128,22 +128,32 @@ describe('leases', () => {
 describe('write-behind', () => {
   it('adds of one tick are committed together; each promise resolves once its row is committed', async () => {
     const schema = 'group_commit';
-    const s = await store({ schema });
-    const before = Number((await pool.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).rows[0].xact_commit);
-    const written = Array.from({ length: 500 }, (_, i) => s.add(delta(`g${i % 3}`)));
-    expect(s.pendingWrites()).toBe(500);
-    await Promise.all(written);
-    expect(s.pendingWrites()).toBe(0);
-    expect(await outboxRows(schema)).toBe(500);
-    const after = Number((await pool.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).rows[0].xact_commit);
-    // One INSERT for the 500 (the count also includes this test's own queries and other stores' polls).
-    expect(after - before).toBeLessThan(100);
-    // Its own deltas are served from memory, leased by this instance in the table.
-    const leased = await s.leaseBatch(Date.now(), 1000, 10_000_000, noPause);
-    expect(Array.isArray(leased) && leased.length).toBe(500);
-    for (const item of leased as QueuedDelta[]) s.remove(item);
-    await s.close();
-    expect(await outboxRows(schema)).toBe(0);
+    // The store's own pool, with its INSERTs counted.
+    const counted = new pg.Pool({ connectionString: db.url, max: 2 });
+    let inserts = 0;
+    const query = counted.query.bind(counted) as (...args: unknown[]) => unknown;
+    (counted as unknown as { query: unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].startsWith(`INSERT INTO ${schema}.outbox`)) inserts++;
+      return query(...args);
+    };
+    const s = await store({ schema, pool: counted, connectionString: undefined });
+    try {
+      const written = Array.from({ length: 500 }, (_, i) => s.add(delta(`g${i % 3}`)));
+      expect(s.pendingWrites()).toBe(500);
+      await Promise.all(written);
+      expect(s.pendingWrites()).toBe(0);
+      expect(inserts).toBe(1);
+      expect(await outboxRows(schema)).toBe(500);
+      // Its own deltas are served from memory, leased by this instance in the table.
+      const leased = await s.leaseBatch(Date.now(), 1000, 10_000_000, noPause);
+      expect(Array.isArray(leased) && leased.length).toBe(500);
+      expect((await pool.query(`SELECT DISTINCT lease_owner FROM ${schema}.outbox`)).rows).toEqual([{ lease_owner: s.owner }]);
+      for (const item of leased as QueuedDelta[]) s.remove(item);
+      await s.close();
+      expect(await outboxRows(schema)).toBe(0);
+    } finally {
+      await counted.end();
+    }
   });
 
   it('refuses an add when the buffer is full, and a failed insert rejects its promise (still delivered from memory)', async () => {
