@@ -10,6 +10,15 @@ import { insertPrepared, type InsertedDelta } from './transactional.js';
 import { Writer } from './writer.js';
 
 /**
+ * A lease from the table takes up to this many batches' worth of rows: the first batch goes to the
+ * Meter, the rest wait in this instance (leased by it, renewed) for its next batches, so a backlog
+ * costs one lease query per this many batches.
+ */
+const LEASE_AHEAD = 4;
+/** What `dueCount` adds while a poll of the table is due: unknown, so the Meter should not wait to fill a batch first. */
+const UNKNOWN_BACKLOG = 1_000_000;
+
+/**
  * A durable, shared {@link MeterStore} on PostgreSQL: every instance of an API writes its accepted
  * deltas to one `outbox` table, and any live instance delivers what is due.
  *
@@ -55,8 +64,9 @@ export class PostgresStore implements MeterStore {
   private readonly writer: Writer;
   private readonly reportError: (error: PostgresStoreError) => void;
   private nextPollAt = 0;
-  /** The last lease from the table was full: there may be more at once. */
+  /** The last lease from the table was full: there may be more at once, about as many again. */
   private remoteMore = false;
+  private lastLeaseSize = 0;
   private readonly heartbeat: NodeJS.Timeout;
   private lastRenewedAt = Date.now();
   private open = true;
@@ -104,9 +114,16 @@ export class PostgresStore implements MeterStore {
     return this.leaseFromTable(now, maxCount, maxBytes, pausedUntil);
   }
 
-  /** This instance's due deltas, plus one while the table may hold due rows of others (its poll is due). */
+  /**
+   * This instance's due deltas, plus those the table may hold: as many as the last lease took
+   * when that lease was full (a backlog), or an unknown number while its poll is due (so the Meter
+   * asks at once, rather than lingering to fill a batch); none between polls after a short lease.
+   */
   dueCount(now: number): number {
-    return this.index.dueCount(now) + (this.open && this.remoteDue(now) ? 1 : 0);
+    const own = this.index.dueCount(now);
+    if (!this.open) return own;
+    if (this.remoteMore) return own + this.lastLeaseSize;
+    return own + (now >= this.nextPollAt ? UNKNOWN_BACKLOG : 0);
   }
 
   remove(item: QueuedDelta): void {
@@ -239,13 +256,14 @@ export class PostgresStore implements MeterStore {
            WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < clock_timestamp())
            ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
          RETURNING o.id, o.reference_id, o.customer_id, o.body, o.bytes, o.accepted_at, o.attempts, o.due_at`,
-        [this.owner, this.config.leaseMs, now, maxCount],
+        [this.owner, this.config.leaseMs, now, maxCount * LEASE_AHEAD],
       ));
     } catch (error) {
       this.failed('STORE_UNAVAILABLE', `could not lease rows from the outbox (${messageOf(error)}); trying again in ${this.config.pollIntervalMs} ms`, error);
       return [];
     }
-    this.remoteMore = rows.length === maxCount;
+    this.remoteMore = rows.length === maxCount * LEASE_AHEAD;
+    this.lastLeaseSize = rows.length;
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     const batch: QueuedDelta[] = [];
     let bytes = 0;
@@ -253,7 +271,7 @@ export class PostgresStore implements MeterStore {
       const item = itemFromRow(row);
       this.writer.adopt(item, Number(row.id));
       const pause = pausedUntil(item.customerId);
-      const fits = batch.length === 0 || bytes + item.bytes <= maxBytes;
+      const fits = batch.length === 0 || (batch.length < maxCount && bytes + item.bytes <= maxBytes);
       if (!this.open || pause > now || !fits) {
         // Held by this instance now: sent with its next batch, or when the customer's pause ends.
         if (pause > now) item.dueAt = Math.max(item.dueAt, pause);
