@@ -12,16 +12,16 @@ import type { PostgresStoreError } from './errors.js';
  */
 export interface PostgresStoreOptions {
   /** A PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). The store then owns its pool (at most `poolSize` connections) and ends it on `close()`. */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /** A `pg` Pool of your own. The store does not end it on `close()`. */
-  pool?: Pool;
+  pool?: Pool | undefined;
   /**
    * The Postgres schema that holds the outbox tables (`outbox`, `dead_letters`, `schema_version`).
    * Created when missing. Lower-case letters, digits and `_`, starting with a letter or `_`.
    *
    * @default 'pacspace_metering'
    */
-  schema?: string;
+  schema?: string | undefined;
   /**
    * How long a lease on a row lasts without renewal, in milliseconds. A live instance renews its
    * leases every `leaseMs / 3`; the rows of an instance that died become deliverable by the others
@@ -30,14 +30,14 @@ export interface PostgresStoreOptions {
    *
    * @default 30000
    */
-  leaseMs?: number;
+  leaseMs?: number | undefined;
   /**
    * How often an instance with nothing of its own to send looks for rows it did not accept (left
    * by a dead instance, replayed dead letters, deltas enqueued in a transaction), in milliseconds.
    *
    * @default 500
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: number | undefined;
   /**
    * Delivered, rescheduled and dead-lettered rows are written behind, together, at most this long
    * later (milliseconds). A crash in that window loses no delta: a delivered row is sent again with
@@ -45,7 +45,7 @@ export interface PostgresStoreOptions {
    *
    * @default 10
    */
-  settleDelayMs?: number;
+  settleDelayMs?: number | undefined;
   /**
    * The bound of the write-behind buffer: rows waiting to be written. When it is full, `add`
    * throws and the Meter refuses the delta as `store_failed` (counted and reported) rather than
@@ -53,20 +53,20 @@ export interface PostgresStoreOptions {
    *
    * @default 10000
    */
-  maxPendingWrites?: number;
+  maxPendingWrites?: number | undefined;
   /**
    * Connections of the pool the store creates from `connectionString`.
    *
    * @default 4
    */
-  poolSize?: number;
+  poolSize?: number | undefined;
   /**
    * Called when a write or a lease fails while running (database down, connection lost). Deltas
    * stay in memory and are still delivered while the process lives; only their durability is lost.
    *
    * @default a process warning (`process.emitWarning`), at most one a minute
    */
-  onError?: (error: PostgresStoreError) => void;
+  onError?: ((error: PostgresStoreError) => void) | undefined;
 }
 
 /**
