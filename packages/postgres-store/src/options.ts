@@ -11,9 +11,17 @@ import type { PostgresStoreError } from './errors.js';
  * createPostgresStore({ pool, schema: 'billing_outbox', leaseMs: 10_000 });
  */
 export interface PostgresStoreOptions {
-  /** A PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). The store then owns its pool (at most `poolSize` connections) and ends it on `close()`. */
+  /**
+   * A PostgreSQL connection URL (`postgres://user:pass@host:5432/db`). The store then owns its pool
+   * (at most `poolSize` connections; connecting times out after 5 s, a statement after 10 s) and
+   * ends it on `close()`.
+   */
   connectionString?: string | undefined;
-  /** A `pg` Pool of your own. The store does not end it on `close()`. */
+  /**
+   * A `pg` Pool of your own. The store does not end it on `close()`. Give it a
+   * `connectionTimeoutMillis` and a `statement_timeout`: a write that hangs holds the answers
+   * that wait for it.
+   */
   pool?: Pool | undefined;
   /**
    * The Postgres schema that holds the outbox tables (`outbox`, `dead_letters`, `schema_version`).

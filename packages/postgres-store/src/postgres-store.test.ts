@@ -213,4 +213,26 @@ describe('a Meter on the store', () => {
       await sandbox.close();
     }
   });
+
+  it('reports a delta it could not make durable through the Meter (onError), answers committed false, and still delivers it', async () => {
+    const sandbox = await startSandbox({ seed: 16 });
+    try {
+      const storeErrors: Error[] = [];
+      const s = await store({ schema: 'not_durable', onError: (e) => storeErrors.push(e) });
+      await pool.query("ALTER TABLE not_durable.outbox ADD CONSTRAINT refuse_one CHECK (customer_id <> 'cust_refused')");
+      const meterErrors: Array<{ error: Error; stage: unknown }> = [];
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store: s, scope: 'pg', flushIntervalMs: 5, onError: (error, context) => meterErrors.push({ error, stage: context.stage }), logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const refused = meter.enqueue({ customerId: 'cust_refused', delta: -1, reason: 'api_request', requestId: 'x' });
+      const fine = meter.enqueue({ customerId: 'cust_ok', delta: -1, reason: 'api_request', requestId: 'y' });
+      expect(await (refused as { committed: Promise<boolean> }).committed).toBe(false);
+      expect(await (fine as { committed: Promise<boolean> }).committed).toBe(true);
+      expect(meterErrors).toEqual([{ error: expect.objectContaining({ code: 'STORE_WRITE_FAILED' }), stage: 'intake' }]);
+      const report = await meter.close({ timeoutMs: 30_000 });
+      expect(report).toMatchObject({ delivered: 2, pending: 0 });
+      expect(sandbox.ledger().deltas.map((d) => d.customerId).sort()).toEqual(['cust_ok', 'cust_refused']);
+      expect(storeErrors).toEqual([]);
+    } finally {
+      await sandbox.close();
+    }
+  });
 });

@@ -78,7 +78,8 @@ export class PostgresStore implements MeterStore {
     this.config = resolvePostgresStoreOptions(options);
     this.schema = this.config.schema;
     this.ownsPool = this.config.pool === undefined;
-    this.pool = this.config.pool ?? new pg.Pool({ connectionString: this.config.connectionString, max: this.config.poolSize });
+    // A database that hangs must fail the write (reported; the answer goes out) rather than hold answers forever.
+    this.pool = this.config.pool ?? new pg.Pool({ connectionString: this.config.connectionString, max: this.config.poolSize, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 });
     // An idle connection that fails (the server restarted) must not crash the process.
     if (this.ownsPool) this.pool.on('error', (error) => this.failed('STORE_UNAVAILABLE', `an idle connection failed (${messageOf(error)})`, error));
     this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

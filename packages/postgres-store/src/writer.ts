@@ -142,9 +142,35 @@ export class Writer {
     }
   }
 
-  private async writeInserts(batch: PendingInsert[]): Promise<void> {
+  /**
+   * One group commit. A group that fails is not failed as a whole at once: a failure of the
+   * connection or server is tried once more; a row the database refuses (a data or constraint
+   * error) is isolated by halving the group, so the other deltas of its turn are still made durable.
+   */
+  private async writeInserts(batch: PendingInsert[], retried = false): Promise<void> {
+    try {
+      const ids = await this.insertRows(batch.map((p) => p.item));
+      batch.forEach(({ item, resolve }, i) => {
+        this.rowIds.set(item, ids[i]!);
+        resolve();
+      });
+    } catch (error) {
+      if (isRowError(error) && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.writeInserts(batch.slice(0, half), true);
+        await this.writeInserts(batch.slice(half), true);
+        return;
+      }
+      if (!retried && !isRowError(error)) return this.writeInserts(batch, true);
+      const wrapped = new PostgresStoreError('STORE_WRITE_FAILED', this.schema, `${batch.length} accepted delta(s) could not be written (${messageOf(error)}); they stay in memory and are still delivered, but a crash would lose them`, { cause: error });
+      for (const { reject } of batch) reject(wrapped);
+    }
+  }
+
+  /** Inserts the rows in one statement, leased by this instance; answers their ids in order. */
+  private async insertRows(items: QueuedDelta[]): Promise<number[]> {
     const cols = { ref: [] as string[], customer: [] as string[], body: [] as string[], bytes: [] as number[], accepted: [] as number[], attempts: [] as number[], due: [] as number[] };
-    for (const { item } of batch) {
+    for (const item of items) {
       cols.ref.push(item.referenceId);
       cols.customer.push(item.customerId);
       cols.body.push(item.body);
@@ -153,25 +179,16 @@ export class Writer {
       cols.attempts.push(item.attempts);
       cols.due.push(item.dueAt);
     }
-    try {
-      // Ids come from the sequence in ORDER BY order, so the i-th smallest id is the i-th row.
-      const { rows } = await this.pool.query<{ id: string }>(
-        `INSERT INTO ${this.schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, lease_owner, lease_until)
-         SELECT r, c, b, n, a, a, t, d, $8, clock_timestamp() + $9 * interval '1 millisecond'
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::bigint[]) WITH ORDINALITY AS u(r, c, b, n, a, t, d, ord)
-         ORDER BY ord
-         RETURNING id`,
-        [cols.ref, cols.customer, cols.body, cols.bytes, cols.accepted, cols.attempts, cols.due, this.owner, this.leaseMs],
-      );
-      const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-      batch.forEach(({ item, resolve }, i) => {
-        this.rowIds.set(item, ids[i]!);
-        resolve();
-      });
-    } catch (error) {
-      const wrapped = new PostgresStoreError('STORE_WRITE_FAILED', this.schema, `${batch.length} accepted delta(s) could not be written (${messageOf(error)}); they stay in memory and are still delivered, but a crash would lose them`, { cause: error });
-      for (const { reject } of batch) reject(wrapped);
-    }
+    // Ids come from the sequence in ORDER BY order, so the i-th smallest id is the i-th row.
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO ${this.schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, lease_owner, lease_until)
+       SELECT r, c, b, n, a, a, t, d, $8, clock_timestamp() + $9 * interval '1 millisecond'
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::bigint[]) WITH ORDINALITY AS u(r, c, b, n, a, t, d, ord)
+       ORDER BY ord
+       RETURNING id`,
+      [cols.ref, cols.customer, cols.body, cols.bytes, cols.accepted, cols.attempts, cols.due, this.owner, this.leaseMs],
+    );
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
   private async writeSettles(ops: Settle[]): Promise<void> {
@@ -252,4 +269,10 @@ export class Writer {
     // A retry after a failure must not keep an idle process alive; close() flushes anyway.
     if (delayMs >= RETRY_AFTER_MS) this.timer.unref();
   }
+}
+
+/** A row the database refuses (SQLSTATE class 22, data exception, or 23, integrity constraint), as opposed to a failed connection or server. */
+function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
