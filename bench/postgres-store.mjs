@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startCluster } from './support/pg-cluster.mjs';
+import { startCluster } from '../examples/demo/lib/pg-cluster.mjs';
 import { arg, median, printTable } from './support/report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

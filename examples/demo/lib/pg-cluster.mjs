@@ -1,4 +1,4 @@
-// A throwaway PostgreSQL cluster for the benches (the tests have their own helper in TypeScript):
+// A throwaway PostgreSQL cluster for the demo's --postgres mode and the benches (the tests have their own helper in TypeScript):
 // initdb in a temporary directory (as user postgres when root), 127.0.0.1 on a free port.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -44,4 +44,20 @@ export async function startCluster({ fsync = true } = {}) {
       }
     },
   };
+}
+
+/** Creates a database of its own on the server at `adminUrl` and answers its URL. */
+export async function freshDatabase(adminUrl) {
+  const { default: pg } = await import('pg');
+  const name = `pacspace_demo_${process.pid}_${Date.now() % 1_000_000}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
