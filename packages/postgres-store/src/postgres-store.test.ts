@@ -125,6 +125,37 @@ describe('leases', () => {
   });
 });
 
+describe('takeover under load', () => {
+  it("an instance busy with its own deltas still takes over a dead instance's rows at its next poll", async () => {
+    const schema = 'pacspace_metering';
+    const holder = startChild(join(PACKAGE_DIR, 'test-support', 'hold-store.mjs'), [db.url, '30', '1000']);
+    let busy: PostgresStore | undefined;
+    try {
+      const { referenceIds } = await holder.nextLine();
+      holder.child.kill('SIGKILL');
+      await holder.exited;
+      busy = await store({ schema, pollIntervalMs: 50, leaseMs: 1000 });
+      const taken = new Set<string>();
+      let ownSent = 0;
+      // Every round, the instance has fresh deltas of its own due: its queue is never empty.
+      await waitFor('the dead instance\'s rows, taken by a busy instance', async () => {
+        await Promise.all(Array.from({ length: 5 }, () => busy!.add(delta('own'))));
+        for (const item of await busy!.leaseBatch(Date.now(), 10, 1_000_000, noPause)) {
+          if (referenceIds.includes(item.referenceId)) taken.add(item.referenceId);
+          else ownSent++;
+          busy!.remove(item);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return taken.size === referenceIds.length;
+      });
+      expect(ownSent).toBeGreaterThan(0);
+      expect([...taken].sort()).toEqual([...referenceIds].sort());
+    } finally {
+      holder.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('write-behind', () => {
   it('adds of one tick are committed together; each promise resolves once its row is committed', async () => {
     const schema = 'group_commit';

@@ -25,8 +25,8 @@ const UNKNOWN_BACKLOG = 1_000_000;
  * - **Own deltas first.** A delta accepted here is inserted leased by this instance (group commit:
  *   one INSERT per turn of the event loop; `add` answers a Promise of its durability, which the
  *   framework packages wait for before the response's bytes leave) and delivered from memory.
- * - **Leases.** This instance renews its leases every `leaseMs / 3`. When it has nothing of its own
- *   to send it looks, every `pollIntervalMs`, for due rows nobody holds (an expired lease: a dead
+ * - **Leases.** This instance renews its leases every `leaseMs / 3`. Every `pollIntervalMs`, busy
+ *   or not, it looks for due rows nobody holds (an expired lease: a dead
  *   instance; or no lease: a replayed dead letter, a delta enqueued in a transaction), taking them
  *   with one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...`:
  *   two instances never lease the same row, and the frozen body and key go with it.
@@ -72,6 +72,8 @@ export class PostgresStore implements MeterStore {
   private open = true;
   /** Something was inserted or leased: close() has rows to hand back. */
   private holdsRows = false;
+  /** A lease query under way: close() waits for it, so that what it leases is handed back too. */
+  private leasing: Promise<unknown> | undefined;
 
   /** Use {@link createPostgresStore} (it runs the migrations first). Throws `MeteringConfigError` naming a bad option. */
   constructor(options: PostgresStoreOptions) {
@@ -105,14 +107,26 @@ export class PostgresStore implements MeterStore {
   }
 
   /**
-   * This instance's due deltas first; when it has none, and the poll is due, rows from the table
-   * that nobody holds (one statement, `FOR UPDATE SKIP LOCKED`). Never rejects: a failed lease is
-   * reported and answers `[]`.
+   * When the poll is due (every `pollIntervalMs`), rows from the table that nobody holds (one
+   * statement, `FOR UPDATE SKIP LOCKED`), topped up with this instance's own due deltas; otherwise
+   * its own due deltas, and more rows from the table while the last lease came back full. Never
+   * rejects: a failed lease is reported and answers this instance's own due deltas.
    */
   leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] | Promise<QueuedDelta[]> {
+    // A due poll goes first even when this instance is busy with its own deltas: otherwise, under
+    // steady traffic, no instance would ever take over the rows of one that died.
+    if (this.open && now >= this.nextPollAt) return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
     const local = this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
-    if (local.length > 0 || !this.open || !this.remoteDue(now)) return local;
-    return this.leaseFromTable(now, maxCount, maxBytes, pausedUntil);
+    if (local.length > 0 || !this.open || !this.remoteMore) return local;
+    return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
+  }
+
+  private track<T>(lease: Promise<T>): Promise<T> {
+    this.leasing = lease;
+    void lease.finally(() => {
+      if (this.leasing === lease) this.leasing = undefined;
+    });
+    return lease;
   }
 
   /**
@@ -226,6 +240,7 @@ export class PostgresStore implements MeterStore {
     if (!this.open) return;
     this.open = false;
     clearInterval(this.heartbeat);
+    await this.leasing;
     await this.writer.flush();
     if (this.holdsRows) try {
       await this.pool.query(`UPDATE ${this.schema}.outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`, [this.owner]);
@@ -238,10 +253,6 @@ export class PostgresStore implements MeterStore {
   private forget(item: QueuedDelta): void {
     if (this.remote.delete(item)) this.remoteBytes -= item.bytes;
     else this.index.remove(item);
-  }
-
-  private remoteDue(now: number): boolean {
-    return this.remoteMore || now >= this.nextPollAt;
   }
 
   private async leaseFromTable(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): Promise<QueuedDelta[]> {
@@ -261,7 +272,7 @@ export class PostgresStore implements MeterStore {
       ));
     } catch (error) {
       this.failed('STORE_UNAVAILABLE', `could not lease rows from the outbox (${messageOf(error)}); trying again in ${this.config.pollIntervalMs} ms`, error);
-      return [];
+      return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
     }
     this.remoteMore = rows.length === maxCount * LEASE_AHEAD;
     this.lastLeaseSize = rows.length;
@@ -284,6 +295,8 @@ export class PostgresStore implements MeterStore {
       batch.push(item);
       bytes += item.bytes;
     }
+    // Room left in the batch: this instance's own due deltas fill it.
+    if (batch.length < maxCount) batch.push(...this.index.leaseBatch(now, maxCount - batch.length, batch.length === 0 ? maxBytes : maxBytes - bytes, pausedUntil));
     return batch;
   }
 
