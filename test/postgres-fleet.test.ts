@@ -157,7 +157,7 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
       throw err;
     }
     process.stdout.write(`fleet: ${context}\n`);
-  });
+  }, 240_000);
 });
 
 type Answer = { status: number; requestId: string | undefined } | 'cut-off';
