@@ -37,7 +37,12 @@ export class PostgresStoreError extends MeteringError {
   }
 }
 
-/** The message of whatever was thrown. */
+/**
+ * The message of whatever was thrown.
+ *
+ * @example
+ * messageOf(new Error('connection refused')); // 'connection refused'
+ */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
