@@ -11,7 +11,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
 const INSTANCES = 3;
 const ROUNDS = 5;
-const WORKERS = 9;
+const WORKERS = 4;
 
 /**
  * A fleet (issue #15): three app processes (Express + the default meterRequests(), no meterNow(),
