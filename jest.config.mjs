@@ -18,7 +18,7 @@ export default {
   moduleNameMapper: {
     '^@pacspace-metering/core/(opentelemetry|prometheus)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
-    '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],

@@ -4,12 +4,16 @@
 // and per customer. Exits non-zero if any row does not reconcile.
 //
 //   node examples/demo/index.mjs          (the root `pnpm demo` builds the packages first)
+//   node examples/demo/index.mjs --postgres
+//       runs each app as TWO instances on one shared Postgres outbox (a throwaway cluster, or
+//       DEMO_POSTGRES_URL): each instance has its own scope, and any instance delivers any row.
 //
 // DEMO_SECONDS (how long traffic runs, default 12) and DEMO_SEED change the run.
 import { startSandbox } from '@pacspace-metering/sandbox';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freshDatabase, startCluster } from './lib/pg-cluster.mjs';
 import { buildExamples, startExample } from './lib/processes.mjs';
 import { reconcileEvents, reconcileStorage } from './lib/reconcile.mjs';
 import { printTable } from './lib/table.mjs';
@@ -19,6 +23,9 @@ const SECONDS = Number(process.env.DEMO_SECONDS ?? 12);
 const STORAGE_INTERVAL = '4s';
 const SEED = Number(process.env.DEMO_SEED ?? 2026);
 const APPS = ['express-app', 'nestjs-app'];
+const POSTGRES = process.argv.includes('--postgres');
+/** What runs: one process per app, or two per app on one Postgres outbox. */
+const INSTANCES = APPS.flatMap((name) => (POSTGRES ? [1, 2].map((n) => ({ name, label: `${name}#${n}`, scope: `${name}-${n}` })) : [{ name, label: name, scope: undefined }]));
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line) => console.log(`[${elapsed()}] ${line}`);
@@ -37,7 +44,11 @@ const sandbox = await startSandbox({ seed: SEED, faults: FAULTS });
 say(`sandbox (local PacSpace) on ${sandbox.url}: 12% 5xx, 5% connection resets, 5% commit-then-drop, 429 with Retry-After: 1 s around the 300th and 2000th write, 0-8 ms latency`);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'pacspace-demo-'));
-const env = (name) => ({
+const cluster = POSTGRES && !process.env.DEMO_POSTGRES_URL ? await startCluster({ fsync: false }) : undefined;
+const outboxUrl = POSTGRES ? await freshDatabase(process.env.DEMO_POSTGRES_URL ?? cluster.url) : undefined;
+if (POSTGRES) say(`Postgres outbox: ${cluster ? 'a throwaway cluster in a temporary directory' : 'DEMO_POSTGRES_URL'}, shared by ${INSTANCES.map((i) => i.label).join(', ')}`);
+const env = ({ label, scope }) => ({
+  ...(POSTGRES ? { METER_POSTGRES_URL: outboxUrl, METERING_SCOPE: scope } : {}),
   PORT: '0',
   HOST: '127.0.0.1',
   PACSPACE_API_KEY: sandbox.apiKey,
@@ -46,22 +57,22 @@ const env = (name) => ({
   METER_RETRY_BASE_MS: '20',
   METER_RETRY_MAX_MS: '400',
   STORAGE_BILLING_INTERVAL: STORAGE_INTERVAL,
-  STORAGE_BILLING_STATE: join(stateDir, `${name}.storage.json`),
+  STORAGE_BILLING_STATE: join(stateDir, `${label}.storage.json`),
   SHUTDOWN_TIMEOUT_MS: '20000',
 });
 let exitCode = 1;
 let apps = [];
 try {
-  const starting = await Promise.allSettled(APPS.map((name) => startExample(name, env(name))));
+  const starting = await Promise.allSettled(INSTANCES.map((instance) => startExample(instance.name, env(instance)).then((app) => ({ ...app, name: instance.label }))));
   apps = starting.filter((s) => s.status === 'fulfilled').map((s) => s.value);
   const failed = starting.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   for (const app of apps) say(`${app.name} listening on ${app.url} (scope "${app.scope}", storage billed every ${STORAGE_INTERVAL})`);
 
-  const counts = Object.fromEntries(APPS.map((name) => [name, { calls: 0, paid: 0, failed: 0 }]));
+  const counts = Object.fromEntries(INSTANCES.map(({ label }) => [label, { calls: 0, paid: 0, failed: 0 }]));
   const progress = setInterval(() => {
     const { counts: s } = sandbox.ledger();
-    const perApp = APPS.map((name) => `${name} ${counts[name].calls} calls (${counts[name].paid} paid ok, ${counts[name].failed} failed)`).join(' | ');
+    const perApp = INSTANCES.map(({ label: name }) => `${name} ${counts[name].calls} calls (${counts[name].paid} paid ok, ${counts[name].failed} failed)`).join(' | ');
     say(`${perApp} | PacSpace: ${s.committed} committed, ${s.replayed} replays, ${s.faults} faults injected`);
   }, 1_000);
   say(`driving traffic at both apps for ${SECONDS} s: paid, free, failing (400/401/404/409/500), aborted uploads, client retries with one Idempotency-Key`);
@@ -74,7 +85,7 @@ try {
         concurrency: 6,
         stop: () => Date.now() >= until,
         seed: SEED + i,
-        tag: `demo${SEED}`,
+        tag: POSTGRES ? `demo${SEED}-${i}` : `demo${SEED}`,
         onCall: (call) => {
           const c = counts[app.name];
           c.calls++;
@@ -134,6 +145,7 @@ try {
 } finally {
   for (const app of apps) app.kill(); // no-op for the ones that already exited
   await sandbox.close();
+  cluster?.stop();
   rmSync(stateDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -88,6 +88,7 @@ export function createBilling(config: AppConfig, reports: ReportStore, hooks: Pi
     baseUrl,
     scope: config.scope,
     ...tuning,
+    ...(config.store ? { store: config.store } : {}),
     onDelivered: (event) => {
       stats.onDelivered(event);
       hooks.onDelivered?.(event);

@@ -1,6 +1,6 @@
 // Configuration from the environment. Everything has a default, so `node dist/main.js` runs as is:
 // without PACSPACE_API_KEY the app starts a local PacSpace sandbox (see main.ts).
-import type { IntervalSpec } from '@pacspace-metering/core';
+import type { IntervalSpec, MeterStore } from '@pacspace-metering/core';
 import { fileURLToPath } from 'node:url';
 
 /** Who may call the API: API key -> the customer (PacSpace customerId) it bills. */
@@ -15,6 +15,8 @@ export interface AppConfig {
   /** PacSpace credentials; no apiKey means "start a local sandbox" (main.ts). */
   pacspace: { apiKey?: string; baseUrl?: string };
   apiKeys: ApiKeys;
+  /** Where the Meter keeps accepted deltas: main.ts opens the shared Postgres outbox when METER_POSTGRES_URL is set; otherwise memory. */
+  store?: MeterStore;
   /** Meter tuning; unset fields keep the library defaults. */
   meter: { concurrency?: number; retryBaseDelayMs?: number; retryMaxDelayMs?: number };
   /** How long shutdown waits for in-flight requests, then for the Meter to deliver. */

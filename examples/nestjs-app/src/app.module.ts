@@ -34,6 +34,7 @@ export function meteringOptions(config: AppConfig, stats: BillingStats, hooks: M
     baseUrl: config.pacspace.baseUrl,
     scope: config.scope,
     ...tuning,
+    ...(config.store ? { store: config.store } : {}),
     customerId: (req) => req.account?.customerId,
     requestId: idempotencyRequestId,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -2,6 +2,7 @@
 //
 // - PACSPACE_API_KEY set: bills PacSpace (PACSPACE_BASE_URL, default https://app.pacspace.io).
 // - Not set: starts a local PacSpace sandbox in this process and bills it (nothing leaves the machine).
+// - METER_POSTGRES_URL set: the Meter keeps its deltas in that shared Postgres outbox.
 //
 // Logs are JSON lines on stdout (Nest's own errors and warnings go to its logger). On SIGTERM/SIGINT
 // it closes the application: the server stops accepting and waits for in-flight requests, storage
@@ -15,6 +16,11 @@ const APP = 'nestjs-app';
 const log = (fields: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ app: APP, ...fields })}\n`);
 
 const config = loadConfig();
+// METER_POSTGRES_URL: one shared outbox for every instance of this app (the demo's --postgres mode).
+if (process.env.METER_POSTGRES_URL) {
+  const { createPostgresStore } = await import('@pacspace-metering/postgres-store');
+  config.store = await createPostgresStore({ connectionString: process.env.METER_POSTGRES_URL, leaseMs: 2_000, pollIntervalMs: 100 });
+}
 let sandbox: { url: string; apiKey: string; close(): Promise<void> } | undefined;
 if (!config.pacspace.apiKey) {
   const { startSandbox } = await import('@pacspace-metering/sandbox');

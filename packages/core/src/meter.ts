@@ -98,8 +98,9 @@ export function createMeter(options: MeterOptions = {}): Meter {
     };
   }
 
-  // A durable store may hold deltas from an earlier run: resume them with their frozen bodies.
-  if (store.count() > 0) loop.schedulePump();
+  // A durable store may hold deltas from an earlier run (or, shared, other instances' deltas to
+  // take over): resume them with their frozen bodies.
+  if (store.count() > 0 || store.nextDueAt() !== undefined) loop.schedulePump();
 
   return {
     scope: config.scope,

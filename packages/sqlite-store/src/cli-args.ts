@@ -18,15 +18,26 @@ export class UsageError extends Error {
  */
 export type Command =
   | { name: 'help' }
-  | { name: 'status'; store: string; json: boolean }
-  | { name: 'list'; store: string; reason?: string; ids?: number[]; json: boolean }
-  | { name: 'export'; store: string; reason?: string; ids?: number[]; out?: string }
-  | { name: 'replay'; store: string; reason?: string; ids?: number[]; allowExpiredKeys: boolean };
+  | ({ name: 'status'; json: boolean } & Target)
+  | ({ name: 'list'; reason?: string; ids?: number[]; json: boolean } & Target)
+  | ({ name: 'export'; reason?: string; ids?: number[]; out?: string } & Target)
+  | ({ name: 'replay'; reason?: string; ids?: number[]; allowExpiredKeys: boolean } & Target);
 
-type FlagName = 'store' | 'json' | 'reason' | 'id' | 'out' | 'allow-expired-keys';
+/**
+ * Which outbox a command works on: a SQLite store file (`--store`), or the shared Postgres outbox
+ * (`--postgres URL`, optionally `--schema`).
+ *
+ * @example
+ * const target: Target = { postgres: 'postgres://localhost/app', schema: 'pacspace_metering' };
+ */
+export type Target = { store: string; postgres?: undefined } | { postgres: string; schema?: string; store?: undefined };
+
+type FlagName = 'store' | 'postgres' | 'schema' | 'json' | 'reason' | 'id' | 'out' | 'allow-expired-keys';
 
 const FLAGS = {
   store: { type: 'string' },
+  postgres: { type: 'string' },
+  schema: { type: 'string' },
   json: { type: 'boolean' },
   reason: { type: 'string' },
   id: { type: 'string', multiple: true },
@@ -37,10 +48,10 @@ const FLAGS = {
 
 /** Which flags each command takes. */
 const ALLOWED: Record<Exclude<Command['name'], 'help'>, FlagName[]> = {
-  status: ['store', 'json'],
-  list: ['store', 'reason', 'id', 'json'],
-  export: ['store', 'reason', 'id', 'out'],
-  replay: ['store', 'reason', 'id', 'allow-expired-keys'],
+  status: ['store', 'postgres', 'schema', 'json'],
+  list: ['store', 'postgres', 'schema', 'reason', 'id', 'json'],
+  export: ['store', 'postgres', 'schema', 'reason', 'id', 'out'],
+  replay: ['store', 'postgres', 'schema', 'reason', 'id', 'allow-expired-keys'],
 };
 
 /**
@@ -62,9 +73,7 @@ export function parseCommandLine(argv: string[]): Command {
   for (const flag of Object.keys(values) as Array<FlagName | 'help'>) {
     if (flag !== 'help' && !ALLOWED[name].includes(flag)) throw new UsageError(`--${flag} is not a flag of '${label(name)}' (its flags: ${ALLOWED[name].map((f) => `--${f}`).join(', ')})`);
   }
-  const store = values.store;
-  if (store === undefined) throw new UsageError(`--store FILE is required for '${label(name)}'`);
-  if (store.trim() === '') throw new UsageError('--store: must name a file');
+  const store = target(values, name);
   const reason = values.reason;
   if (reason !== undefined && !/^[a-z_]{1,64}$/.test(reason)) throw new UsageError(`--reason: must be a reason such as rejected, integrity, max_attempts or max_elapsed (got ${JSON.stringify(reason)})`);
   const ids = values.id?.map((raw) => {
@@ -74,15 +83,30 @@ export function parseCommandLine(argv: string[]): Command {
   const filter = { ...(reason !== undefined ? { reason } : {}), ...(ids !== undefined ? { ids } : {}) };
   switch (name) {
     case 'status':
-      return { name, store, json: values.json ?? false };
+      return { name, ...store, json: values.json ?? false };
     case 'list':
-      return { name, store, ...filter, json: values.json ?? false };
+      return { name, ...store, ...filter, json: values.json ?? false };
     case 'export':
       if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out: must name a file');
-      return { name, store, ...filter, ...(values.out !== undefined ? { out: values.out } : {}) };
+      return { name, ...store, ...filter, ...(values.out !== undefined ? { out: values.out } : {}) };
     case 'replay':
-      return { name, store, ...filter, allowExpiredKeys: values['allow-expired-keys'] ?? false };
+      return { name, ...store, ...filter, allowExpiredKeys: values['allow-expired-keys'] ?? false };
   }
+}
+
+/** `--store FILE`, or `--postgres URL` with an optional `--schema`: exactly one of the two. */
+function target(values: { store?: string; postgres?: string; schema?: string }, name: Exclude<Command['name'], 'help'>): Target {
+  const { store, postgres, schema } = values;
+  if (store !== undefined && postgres !== undefined) throw new UsageError('--store and --postgres: give one of them (a SQLite file, or a Postgres URL)');
+  if (postgres !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(postgres)) throw new UsageError(`--postgres: must be a postgres:// URL (got ${JSON.stringify(postgres)})`);
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new UsageError(`--schema: must be 1-63 lower-case letters, digits or _, starting with a letter or _ (got ${JSON.stringify(schema)})`);
+    return schema === undefined ? { postgres } : { postgres, schema };
+  }
+  if (schema !== undefined) throw new UsageError('--schema: only with --postgres');
+  if (store === undefined) throw new UsageError(`--store FILE (or --postgres URL) is required for '${label(name)}'`);
+  if (store.trim() === '') throw new UsageError('--store: must name a file');
+  return { store };
 }
 
 function commandName(positionals: string[]): Exclude<Command['name'], 'help'> {
@@ -120,9 +144,11 @@ function describeParseError(err: Error & { code?: string }): string {
  * process.stdout.write(USAGE);
  */
 export const USAGE = `Usage: pacspace-metering <command> --store FILE [flags]
+       pacspace-metering <command> --postgres URL [--schema NAME] [flags]
 
-Inspect and repair the SQLite outbox of a PacSpace Meter (@pacspace-metering/sqlite-store).
-Reading works while the app runs; nothing here takes the store's lock.
+Inspect and repair the outbox of a PacSpace Meter: a SQLite file (@pacspace-metering/sqlite-store)
+or the shared Postgres outbox (@pacspace-metering/postgres-store; --schema defaults to
+pacspace_metering). Reading works while the apps run; nothing here takes a lock they need.
 
 Commands:
   status --store FILE [--json]
@@ -133,8 +159,9 @@ Commands:
   dead-letters export --store FILE [--reason R] [--id N]... [--out FILE.jsonl]
       The same as JSON Lines (to stdout without --out), the frozen body included.
   dead-letters replay --store FILE [--reason R] [--id N]... [--allow-expired-keys]
-      Moves dead letters back to pending: the next Meter that opens the file sends them
-      again with the same body and Idempotency-Key. Without --reason/--id, 409 (integrity)
+      Moves dead letters back to pending: the next Meter that opens the file (with
+      --postgres: the next instance that polls the outbox) sends them again with the same
+      body and Idempotency-Key. Without --reason/--id, 409 (integrity)
       letters are left alone: the same body would get 409 again.
 
 Reasons: unauthorized (401/403: the API key), rejected (other 4xx), integrity (409), max_attempts, max_elapsed.

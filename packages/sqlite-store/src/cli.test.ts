@@ -127,7 +127,7 @@ describe('pacspace-metering CLI', () => {
 
   it.each([
     [['status', '--stroe', 'x.db'], 'unknown flag --stroe'],
-    [['status'], '--store FILE is required'],
+    [['status'], '--store FILE (or --postgres URL) is required'],
     [['status', '--store'], '--store needs a value'],
     [['status', '--store', 'x.db', '--json=yes'], '--json takes no value'],
     [['status', '--store', 'x.db', '--reason', 'rejected'], "--reason is not a flag of 'status'"],

@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli-args.js';
+import { runPostgresCommand } from './cli-postgres.js';
 import { deadLetterJsonLine, formatDeadLetters, formatStatus } from './cli-format.js';
 import { SqliteStoreError } from './errors.js';
 import { StoreFile } from './store-file.js';
@@ -17,15 +18,16 @@ export interface CliIo {
 }
 
 /**
- * The `pacspace-metering` command line: `status`, `dead-letters list|export|replay`. Returns the
- * exit code: 0 done, 1 the store could not be read or changed, 2 a bad command line (the message
- * names the flag).
+ * The `pacspace-metering` command line: `status`, `dead-letters list|export|replay`, on a SQLite
+ * file (`--store`) or the shared Postgres outbox (`--postgres URL`). Returns the exit code (a
+ * Promise of it with `--postgres`): 0 done, 1 the store could not be read or changed, 2 a bad
+ * command line (the message names the flag).
  *
  * @example
  * // bin/pacspace-metering.cjs
- * process.exitCode = require('../dist/cjs/cli.js').runCli(process.argv.slice(2));
+ * Promise.resolve(require('../dist/cjs/cli.js').runCli(process.argv.slice(2))).then((code) => (process.exitCode = code));
  */
-export function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): number {
+export function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): number | Promise<number> {
   let command: Command;
   try {
     command = parseCommandLine(argv);
@@ -39,6 +41,7 @@ export function runCli(argv: string[], io: CliIo = { stdout: process.stdout, std
     return 0;
   }
   const now = (io.now ?? Date.now)();
+  if (command.postgres !== undefined) return runPostgresCommand(command, io, now);
   let file: StoreFile | undefined;
   try {
     file = StoreFile.open(command.store);
@@ -52,7 +55,7 @@ export function runCli(argv: string[], io: CliIo = { stdout: process.stdout, std
   }
 }
 
-function run(command: Exclude<Command, { name: 'help' }>, file: StoreFile, io: CliIo, now: number): number {
+function run(command: Exclude<Command, { name: 'help' }> & { store: string }, file: StoreFile, io: CliIo, now: number): number {
   switch (command.name) {
     case 'status': {
       const status = file.status();

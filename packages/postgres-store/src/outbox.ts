@@ -1,0 +1,257 @@
+import pg, { type Pool } from 'pg';
+import { messageOf, PostgresStoreError } from './errors.js';
+import { checkSchemaName } from './options.js';
+
+/**
+ * PacSpace's Idempotency-Key lifetime as assumed by this library (the API does not document one):
+ * 24 h. A replay of a dead letter first accepted longer ago is refused unless asked for.
+ *
+ * @example
+ * const stale = Date.now() - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS;
+ */
+export const ASSUMED_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What {@link PostgresOutbox.status} reports.
+ *
+ * @example
+ * const { pending, leased } = await outbox.status();
+ */
+export interface OutboxStatus {
+  /** The schema of the outbox tables. */
+  schema: string;
+  /** Rows accepted and not delivered yet, on every instance. */
+  pending: number;
+  /** Bytes of their bodies. */
+  pendingBytes: number;
+  /** Epoch ms when the oldest pending row was first accepted, or null. */
+  oldestPendingAcceptedAt: number | null;
+  /** Epoch ms of the earliest next attempt among pending rows (0 = at once), or null. */
+  nextDueAt: number | null;
+  /** Pending rows held by a live lease, per lease owner (`host:pid:random`). */
+  leasedBy: Record<string, number>;
+  /** Pending rows nobody holds (or whose lease expired): the next instance that polls sends them. */
+  unleased: number;
+  /** Dead letters, in total and by reason. */
+  deadLetters: { total: number; byReason: Record<string, number> };
+}
+
+/**
+ * A dead letter, as kept in `dead_letters`.
+ *
+ * @example
+ * for (const letter of await outbox.deadLetters({ reason: 'integrity' })) console.log(letter.referenceId, letter.error.message);
+ */
+export interface OutboxDeadLetter {
+  /** Row id; stays the same when the letter is replayed. */
+  id: number;
+  referenceId: string;
+  customerId: string;
+  /** Why the meter gave up: `unauthorized`, `rejected`, `integrity` (409), `max_attempts`, `max_elapsed`. */
+  reason: string;
+  attempts: number;
+  firstAcceptedAt: number;
+  acceptedAt: number;
+  failedAt: number;
+  error: { code: string | null; status: number | null; message: string };
+  /** The frozen JSON body, exactly as it was sent. */
+  body: string;
+}
+
+/**
+ * Which dead letters a command applies to; both given: letters matching both; empty: all.
+ *
+ * @example
+ * await outbox.replay({ reason: 'max_elapsed' });
+ */
+export interface OutboxDeadLetterFilter {
+  reason?: string;
+  ids?: number[];
+}
+
+/**
+ * What {@link PostgresOutbox.replay} did.
+ *
+ * @example
+ * const { replayed, skipped } = await outbox.replay();
+ */
+export interface OutboxReplayResult {
+  replayed: OutboxDeadLetter[];
+  skipped: Array<{ letter: OutboxDeadLetter; why: string }>;
+}
+
+interface DeadLetterRow {
+  id: string;
+  reference_id: string;
+  customer_id: string;
+  reason: string;
+  attempts: number;
+  first_accepted_at: string;
+  accepted_at: string;
+  failed_at: string;
+  error_code: string | null;
+  error_status: number | null;
+  error_message: string;
+  body: string;
+}
+
+/**
+ * The Postgres outbox opened for inspection and maintenance (what the `pacspace-metering-postgres`
+ * CLI uses; handy in health checks): status, dead letters, replay. Works while instances run:
+ * a replayed letter is an unleased row, which the next instance that polls sends.
+ *
+ * @example
+ * const outbox = await PostgresOutbox.open({ connectionString: process.env.DATABASE_URL });
+ * try {
+ *   const { pending, deadLetters } = await outbox.status();
+ *   if (deadLetters.total > 0) alert(`${deadLetters.total} usage records need attention`);
+ * } finally {
+ *   await outbox.close();
+ * }
+ */
+export class PostgresOutbox {
+  private constructor(
+    /** The schema of the outbox tables. */
+    readonly schema: string,
+    private readonly pool: Pool,
+    private readonly ownsPool: boolean,
+  ) {}
+
+  /**
+   * Connects and checks that the outbox tables exist. Rejects with {@link PostgresStoreError}
+   * `STORE_UNAVAILABLE` (cannot connect) or `STORE_INCOMPATIBLE` (no outbox in that schema).
+   *
+   * @param options - `connectionString` or `pool`; `schema` (default `'pacspace_metering'`).
+   */
+  static async open(options: { connectionString?: string; pool?: Pool; schema?: string }): Promise<PostgresOutbox> {
+    const schema = checkSchemaName(options.schema ?? 'pacspace_metering');
+    const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 1 });
+    const outbox = new PostgresOutbox(schema, pool, options.pool === undefined);
+    let found: string | null;
+    try {
+      found = (await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${schema}.outbox`])).rows[0]!.t;
+    } catch (error) {
+      await outbox.close();
+      throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `could not query the database (${messageOf(error)})`, { cause: error });
+    }
+    if (found === null) {
+      await outbox.close();
+      throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, 'has no outbox table: no Meter has used this database and schema yet (or give --schema)');
+    }
+    return outbox;
+  }
+
+  /** Pending rows (and who holds them), next attempt, dead letters by reason. */
+  async status(): Promise<OutboxStatus> {
+    const s = this.schema;
+    const pending = (await this.pool.query<{ n: string; bytes: string; oldest: string | null; due: string | null }>(
+      `SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM ${s}.outbox`,
+    )).rows[0]!;
+    const leasedBy: Record<string, number> = {};
+    let unleased = 0;
+    for (const row of (await this.pool.query<{ owner: string | null; n: string }>(
+      `SELECT CASE WHEN lease_until > clock_timestamp() THEN lease_owner END AS owner, count(*) AS n FROM ${s}.outbox GROUP BY 1 ORDER BY 1`,
+    )).rows) {
+      if (row.owner === null) unleased += Number(row.n);
+      else leasedBy[row.owner] = Number(row.n);
+    }
+    const byReason: Record<string, number> = {};
+    let total = 0;
+    for (const row of (await this.pool.query<{ reason: string; n: string }>(`SELECT reason, count(*) AS n FROM ${s}.dead_letters GROUP BY reason ORDER BY reason`)).rows) {
+      byReason[row.reason] = Number(row.n);
+      total += Number(row.n);
+    }
+    return {
+      schema: s,
+      pending: Number(pending.n),
+      pendingBytes: Number(pending.bytes),
+      oldestPendingAcceptedAt: pending.oldest === null ? null : Number(pending.oldest),
+      nextDueAt: pending.due === null ? null : Number(pending.due),
+      leasedBy,
+      unleased,
+      deadLetters: { total, byReason },
+    };
+  }
+
+  /** Dead letters matching `filter`, oldest first. */
+  async deadLetters(filter: OutboxDeadLetterFilter = {}): Promise<OutboxDeadLetter[]> {
+    const { where, params } = whereClause(filter);
+    const { rows } = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.schema}.dead_letters ${where} ORDER BY id`, params);
+    return rows.map(letterFromRow);
+  }
+
+  /**
+   * Moves dead letters back to the outbox, unleased and due at once, so the next instance that
+   * polls sends them again with the same frozen body and key (attempts from 0). Skipped, with why:
+   * without a filter, `integrity` letters (409: PacSpace holds a different delta under that key;
+   * name them to replay them anyway); letters first accepted more than 24 h ago unless
+   * `allowExpiredKeys` (PacSpace may have forgotten the key: a resend of a committed delta would count twice).
+   */
+  async replay(filter: OutboxDeadLetterFilter = {}, options: { now?: number; allowExpiredKeys?: boolean } = {}): Promise<OutboxReplayResult> {
+    const now = options.now ?? Date.now();
+    const named = filter.reason !== undefined || filter.ids !== undefined;
+    const result: OutboxReplayResult = { replayed: [], skipped: [] };
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { where, params } = whereClause(filter);
+      const { rows } = await client.query<DeadLetterRow>(`SELECT * FROM ${this.schema}.dead_letters ${where} ORDER BY id FOR UPDATE`, params);
+      for (const letter of rows.map(letterFromRow)) {
+        if (letter.reason === 'integrity' && !named) {
+          result.skipped.push({ letter, why: 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway' });
+        } else if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) {
+          result.skipped.push({ letter, why: 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys' });
+        } else {
+          await client.query(
+            `INSERT INTO ${this.schema}.outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at)
+             SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, $1, 0, 0 FROM ${this.schema}.dead_letters WHERE id = $2`,
+            [now, letter.id],
+          );
+          await client.query(`DELETE FROM ${this.schema}.dead_letters WHERE id = $1`, [letter.id]);
+          result.replayed.push(letter);
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    return result;
+  }
+
+  /** Ends the pool it created (a pool you gave stays open). */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end().catch(() => undefined);
+  }
+}
+
+function whereClause(filter: OutboxDeadLetterFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filter.reason !== undefined) {
+    params.push(filter.reason);
+    clauses.push(`reason = $${params.length}`);
+  }
+  if (filter.ids !== undefined) {
+    params.push(filter.ids);
+    clauses.push(`id = ANY($${params.length}::bigint[])`);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function letterFromRow(row: DeadLetterRow): OutboxDeadLetter {
+  return {
+    id: Number(row.id),
+    referenceId: row.reference_id,
+    customerId: row.customer_id,
+    reason: row.reason,
+    attempts: row.attempts,
+    firstAcceptedAt: Number(row.first_accepted_at),
+    acceptedAt: Number(row.accepted_at),
+    failedAt: Number(row.failed_at),
+    error: { code: row.error_code, status: row.error_status, message: row.error_message },
+    body: row.body,
+  };
+}

@@ -1,0 +1,367 @@
+import { MemoryStore, type DeltaInput, type Meter, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg, { type ClientBase, type Pool } from 'pg';
+import { messageOf, PostgresStoreError } from './errors.js';
+import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './options.js';
+import { itemFromRow, errorColumns, type OutboxRow } from './rows.js';
+import { migrate } from './schema.js';
+import { insertPrepared, type InsertedDelta } from './transactional.js';
+import { Writer } from './writer.js';
+
+/**
+ * A lease from the table takes up to this many batches' worth of rows: the first batch goes to the
+ * Meter, the rest wait in this instance (leased by it, renewed) for its next batches, so a backlog
+ * costs one lease query per this many batches.
+ */
+const LEASE_AHEAD = 4;
+/** What `dueCount` adds while a poll of the table is due: unknown, so the Meter should not wait to fill a batch first. */
+const UNKNOWN_BACKLOG = 1_000_000;
+
+/**
+ * A durable, shared {@link MeterStore} on PostgreSQL: every instance of an API writes its accepted
+ * deltas to one `outbox` table, and any live instance delivers what is due.
+ *
+ * - **Own deltas first.** A delta accepted here is inserted leased by this instance (group commit:
+ *   one INSERT per turn of the event loop; `add` answers a Promise of its durability, which the
+ *   framework packages wait for before the response's bytes leave) and delivered from memory.
+ * - **Leases.** This instance renews its leases every `leaseMs / 3`. Every `pollIntervalMs`, busy
+ *   or not, it looks for due rows nobody holds (an expired lease: a dead
+ *   instance; or no lease: a replayed dead letter, a delta enqueued in a transaction), taking them
+ *   with one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...`:
+ *   two instances never lease the same row, and the frozen body and key go with it.
+ * - **Write-behind settles.** Delivered, rescheduled and dead-lettered rows are written within
+ *   `settleDelayMs`, in one transaction; `close()` writes them and hands this instance's remaining
+ *   rows back (lease cleared) so another instance, or the next start, sends them at once.
+ * - **Transactional enqueue.** {@link PostgresStore.enqueueInTransaction} writes a delta with your
+ *   own client inside your own `BEGIN ... COMMIT`: it exists if and only if your transaction commits.
+ *
+ * Create it with {@link createPostgresStore}, which runs the migrations first.
+ *
+ * @example
+ * import { createMeter } from '@pacspace-metering/core';
+ * import { createPostgresStore } from '@pacspace-metering/postgres-store';
+ *
+ * const store = await createPostgresStore({ connectionString: process.env.DATABASE_URL });
+ * const meter = createMeter({ apiKey: process.env.PACSPACE_API_KEY, store });
+ */
+export class PostgresStore implements MeterStore {
+  /** Always true: accepted deltas survive a crash, on any instance. */
+  readonly durable = true;
+  /** The schema of the outbox tables. */
+  readonly schema: string;
+  /** This instance's lease owner name (`host:pid:random`), as written in `lease_owner`. */
+  readonly owner: string;
+  /** The pool the store queries through. */
+  readonly pool: Pool;
+  private readonly config: ResolvedPostgresStoreOptions;
+  private readonly ownsPool: boolean;
+  /** This instance's deltas: accepted here, or leased from the table and given back for a retry. */
+  private readonly index = new MemoryStore();
+  /** Rows leased from the table and handed to the Meter, not yet settled. */
+  private readonly remote = new Set<QueuedDelta>();
+  private remoteBytes = 0;
+  private readonly writer: Writer;
+  private readonly reportError: (error: PostgresStoreError) => void;
+  private nextPollAt = 0;
+  /** The last lease from the table was full: there may be more at once, about as many again. */
+  private remoteMore = false;
+  private lastLeaseSize = 0;
+  private readonly heartbeat: NodeJS.Timeout;
+  private lastRenewedAt = Date.now();
+  private open = true;
+  /** Something was inserted or leased: close() has rows to hand back. */
+  private holdsRows = false;
+  /** A lease query under way: close() waits for it, so that what it leases is handed back too. */
+  private leasing: Promise<unknown> | undefined;
+
+  /** Use {@link createPostgresStore} (it runs the migrations first). Throws `MeteringConfigError` naming a bad option. */
+  constructor(options: PostgresStoreOptions) {
+    this.config = resolvePostgresStoreOptions(options);
+    this.schema = this.config.schema;
+    this.ownsPool = this.config.pool === undefined;
+    // A database that hangs must fail the write (reported; the answer goes out) rather than hold answers forever.
+    this.pool = this.config.pool ?? new pg.Pool({ connectionString: this.config.connectionString, max: this.config.poolSize, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 });
+    // An idle connection that fails (the server restarted) must not crash the process.
+    if (this.ownsPool) this.pool.on('error', (error) => this.failed('STORE_UNAVAILABLE', `an idle connection failed (${messageOf(error)})`, error));
+    this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.reportError = this.config.onError ?? warnAtMostEveryMinute();
+    this.writer = new Writer(this.pool, this.schema, this.owner, this.config.leaseMs, this.config.settleDelayMs, this.config.maxPendingWrites, (error) => this.report(error));
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.floor(this.config.leaseMs / 3));
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Queues the delta for the next group commit (inserted leased by this instance) and for
+   * delivery from memory. Answers a Promise that resolves once the row is committed and rejects
+   * with `STORE_WRITE_FAILED` when it could not be (the Meter reports it; the delta is still
+   * delivered while this process lives). Throws `STORE_WRITE_FAILED` when the store is closed or
+   * the write-behind buffer is full (`maxPendingWrites`): the Meter then refuses it as `store_failed`.
+   */
+  add(item: QueuedDelta): Promise<void> {
+    if (!this.open) throw new PostgresStoreError('STORE_WRITE_FAILED', this.schema, 'the store is closed; no delta can be added');
+    const written = this.writer.insert(item);
+    this.holdsRows = true;
+    this.index.add(item);
+    return written;
+  }
+
+  /**
+   * When the poll is due (every `pollIntervalMs`), rows from the table that nobody holds (one
+   * statement, `FOR UPDATE SKIP LOCKED`), topped up with this instance's own due deltas; otherwise
+   * its own due deltas, and more rows from the table while the last lease came back full. Never
+   * rejects: a failed lease is reported and answers this instance's own due deltas.
+   */
+  leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] | Promise<QueuedDelta[]> {
+    // A due poll goes first even when this instance is busy with its own deltas: otherwise, under
+    // steady traffic, no instance would ever take over the rows of one that died.
+    if (this.open && now >= this.nextPollAt) return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
+    const local = this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
+    if (local.length > 0 || !this.open || !this.remoteMore) return local;
+    return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
+  }
+
+  private track<T>(lease: Promise<T>): Promise<T> {
+    this.leasing = lease;
+    void lease.finally(() => {
+      if (this.leasing === lease) this.leasing = undefined;
+    });
+    return lease;
+  }
+
+  /**
+   * This instance's due deltas, plus those the table may hold: as many as the last lease took
+   * when that lease was full (a backlog), or an unknown number while its poll is due (so the Meter
+   * asks at once, rather than lingering to fill a batch); none between polls after a short lease.
+   */
+  dueCount(now: number): number {
+    const own = this.index.dueCount(now);
+    if (!this.open) return own;
+    if (this.remoteMore) return own + this.lastLeaseSize;
+    return own + (now >= this.nextPollAt ? UNKNOWN_BACKLOG : 0);
+  }
+
+  remove(item: QueuedDelta): void {
+    this.forget(item);
+    if (this.open) this.writer.settle({ kind: 'delete', item });
+  }
+
+  /** Back to this instance's queue for another attempt at `item.dueAt`; the row stays leased by this instance. */
+  release(item: QueuedDelta, now: number): void {
+    if (this.remote.delete(item)) {
+      this.remoteBytes -= item.bytes;
+      this.index.add(item);
+    } else this.index.release(item, now);
+    if (this.open) this.writer.settle({ kind: 'reschedule', item });
+  }
+
+  /** Moves a leased delta to `dead_letters` with the reason and `error`'s code, status and message. */
+  deadLetter(item: QueuedDelta, reason: string, error: Error): void {
+    this.forget(item);
+    if (this.open) this.writer.settle({ kind: 'bury', item, reason, error: errorColumns(error), at: Date.now() });
+  }
+
+  takeWaiting(): QueuedDelta[] {
+    const taken = this.index.takeWaiting();
+    if (this.open) for (const item of taken) this.writer.settle({ kind: 'delete', item });
+    return taken;
+  }
+
+  /** This instance's deltas (accepted here and not settled, or leased from the table). */
+  count(): number {
+    return this.index.count() + this.remote.size;
+  }
+
+  bytes(): number {
+    return this.index.bytes() + this.remoteBytes;
+  }
+
+  /** The earliest due time of this instance's deltas, or its next poll of the table. */
+  nextDueAt(): number | undefined {
+    const own = this.index.nextDueAt();
+    if (!this.open) return own;
+    return own === undefined ? this.nextPollAt : Math.min(own, this.nextPollAt);
+  }
+
+  oldestAcceptedAt(): number | undefined {
+    let oldest = this.index.oldestAcceptedAt();
+    for (const item of this.remote) if (oldest === undefined || item.acceptedAt < oldest) oldest = item.acceptedAt;
+    return oldest;
+  }
+
+  list(): QueuedDelta[] {
+    return [...this.index.list(), ...this.remote];
+  }
+
+  /** Rows waiting in the write-behind buffer (accepted deltas not yet committed, and settles). */
+  pendingWrites(): number {
+    return this.writer.pending();
+  }
+
+  /**
+   * Validates and freezes a delta with the Meter (`meter.prepare`, exactly as `enqueue` would) and
+   * inserts it with **your** client, inside your open transaction: it exists if and only if your
+   * transaction commits, and then any instance delivers it (within `pollIntervalMs`), once.
+   * Throws the Meter's typed error for a bad delta (`DeltaValidationError`), or what Postgres
+   * threw (your transaction is then aborted, as for any failed statement).
+   *
+   * @param client - a pg client (from `pool.connect()`) on which you ran `BEGIN`.
+   * @param meter - the Meter whose scope builds the referenceId.
+   * @param input - the delta, as for `meter.enqueue`.
+   *
+   * @example
+   * const client = await pool.connect();
+   * try {
+   *   await client.query('BEGIN');
+   *   await client.query('INSERT INTO orders (id, customer_id) VALUES ($1, $2)', [orderId, customerId]);
+   *   await store.enqueueInTransaction(client, meter, { customerId, delta: -1, reason: 'order_placed', requestId: orderId });
+   *   await client.query('COMMIT'); // the order and its delta, or neither
+   * } catch (err) {
+   *   await client.query('ROLLBACK');
+   *   throw err;
+   * } finally {
+   *   client.release();
+   * }
+   */
+  async enqueueInTransaction(client: ClientBase, meter: Meter, input: DeltaInput): Promise<InsertedDelta> {
+    if (typeof meter?.prepare !== 'function') throw new TypeError('enqueueInTransaction: meter must be a Meter from createMeter() (it has no prepare())');
+    const prepared = meter.prepare(input);
+    const inserted = await insertPrepared(client, prepared, { schema: this.schema });
+    this.nextPollAt = 0; // once the caller commits, the next wake looks at the table
+    return inserted;
+  }
+
+  /**
+   * Writes every pending change, hands the rows this instance still holds back to the table (their
+   * lease cleared: another instance, or the next start, sends them at once) and ends the pool the
+   * store created. Idempotent. Calls that arrive afterwards change only memory.
+   */
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    clearInterval(this.heartbeat);
+    await this.leasing;
+    await this.writer.flush();
+    if (this.holdsRows) try {
+      await this.pool.query(`UPDATE ${this.schema}.outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`, [this.owner]);
+    } catch (error) {
+      this.failed('STORE_WRITE_FAILED', `could not hand this instance's rows back (${messageOf(error)}); other instances take them when their lease expires`, error);
+    }
+    if (this.ownsPool) await this.pool.end().catch(() => undefined);
+  }
+
+  private forget(item: QueuedDelta): void {
+    if (this.remote.delete(item)) this.remoteBytes -= item.bytes;
+    else this.index.remove(item);
+  }
+
+  private async leaseFromTable(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): Promise<QueuedDelta[]> {
+    this.nextPollAt = now + this.config.pollIntervalMs;
+    this.remoteMore = false;
+    this.holdsRows = true;
+    let rows: OutboxRow[];
+    try {
+      ({ rows } = await this.pool.query<OutboxRow>(
+        `UPDATE ${this.schema}.outbox o SET lease_owner = $1, lease_until = clock_timestamp() + $2 * interval '1 millisecond'
+         WHERE o.id IN (
+           SELECT id FROM ${this.schema}.outbox
+           WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < clock_timestamp())
+           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING o.id, o.reference_id, o.customer_id, o.body, o.bytes, o.accepted_at, o.attempts, o.due_at`,
+        [this.owner, this.config.leaseMs, now, maxCount * LEASE_AHEAD],
+      ));
+    } catch (error) {
+      this.failed('STORE_UNAVAILABLE', `could not lease rows from the outbox (${messageOf(error)}); trying again in ${this.config.pollIntervalMs} ms`, error);
+      return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
+    }
+    this.remoteMore = rows.length === maxCount * LEASE_AHEAD;
+    this.lastLeaseSize = rows.length;
+    rows.sort((a, b) => Number(a.id) - Number(b.id));
+    const batch: QueuedDelta[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const item = itemFromRow(row);
+      this.writer.adopt(item, Number(row.id));
+      const pause = pausedUntil(item.customerId);
+      const fits = batch.length === 0 || (batch.length < maxCount && bytes + item.bytes <= maxBytes);
+      if (!this.open || pause > now || !fits) {
+        // Held by this instance now: sent with its next batch, or when the customer's pause ends.
+        if (pause > now) item.dueAt = Math.max(item.dueAt, pause);
+        this.index.add(item);
+        continue;
+      }
+      this.remote.add(item);
+      this.remoteBytes += item.bytes;
+      batch.push(item);
+      bytes += item.bytes;
+    }
+    // Room left in the batch: this instance's own due deltas fill it.
+    if (batch.length < maxCount) batch.push(...this.index.leaseBatch(now, maxCount - batch.length, batch.length === 0 ? maxBytes : maxBytes - bytes, pausedUntil));
+    return batch;
+  }
+
+  /** Renews every lease this instance holds; says so when a renewal came too late to be sure none was taken over. */
+  private async renewLeases(): Promise<void> {
+    const startedAt = Date.now();
+    if (startedAt - this.lastRenewedAt > this.config.leaseMs) {
+      this.failed('STORE_LEASE_LOST', `this instance renewed its leases ${startedAt - this.lastRenewedAt} ms apart (leaseMs ${this.config.leaseMs}): another instance may have taken over some of its rows and sent them too (PacSpace counts each once, by its referenceId). The event loop or the database stalled; raise leaseMs if this repeats.`, undefined);
+    }
+    try {
+      await this.pool.query(`UPDATE ${this.schema}.outbox SET lease_until = clock_timestamp() + $2 * interval '1 millisecond' WHERE lease_owner = $1`, [this.owner, this.config.leaseMs]);
+      this.lastRenewedAt = startedAt;
+    } catch (error) {
+      if (this.open) this.failed('STORE_UNAVAILABLE', `could not renew this instance's leases (${messageOf(error)})`, error);
+    }
+  }
+
+  private failed(code: 'STORE_UNAVAILABLE' | 'STORE_WRITE_FAILED' | 'STORE_LEASE_LOST', message: string, cause: unknown): void {
+    this.report(new PostgresStoreError(code, this.schema, message, cause === undefined ? undefined : { cause }));
+  }
+
+  private report(error: PostgresStoreError): void {
+    try {
+      this.reportError(error);
+    } catch {
+      // A throwing onError must not break delivery.
+    }
+  }
+}
+
+/**
+ * Creates a {@link PostgresStore} and brings its tables up to date first ({@link migrate}: safe
+ * when several instances start at once). Rejects with `MeteringConfigError` naming a bad option,
+ * or {@link PostgresStoreError} when the database cannot be reached or holds a newer schema.
+ *
+ * @param options - `connectionString` or `pool` (one is required); `schema` (default
+ *   `'pacspace_metering'`), `leaseMs` (30000), `pollIntervalMs` (500), `settleDelayMs` (10),
+ *   `maxPendingWrites` (10000), `poolSize` (4), `onError` (default: a process warning, at most one a minute).
+ *
+ * @example
+ * import { createMeter } from '@pacspace-metering/core';
+ * import { createPostgresStore } from '@pacspace-metering/postgres-store';
+ *
+ * const store = await createPostgresStore({ connectionString: process.env.DATABASE_URL });
+ * const meter = createMeter({ apiKey: process.env.PACSPACE_API_KEY, store });
+ * // Every instance on the same database shares the outbox; survivors send what a dead one left.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(options);
+  try {
+    await migrate(store.pool, store.schema);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  return store;
+}
+
+/** The default `onError`: a process warning, at most one a minute (a database that is down fails every write). */
+function warnAtMostEveryMinute(): (error: PostgresStoreError) => void {
+  let lastWarnedAt = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - lastWarnedAt < 60_000) return;
+    lastWarnedAt = now;
+    process.emitWarning(error.message, { code: error.code });
+  };
+}

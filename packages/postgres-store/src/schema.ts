@@ -1,0 +1,118 @@
+import type { Pool, PoolClient } from 'pg';
+import { messageOf, PostgresStoreError } from './errors.js';
+import { checkSchemaName } from './options.js';
+
+/**
+ * The migrations, in order: migration `i` brings the schema to version `i + 1`. Never edit one
+ * that has shipped; append a new one. Times are epoch milliseconds from the Meter's clock
+ * (`due_at`, `accepted_at`), except leases, which use the database's clock so that instances with
+ * skewed clocks agree on when a lease has expired.
+ */
+const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [
+  (s) => `
+    CREATE TABLE ${s}.outbox (
+      id                bigserial PRIMARY KEY,
+      reference_id      text        NOT NULL,
+      customer_id       text        NOT NULL,
+      body              text        NOT NULL,
+      bytes             integer     NOT NULL,
+      first_accepted_at bigint      NOT NULL,
+      accepted_at       bigint      NOT NULL,
+      attempts          integer     NOT NULL DEFAULT 0,
+      due_at            bigint      NOT NULL DEFAULT 0,
+      lease_owner       text,
+      lease_until       timestamptz
+    );
+    CREATE INDEX outbox_due ON ${s}.outbox (due_at, id);
+    CREATE INDEX outbox_lease_owner ON ${s}.outbox (lease_owner) WHERE lease_owner IS NOT NULL;
+    CREATE TABLE ${s}.dead_letters (
+      id                bigint      PRIMARY KEY,
+      reference_id      text        NOT NULL,
+      customer_id       text        NOT NULL,
+      body              text        NOT NULL,
+      bytes             integer     NOT NULL,
+      first_accepted_at bigint      NOT NULL,
+      accepted_at       bigint      NOT NULL,
+      attempts          integer     NOT NULL,
+      reason            text        NOT NULL,
+      error_code        text,
+      error_status      integer,
+      error_message     text        NOT NULL,
+      failed_at         bigint      NOT NULL
+    );
+    CREATE INDEX dead_letters_by_reason ON ${s}.dead_letters (reason);`,
+];
+
+/**
+ * The schema version this package writes and reads.
+ *
+ * @example
+ * (await readSchemaVersion(pool, 'pacspace_metering')) === SCHEMA_VERSION;
+ */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The advisory lock key that serialises migrations of one schema across instances. */
+const LOCK_NAMESPACE = 'pacspace-metering:migrate:';
+
+/**
+ * What {@link migrate} did.
+ *
+ * @example
+ * const { from, to } = await migrate(pool);
+ * if (from !== to) console.log(`outbox schema upgraded from ${from} to ${to}`);
+ */
+export interface MigrationResult {
+  /** The version found (0: no outbox yet). */
+  from: number;
+  /** The version now (always {@link SCHEMA_VERSION}). */
+  to: number;
+}
+
+/**
+ * Creates the outbox tables, or upgrades them to {@link SCHEMA_VERSION}, in one transaction that
+ * holds a transaction-level advisory lock on the schema: instances that start at the same time
+ * wait for each other, and the later ones find the work done. Throws {@link PostgresStoreError}
+ * `STORE_INCOMPATIBLE` when the schema was written by a newer version of this package, or
+ * `STORE_UNAVAILABLE` when the database refuses (the message names what it said).
+ *
+ * @param pool - a pg Pool (or anything with `connect()`).
+ * @param schema - the schema of the outbox tables; default `'pacspace_metering'`.
+ *
+ * @example
+ * import pg from 'pg';
+ * import { migrate } from '@pacspace-metering/postgres-store';
+ *
+ * await migrate(new pg.Pool({ connectionString: process.env.DATABASE_URL })); // e.g. in a deploy step
+ */
+export async function migrate(pool: Pick<Pool, 'connect'>, schema = 'pacspace_metering'): Promise<MigrationResult> {
+  checkSchemaName(schema);
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `could not connect to the database (${messageOf(error)})`, { cause: error });
+  }
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_NAMESPACE + schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
+    const found = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_version`);
+    const from = found.rows[0]?.version ?? 0;
+    if (from > SCHEMA_VERSION) {
+      throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, `was written by a newer version of @pacspace-metering/postgres-store (schema ${from}; this version reads up to ${SCHEMA_VERSION}). Upgrade the package.`);
+    }
+    for (let version = from; version < SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version]!(schema));
+      await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [version + 1]);
+    }
+    await client.query('COMMIT');
+    return { from, to: SCHEMA_VERSION };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (error instanceof PostgresStoreError) throw error;
+    throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `the migration failed (${messageOf(error)})`, { cause: error });
+  } finally {
+    client.release();
+  }
+}
