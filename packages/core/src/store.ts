@@ -22,9 +22,9 @@ export interface QueuedDelta {
 
 /**
  * Where the Meter keeps accepted deltas until they are delivered. `add` and the settling calls
- * (`remove`, `release`, `deadLetter`) are synchronous: `enqueue` must never wait for I/O, so a
- * store on a remote database writes them behind (a bounded window it documents), while embedded
- * stores (memory, SQLite) do them at once. Only `leaseBatch` may be asynchronous: a shared outbox
+ * (`remove`, `release`, `deadLetter`) return at once: `enqueue` must never wait for I/O, so a
+ * store on a remote database writes them behind (a bounded window it documents; its `add` answers
+ * a promise of durability), while embedded stores (memory, SQLite) do them before returning. Only `leaseBatch` may be asynchronous: a shared outbox
  * leases rows from a database that other instances also write; the Meter then runs one lease at
  * a time and counts it against `concurrency`. `count`, `bytes`, `list` and `oldestAcceptedAt` are
  * this process's view (what it accepted and has not settled, and what it leased).
