@@ -176,6 +176,9 @@ function openNodeSqlite(path: string, options: OpenConnectionOptions): SqliteCon
   if (sqlite === undefined) throw new MeteringConfigError('driver', `'node:sqlite' is not available in Node.js ${process.version}`);
   const db = new sqlite.DatabaseSync(path, options.readOnly ? { readOnly: true } : {});
   let open = true;
+  // Prepared once: a transaction per accepted delta should not parse BEGIN and COMMIT each time.
+  let control: { begin: { run(): unknown }; commit: { run(): unknown }; rollback: { run(): unknown } } | undefined;
+  const statements = () => (control ??= { begin: db.prepare('BEGIN'), commit: db.prepare('COMMIT'), rollback: db.prepare('ROLLBACK') });
   const connection: SqliteConnection = {
     driver: 'node:sqlite',
     get isOpen() {
@@ -193,13 +196,14 @@ function openNodeSqlite(path: string, options: OpenConnectionOptions): SqliteCon
     pragma: (sql) => firstColumn(db.prepare(`PRAGMA ${sql}`).get()),
     pragmaRows: (sql) => db.prepare(`PRAGMA ${sql}`).all() as Array<Record<string, unknown>>,
     transaction: (fn) => (...args) => {
-      db.exec('BEGIN');
+      const { begin, commit, rollback } = statements();
+      begin.run();
       try {
         fn(...args);
-        db.exec('COMMIT');
+        commit.run();
       } catch (err) {
         try {
-          db.exec('ROLLBACK');
+          rollback.run();
         } catch {
           // SQLite rolled back already (a failed COMMIT on a full disk can); nothing is left open.
         }
