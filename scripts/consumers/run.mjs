@@ -76,6 +76,26 @@ try {
 if (!flags.keep && failed === 0) rmSync(work, { recursive: true, force: true });
 process.exit(failed === 0 ? 0 : 1);
 
+/**
+ * Node 20 has no node:sqlite and this app did not install better-sqlite3 (an optional peer): the
+ * store must refuse to open with the error that says what to install, from both builds.
+ */
+async function checkMissingBetterSqlite3(dir, logPath) {
+  const node20 = nodeBinary(20);
+  const open = "createSqliteStore({ path: 'never.db' })";
+  const scripts = [
+    ['--input-type=commonjs', `const { createSqliteStore } = require('@pacspace-metering/sqlite-store'); try { ${open}; console.log('opened'); } catch (e) { console.log(e.name, e.message); }`],
+    ['--input-type=module', `import { createSqliteStore } from '@pacspace-metering/sqlite-store'; try { ${open}; console.log('opened'); } catch (e) { console.log(e.name, e.message); }`],
+  ];
+  for (const [type, source] of scripts) {
+    const { stdout } = await run(node20, [type, '-e', source], { cwd: dir, logPath, timeoutMs: 60_000 });
+    if (!/^MeteringConfigError driver: .*better-sqlite3 package, which is not installed\. Install it: npm install better-sqlite3@12/.test(stdout.trim())) {
+      throw new Error(`${type}: expected the store to refuse with a MeteringConfigError naming driver and npm install better-sqlite3@12, got: ${stdout.trim()}`);
+    }
+  }
+  return 'Node 20 without better-sqlite3: refused naming driver and npm install better-sqlite3@12 (CJS and ESM)';
+}
+
 /** Creates, installs, builds, starts and checks one consumer; never throws. */
 async function runConsumer(consumer, node, tarballs, sandboxDir) {
   const dir = join(work, consumer.name);
@@ -111,6 +131,8 @@ async function runConsumer(consumer, node, tarballs, sandboxDir) {
       const { stdout } = await run(node, [join(dir, 'node_modules/@pacspace-metering/sqlite-store/bin/pacspace-metering.cjs'), 'status', '--store', env.METERING_DB], { cwd: dir, logPath, timeoutMs: 60_000 });
       if (!/^pending +0$/m.test(stdout) || !/closed cleanly/.test(stdout)) throw new Error(`the store file should hold nothing and be closed cleanly after the app exited:\n${stdout}`);
       result.extra = 'store file empty after exit (pacspace-metering status)';
+      step = 'sqlite-store on Node 20 without better-sqlite3';
+      result.extra += `, ${await checkMissingBetterSqlite3(dir, logPath)}`;
     }
     times.checks = Date.now() - checksStarted;
     step = 'sandbox stop';
