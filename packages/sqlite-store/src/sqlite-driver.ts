@@ -146,7 +146,7 @@ export function resolveDriver(requested: SqliteDriverName | 'auto' = 'auto'): Sq
     const why = missing ? 'is not installed' : `cannot be loaded (${detail})`;
     const fix = missing ? 'Install it: npm install better-sqlite3@12' : 'Rebuild it for this Node.js: npm rebuild better-sqlite3';
     const hint = requested === 'auto'
-      ? `Node.js ${process.version} has no node:sqlite (it needs 22.13+, 23.4+ or 24), so the store needs the better-sqlite3 package, which ${why}. ${fix}, or run on Node 22.13+ / 24`
+      ? `Node.js ${process.version} has no node:sqlite (it needs 22.13+, 23.4+ or 24; 22.5-22.12 with --experimental-sqlite), so the store needs the better-sqlite3 package, which ${why}. ${fix}, or run on Node 22.13+ / 24`
       : `'better-sqlite3' was asked for, but the package ${why}. ${fix}`;
     throw new MeteringConfigError('driver', hint);
   }
