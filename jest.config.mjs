@@ -14,12 +14,14 @@ const swc = {
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  // .cts files (CommonJS on purpose, e.g. sqlite-store's optional require) stay CommonJS under Jest.
+  transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.cts$': ['@swc/jest', { ...swc, module: { type: 'commonjs' } }] },
   moduleNameMapper: {
     '^@pacspace-metering/core/(opentelemetry|prometheus)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
     '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^(\\.{1,2}/.*)\\.cjs$': '$1.cts',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],
   // test/.tmp holds projects the tests write (the README snippets' own Jest tests among them).

@@ -7,6 +7,11 @@
 //      (autocannon, 10 connections), delivery held as in (1), so only the request path differs.
 // Rounds are interleaved (memory, sqlite variants, memory, ...) so machine noise hits all alike.
 // Run: pnpm build && node bench/sqlite-store.mjs [--count 5000] [--rounds 5] [--seconds 3] [--dir /tmp]
+//      [--driver auto|node:sqlite|better-sqlite3|both] [--parts enqueue,delivery,requests]
+//      [--better-sqlite3 DIR]
+// --driver both runs every SQLite variant on both drivers in the same process; that needs a Node
+// with node:sqlite (22.13+/24) and a better-sqlite3 built for it: --better-sqlite3 DIR points at a
+// directory whose node_modules/better-sqlite3 is (the workspace's copy is built for Node 20).
 import autocannon from 'autocannon';
 import { createMeter } from '@pacspace-metering/core';
 import { meterRequests } from '@pacspace-metering/express';
@@ -14,6 +19,7 @@ import { startSandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Module from 'node:module';
 import { join } from 'node:path';
 import { createSqliteStore } from '@pacspace-metering/sqlite-store';
 import { arg, median, printTable } from './support/report.mjs';
@@ -22,21 +28,41 @@ const count = Number(arg('count', 5000));
 const rounds = Number(arg('rounds', 5));
 const seconds = Number(arg('seconds', 3));
 const dir = mkdtempSync(join(arg('dir', tmpdir()), 'sqlite-store-bench-'));
+const driverArg = arg('driver', 'auto');
+const drivers = driverArg === 'both' ? ['node:sqlite', 'better-sqlite3'] : [driverArg];
+const parts = new Set(arg('parts', 'enqueue,delivery,requests').split(','));
+const betterSqlite3Dir = arg('better-sqlite3', '');
+if (betterSqlite3Dir) {
+  // Bench only: the store's require('better-sqlite3') gets the copy built for this Node.js.
+  const target = Module.createRequire(join(betterSqlite3Dir, 'package.json')).resolve('better-sqlite3');
+  const resolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function (request, ...rest) {
+    return request === 'better-sqlite3' ? target : resolveFilename.call(this, request, ...rest);
+  };
+}
 
 /** The stores compared; `undefined` options mean the meter's default MemoryStore. */
+const sqliteVariants = [
+  { name: 'commit per add, synchronous=normal (default)', store: {} },
+  { name: 'commit per add, synchronous=full', store: { synchronous: 'full' } },
+  { name: 'group commit 5 ms, synchronous=normal', store: { commitWindowMs: 5 } },
+  { name: 'group commit 5 ms, synchronous=full', store: { synchronous: 'full', commitWindowMs: 5 } },
+];
 const variants = [
   { name: 'memory (baseline)', store: undefined },
-  { name: 'sqlite, commit per add, synchronous=normal (default)', store: {} },
-  { name: 'sqlite, commit per add, synchronous=full', store: { synchronous: 'full' } },
-  { name: 'sqlite, group commit 5 ms, synchronous=normal', store: { commitWindowMs: 5 } },
-  { name: 'sqlite, group commit 5 ms, synchronous=full', store: { synchronous: 'full', commitWindowMs: 5 } },
+  ...sqliteVariants.flatMap((v) => drivers.map((driver) => ({
+    name: `sqlite${driver === 'auto' ? '' : ` [${driver}]`}, ${v.name}`,
+    store: driver === 'auto' ? v.store : { ...v.store, driver },
+  }))),
 ];
 
 const sandbox = await startSandbox({ seed: 1, maxRequestLog: 10 });
 let file = 0;
+const stores = [];
 
 function newMeter(variant, client, maxQueueSize = count) {
   const store = variant.store && createSqliteStore({ path: join(dir, `store-${++file}.db`), ...variant.store });
+  if (store && stores.length < 100) stores.push(store);
   const delivery = client ? { client } : { apiKey: sandbox.apiKey, baseUrl: sandbox.url };
   const meter = createMeter({ ...delivery, concurrency: 8, maxQueueSize, maxQueueBytes: 1024 * 1024 * 1024, ...(store ? { store } : {}) });
   return { meter, store };
@@ -120,9 +146,9 @@ const requests = variants.map(() => []);
 // Round 0 warms the JIT and the disk and is not counted.
 for (let round = 0; round <= rounds; round++) {
   for (const [i, variant] of variants.entries()) {
-    const micros = await enqueueCost(variant, round);
-    const rate = await deliveryRate(variant, round);
-    const rps = await requestRate(variant);
+    const micros = parts.has('enqueue') ? await enqueueCost(variant, round) : NaN;
+    const rate = parts.has('delivery') ? await deliveryRate(variant, round) : NaN;
+    const rps = parts.has('requests') ? await requestRate(variant) : NaN;
     if (round === 0) continue;
     enqueueMicros[i].push(micros);
     delivery[i].push(rate);
@@ -132,21 +158,22 @@ for (let round = 0; round <= rounds; round++) {
 
 const fmt = (values, digits) => `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)})`;
 const ratios = (values, baseline) => values.map((v, k) => v / baseline[k]);
-printTable(`Enqueue cost, ${count} enqueues per round, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
+if (parts.has('enqueue')) printTable(`Enqueue cost, ${count} enqueues per round, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
   store: variant.name,
   'µs per enqueue': fmt(enqueueMicros[i], 2),
   'cost vs memory (x)': fmt(ratios(enqueueMicros[i], enqueueMicros[0]), 2),
 })));
-printTable(`Delivery throughput to the sandbox, ${count} deltas per round, concurrency 8, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
+if (parts.has('delivery')) printTable(`Delivery throughput to the sandbox, ${count} deltas per round, concurrency 8, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
   store: variant.name,
   'deltas/s': fmt(delivery[i], 0),
   'throughput vs memory': fmt(ratios(delivery[i], delivery[0]), 2),
 })));
-printTable(`Request path: Express hello world + meterRequests(), autocannon 10 connections, ${seconds} s per run, delivery held, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
+if (parts.has('requests')) printTable(`Request path: Express hello world + meterRequests(), autocannon 10 connections, ${seconds} s per run, delivery held, ${rounds} interleaved rounds (median (min..max))`, variants.map((variant, i) => ({
   store: variant.name,
   'requests/s': fmt(requests[i], 0),
   'throughput vs memory': fmt(ratios(requests[i], requests[0]), 2),
 })));
-console.log(`\nnode ${process.version}, ${count} deltas, store files in ${dir} (removed)`);
+const used = [...new Set(stores.map((s) => s.driver))].join(', ') || 'none';
+console.log(`\nnode ${process.version}, drivers used: ${used}, ${count} deltas, store files in ${dir} (removed)`);
 await sandbox.close();
 rmSync(dir, { recursive: true, force: true });

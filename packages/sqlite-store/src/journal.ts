@@ -1,8 +1,8 @@
 import type { QueuedDelta } from '@pacspace-metering/core';
-import type { Database, Statement } from 'better-sqlite3';
 import { errorColumns } from './rows.js';
+import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 
-type Op = [Statement, unknown[]];
+type Op = [SqliteStatement, unknown[]];
 
 /**
  * Called when a commit failed: `count` changes were not written.
@@ -28,10 +28,10 @@ export type JournalFailure = (error: unknown, count: number) => void;
  * journal.delete(item.seq); // committed within 5 ms
  */
 export class Journal {
-  private readonly insertRow: Statement;
-  private readonly deleteRow: Statement;
-  private readonly updateRow: Statement;
-  private readonly buryRow: Statement;
+  private readonly insertRow: SqliteStatement;
+  private readonly deleteRow: SqliteStatement;
+  private readonly updateRow: SqliteStatement;
+  private readonly buryRow: SqliteStatement;
   private readonly transaction: (ops: Op[]) => void;
   private ops: Op[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -40,7 +40,7 @@ export class Journal {
   private failing = false;
 
   constructor(
-    db: Database,
+    db: SqliteConnection,
     private readonly commitWindowMs: number,
     private readonly settleDelayMs: number,
     private readonly failed: JournalFailure,
@@ -50,8 +50,7 @@ export class Journal {
     this.updateRow = db.prepare('UPDATE outbox SET attempts = ?, due_at = ? WHERE id = ?');
     this.buryRow = db.prepare(`
       INSERT OR REPLACE INTO dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at)
-      VALUES (@id, @referenceId, @customerId, @body, @bytes, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = @id), @acceptedAt), @acceptedAt,
-              @attempts, @reason, @code, @status, @message, @failedAt)`);
+      VALUES (?, ?, ?, ?, ?, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?)`);
     this.transaction = db.transaction((ops: Op[]) => {
       for (const [statement, args] of ops) statement.run(...args);
     });
@@ -79,7 +78,8 @@ export class Journal {
   bury(item: QueuedDelta, reason: string, error: unknown, at: number): void {
     const { code, status, message } = errorColumns(error);
     const { seq: id, referenceId, customerId, body, bytes, acceptedAt, attempts } = item;
-    this.defer([this.buryRow, [{ id, referenceId, customerId, body, bytes, acceptedAt, attempts, reason, code, status, message, failedAt: at }]]);
+    // Positional parameters (both drivers bind them the same way): id and acceptedAt appear twice.
+    this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, id, acceptedAt, acceptedAt, attempts, reason, code, status, message, at]]);
     this.defer([this.deleteRow, [item.seq]]);
   }
 

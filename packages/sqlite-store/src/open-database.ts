@@ -1,14 +1,14 @@
-import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SqliteStoreError, type SqliteStoreErrorCode } from './errors.js';
 import { ensureSchema } from './schema.js';
+import { openConnection, sqliteErrorCode, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 
 /**
  * How {@link openStoreDatabase} opens a file.
  *
  * @example
- * openStoreDatabase(path, { create: true, synchronous: 'normal', checkIntegrity: true });
+ * openStoreDatabase(path, { create: true, synchronous: 'normal', checkIntegrity: true, driver: resolveDriver() });
  */
 export interface OpenDatabaseOptions {
   /** Create the file and its schema when missing (a store), or require an existing store (the CLI). */
@@ -17,6 +17,8 @@ export interface OpenDatabaseOptions {
   synchronous: 'normal' | 'full';
   /** Run `PRAGMA quick_check`. */
   checkIntegrity: boolean;
+  /** The SQLite bindings (from `resolveDriver`). */
+  driver: SqliteDriverName;
 }
 
 /** How long a statement waits for another connection's write lock (a CLI replay) before failing. */
@@ -96,14 +98,15 @@ export function checkStorePath(path: string, create: boolean): void {
  * the path and says what is wrong: not writable, not a database, damaged, not a store.
  *
  * @example
- * const db = openStoreDatabase('/var/lib/app/metering.db', { create: false, synchronous: 'full', checkIntegrity: true });
+ * const db = openStoreDatabase('/var/lib/app/metering.db', { create: false, synchronous: 'full', checkIntegrity: true, driver: 'node:sqlite' });
  */
-export function openStoreDatabase(path: string, options: OpenDatabaseOptions): Database {
+export function openStoreDatabase(path: string, options: OpenDatabaseOptions): SqliteConnection {
   checkStorePath(path, options.create);
-  let db: Database | undefined;
+  let db: SqliteConnection | undefined;
   try {
-    db = new BetterSqlite3(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS });
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    // checkStorePath has refused a missing file when !create, so opening never creates one then.
+    db = openConnection(path, options.driver, { busyTimeoutMs: BUSY_TIMEOUT_MS });
+    const mode = db.pragma('journal_mode = WAL');
     if (mode !== 'wal') throw new SqliteStoreError('STORE_UNWRITABLE', path, `cannot use WAL mode on this file system (journal_mode stayed ${String(mode)})`);
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     ensureSchema(db, path, options.create);
@@ -115,9 +118,9 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
   }
 }
 
-function checkIntegrity(db: Database, path: string): void {
-  const problems = (db.pragma('quick_check(3)') as Array<{ quick_check: string }>)
-    .flatMap((row) => row.quick_check.split('\n'))
+function checkIntegrity(db: SqliteConnection, path: string): void {
+  const problems = db.pragmaRows('quick_check(3)')
+    .flatMap((row) => String(row['quick_check']).split('\n'))
     .filter((line) => line !== '' && !line.startsWith('***'));
   if (problems.length === 1 && problems[0] === 'ok') return;
   throw new SqliteStoreError('STORE_CORRUPT', path, `is damaged (SQLite quick_check: ${problems.slice(0, 3).join('; ')}). Move it aside and start with a new file; the sqlite3 shell's .recover can salvage its rows.`);
@@ -131,7 +134,7 @@ function checkIntegrity(db: Database, path: string): void {
  */
 export function storeError(err: unknown, path: string, during = 'cannot be opened'): SqliteStoreError {
   if (err instanceof SqliteStoreError) return err;
-  const code = String((err as { code?: unknown })?.code ?? '');
+  const code = sqliteErrorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
     return new SqliteStoreError('STORE_CORRUPT', path, `is not a SQLite database, or is damaged (SQLite: ${detail}). Move it aside and start with a new file.`, { cause: err });

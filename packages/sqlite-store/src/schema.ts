@@ -1,18 +1,18 @@
-import type { Database } from 'better-sqlite3';
 import { SqliteStoreError } from './errors.js';
+import type { SqliteConnection } from './sqlite-driver.js';
 
 /**
  * `PRAGMA application_id` of every store file ('PSMT'), so a foreign database is never mistaken for one.
  *
  * @example
- * db.pragma('application_id', { simple: true }) === APPLICATION_ID;
+ * db.pragma('application_id') === APPLICATION_ID;
  */
 export const APPLICATION_ID = 0x50534d54;
 /**
  * `PRAGMA user_version`: the schema this version writes and reads.
  *
  * @example
- * db.pragma('user_version', { simple: true }) <= SCHEMA_VERSION;
+ * db.pragma('user_version') <= SCHEMA_VERSION;
  */
 export const SCHEMA_VERSION = 1;
 
@@ -64,9 +64,9 @@ PRAGMA user_version = ${SCHEMA_VERSION};
  * @example
  * ensureSchema(db, path, true); // creates the tables in an empty file, checks a non-empty one
  */
-export function ensureSchema(db: Database, path: string, create: boolean): void {
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
+export function ensureSchema(db: SqliteConnection, path: string, create: boolean): void {
+  const applicationId = db.pragma('application_id') as number;
+  const version = db.pragma('user_version') as number;
   const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
   if (applicationId === 0 && version === 0 && tables.length === 0) {
     if (!create) throw new SqliteStoreError('STORE_INCOMPATIBLE', path, 'the file is an empty database: no Meter has used it as a store yet');

@@ -1,10 +1,10 @@
 import { MemoryStore, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
-import type { Database } from 'better-sqlite3';
 import { SqliteStoreError } from './errors.js';
 import { Journal } from './journal.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
 import { itemFromRow, type OutboxRow } from './rows.js';
+import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 
 /**
@@ -15,7 +15,7 @@ import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 const SETTLE_DELAY_MS = 5;
 
 /**
- * A durable {@link MeterStore} on SQLite (better-sqlite3, WAL mode): every accepted delta is
+ * A durable {@link MeterStore} on SQLite (node:sqlite or better-sqlite3, WAL mode): every accepted delta is
  * written with its frozen body and Idempotency-Key before `add` returns (or within
  * `commitWindowMs`), so a Meter created on the same file after a crash or restart sends exactly the
  * same requests again and PacSpace counts each delta once. Deltas the meter gives up on are kept in
@@ -38,8 +38,10 @@ export class SqliteStore implements MeterStore {
   readonly durable = true;
   /** The absolute path of the store file. */
   readonly path: string;
+  /** The SQLite bindings in use (see the `driver` option). */
+  readonly driver: SqliteDriverName;
   private readonly index = new MemoryStore();
-  private readonly db: Database;
+  private readonly db: SqliteConnection;
   private readonly lock: StoreLock;
   private readonly journal: Journal;
   private readonly reportError: (error: SqliteStoreError) => void;
@@ -52,16 +54,17 @@ export class SqliteStore implements MeterStore {
    * naming a bad option, or {@link SqliteStoreError} naming the path.
    *
    * @param options - see {@link SqliteStoreOptions}; defaults: `synchronous` `'normal'`,
-   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true.
+   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true, `driver` `'auto'`.
    */
   constructor(options: SqliteStoreOptions) {
     const config = resolveSqliteStoreOptions(options);
+    this.driver = resolveDriver(config.driver);
     this.path = realStorePath(config.path);
     this.reportError = config.onError ?? warnAtMostEveryMinute();
     checkStorePath(this.path, true);
-    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path));
+    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path, this.driver), this.driver);
     try {
-      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity });
+      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity, driver: this.driver });
     } catch (err) {
       this.lock.release();
       throw err;
@@ -69,7 +72,7 @@ export class SqliteStore implements MeterStore {
     try {
       recordOwner(this.db);
       // Rows are loaded as due as they were: a delta leased by a process that died is due again at once.
-      for (const row of this.db.prepare('SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox ORDER BY id').iterate() as IterableIterator<OutboxRow>) {
+      for (const row of this.db.prepare('SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox ORDER BY id').all() as OutboxRow[]) {
         this.index.add(itemFromRow(row, this.path));
       }
       const max = this.db.prepare('SELECT max(COALESCE((SELECT max(id) FROM outbox), 0), COALESCE((SELECT max(id) FROM dead_letters), 0)) AS id').get() as { id: number };
@@ -204,7 +207,8 @@ export class SqliteStore implements MeterStore {
  *
  * @param options - `path` (required); `synchronous` (default `'normal'`), `commitWindowMs`
  *   (default 0: committed before `enqueue` returns), `lockTimeoutMs` (default 0),
- *   `checkIntegrity` (default true), `onError` (default: a process warning, at most one a minute).
+ *   `checkIntegrity` (default true), `driver` (default `'auto'`: node:sqlite where Node has it,
+ *   else better-sqlite3), `onError` (default: a process warning, at most one a minute).
  * @throws MeteringConfigError naming a bad option; {@link SqliteStoreError} naming the path when
  *   the file cannot be written, is not a store, is damaged, or is open in another process.
  *
@@ -226,7 +230,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
  * Records who has the file open, for `pacspace-metering status`. Only informational (the lock is
  * what keeps other processes out), so a full disk must not stop the store from opening.
  */
-function recordOwner(db: Database): void {
+function recordOwner(db: SqliteConnection): void {
   try {
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner', ?)").run(JSON.stringify(currentOwner()));
   } catch {

@@ -1,6 +1,6 @@
-import type { Database } from 'better-sqlite3';
 import { hostname } from 'node:os';
 import { openStoreDatabase, realStorePath } from './open-database.js';
+import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 import type { StoreOwner } from './store-lock.js';
 
 /**
@@ -124,7 +124,7 @@ export class StoreFile {
   private constructor(
     /** Absolute path of the file. */
     readonly path: string,
-    private readonly db: Database,
+    private readonly db: SqliteConnection,
   ) {}
 
   /**
@@ -132,11 +132,13 @@ export class StoreFile {
    * exist, is not a store, or is damaged.
    *
    * @param path - the store file.
-   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
+   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first;
+   *   `driver` (default `'auto'`: node:sqlite where Node has it, else better-sqlite3).
    */
-  static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
+  static open(path: string, options: { checkIntegrity?: boolean; driver?: SqliteDriverName | 'auto' } = {}): StoreFile {
+    const driver = resolveDriver(options.driver);
     const absolute = realStorePath(path);
-    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
+    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true, driver });
     return new StoreFile(absolute, db);
   }
 
@@ -208,7 +210,7 @@ export class StoreFile {
 
   /** Closes the file. */
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 }
 

@@ -1,8 +1,9 @@
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { SqliteStoreError } from './errors.js';
 import { storeError } from './open-database.js';
+import { openConnection, sqliteErrorCode, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 
 /**
  * Who has a store open, as recorded in its `meta` table (see `StoreStatus.openBy`).
@@ -27,12 +28,12 @@ export interface StoreOwner {
  * `dead-letters list`) do not take it and work while the app runs.
  *
  * @example
- * const lock = StoreLock.acquire(path, 0, () => readOwner(path));
+ * const lock = StoreLock.acquire(path, 0, () => readOwner(path, driver), driver);
  * // ... the store is open ...
  * lock.release();
  */
 export class StoreLock {
-  private constructor(private readonly handle: Database) {}
+  private constructor(private readonly handle: SqliteConnection) {}
 
   /** The companion file that carries the lock. */
   static pathFor(storePath: string): string {
@@ -43,18 +44,19 @@ export class StoreLock {
    * Takes the lock, waiting up to `timeoutMs`; throws {@link SqliteStoreError} `STORE_LOCKED`
    * naming the owner when another process (or another store in this process) holds it.
    */
-  static acquire(storePath: string, timeoutMs: number, owner: () => StoreOwner | undefined): StoreLock {
-    let handle: Database | undefined;
+  static acquire(storePath: string, timeoutMs: number, owner: () => StoreOwner | undefined, driver: SqliteDriverName): StoreLock {
+    let handle: SqliteConnection | undefined;
     try {
-      handle = new BetterSqlite3(StoreLock.pathFor(storePath), { timeout: timeoutMs });
+      handle = openConnection(StoreLock.pathFor(storePath), driver, { busyTimeoutMs: timeoutMs });
       // In EXCLUSIVE locking mode a connection never gives back a lock it took: BEGIN EXCLUSIVE
-      // takes the file lock, and the ROLLBACK leaves it held without writing a byte.
-      handle.pragma('locking_mode = EXCLUSIVE');
+      // takes the file lock, and the ROLLBACK leaves it held without writing a byte. Both drivers
+      // take the same POSIX lock, so a process on node:sqlite and one on better-sqlite3 exclude each other.
+      handle.exec('PRAGMA locking_mode = EXCLUSIVE');
       handle.exec('BEGIN EXCLUSIVE; ROLLBACK;');
       return new StoreLock(handle);
     } catch (err) {
       handle?.close();
-      const code = String((err as { code?: unknown }).code ?? '');
+      const code = sqliteErrorCode(err);
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw lockedError(storePath, owner(), err);
       if (code.startsWith('SQLITE_CANTOPEN')) {
         throw new SqliteStoreError('STORE_UNWRITABLE', storePath, `cannot be created: files cannot be created in ${dirname(storePath)} (SQLite could not open ${StoreLock.pathFor(storePath)})`, { cause: err });
@@ -65,7 +67,7 @@ export class StoreLock {
 
   /** Lets go of the lock. The `-lock` file stays: deleting it could let two processes lock two different files. */
   release(): void {
-    if (this.handle.open) this.handle.close();
+    this.handle.close();
   }
 }
 
@@ -85,12 +87,13 @@ function lockedError(path: string, owner: StoreOwner | undefined, cause: unknown
  * Reads the recorded owner of a store without taking any lock; undefined when none or unreadable.
  *
  * @example
- * readOwner('/var/lib/app/metering.db'); // { pid: 4127, host: 'api-7', since: 1764321243120 }
+ * readOwner('/var/lib/app/metering.db', 'node:sqlite'); // { pid: 4127, host: 'api-7', since: 1764321243120 }
  */
-export function readOwner(path: string): StoreOwner | undefined {
-  let db: Database | undefined;
+export function readOwner(path: string, driver: SqliteDriverName): StoreOwner | undefined {
+  let db: SqliteConnection | undefined;
   try {
-    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, timeout: 200 });
+    if (!existsSync(path)) return undefined;
+    db = openConnection(path, driver, { readOnly: true, busyTimeoutMs: 200 });
     const row = db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as StoreOwner) : undefined;
   } catch {

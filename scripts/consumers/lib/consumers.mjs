@@ -1,0 +1,64 @@
+// The consumer apps: which framework, module system and Node.js each is, which tarballs it
+// installs, how it is built and started. Their sources are in ../apps/.
+
+/**
+ * One consumer project.
+ *
+ * @typedef {object} Consumer
+ * @property {string} name - also its directory under apps/ and the account it bills
+ * @property {string} summary - what it stands for
+ * @property {number} node - the Node.js major it runs on
+ * @property {string[]} packages - workspace packages (short names) it installs from tarballs
+ * @property {string[]} shared - files copied from apps/<from> into it: `from:to`
+ * @property {boolean} typescript - compiled with its own tsc before it starts
+ * @property {string} main - the file it starts
+ */
+
+/** @type {Consumer[]} */
+export const CONSUMERS = [
+  {
+    name: 'express4-cjs',
+    summary: 'Express 4, CommonJS JavaScript',
+    node: 20,
+    packages: ['core', 'express'],
+    shared: [],
+    typescript: false,
+    main: 'app.js',
+  },
+  {
+    name: 'express5-esm-ts',
+    summary: 'Express 5, ESM TypeScript (strict, exactOptionalPropertyTypes, skipLibCheck off)',
+    node: 22,
+    packages: ['core', 'express'],
+    shared: [],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+  {
+    name: 'nest11-cjs',
+    summary: 'Nest 11 on Express, TypeScript compiled to CommonJS',
+    node: 20,
+    packages: ['core', 'nestjs'],
+    shared: ['nest-shared/auth.guard.ts:src/auth.guard.ts', 'nest-shared/reports.controller.ts:src/reports.controller.ts', 'nest-shared/shutdown.ts:src/shutdown.ts', 'nest-shared/tsconfig.cjs.json:tsconfig.json'],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+  {
+    name: 'nest12-esm',
+    summary: 'Nest 12 on Express, ESM TypeScript, SQLite store on node:sqlite',
+    node: 24,
+    packages: ['core', 'nestjs', 'sqlite-store'],
+    shared: ['nest-shared/auth.guard.ts:src/auth.guard.ts', 'nest-shared/reports.controller.ts:src/reports.controller.ts', 'nest-shared/shutdown.ts:src/shutdown.ts', 'nest-shared/tsconfig.esm.json:tsconfig.json'],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+  {
+    name: 'nest11-fastify',
+    summary: 'Nest 11 on Fastify, TypeScript compiled to CommonJS',
+    node: 22,
+    packages: ['core', 'nestjs'],
+    shared: ['nest-shared/auth.guard.ts:src/auth.guard.ts', 'nest-shared/reports.controller.ts:src/reports.controller.ts', 'nest-shared/shutdown.ts:src/shutdown.ts', 'nest-shared/tsconfig.cjs.json:tsconfig.json'],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+];
