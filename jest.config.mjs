@@ -21,7 +21,8 @@ export default {
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
     '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^(\\.{1,2}/.*)\\.cjs$': '$1.cts',
+    // Only our own .cts helper: packages in node_modules import real .cjs files.
+    '^(\\.{1,2}/(?:.*/)?require-optional)\\.cjs$': '$1.cts',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],
   // test/.tmp holds projects the tests write (the README snippets' own Jest tests among them).
