@@ -58,6 +58,17 @@ function readableFields(input: Partial<DeltaInput> | undefined): { customerId?: 
   }
 }
 
+/**
+ * `text` as a slice of `body`, which contains it: a built referenceId is a tree of concatenated
+ * pieces, and it would live (copied by every young GC, then promoted) until its delta is delivered.
+ * A slice is one small object over the body, which lives as long anyway. (Whichever occurrence
+ * `indexOf` finds, the slice equals `text`.)
+ */
+function within(body: string, text: string): string {
+  const at = body.indexOf(text);
+  return at === -1 ? text : body.slice(at, at + text.length);
+}
+
 /** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
 const OVERFLOW_DELTA_BYTES = 2048;
 
@@ -91,7 +102,8 @@ export function createIntake(ctx: IntakeContext): Intake {
     assertReason(reason);
     assertMetadata(metadata);
     let referenceId = input.referenceId;
-    if (referenceId !== undefined) assertReferenceId(referenceId);
+    const built = referenceId === undefined;
+    if (!built) assertReferenceId(referenceId);
     else {
       const requestId = input.requestId ?? randomUUID();
       if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 1024) {
@@ -99,8 +111,8 @@ export function createIntake(ctx: IntakeContext): Intake {
       }
       referenceId = buildReferenceId({ scope: config.scope, operation: reason, customerId, requestId });
     }
-    const fields: DeltaFields = { customerId, delta, reason, referenceId };
-    return { fields, body: serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata }) };
+    const body = serializeDelta(metadata === undefined ? { customerId, delta, reason, referenceId } : { customerId, delta, reason, referenceId, metadata });
+    return { fields: { customerId, delta, reason, referenceId: built ? within(body, referenceId) : referenceId }, body };
   }
 
   function isFull(bytes: number): boolean {
