@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AcceptedDelta } from './accepted-delta.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
 import type { DropReason } from './events.js';
 import type { MeterEvents } from './meter-events.js';
@@ -126,7 +127,7 @@ export function createIntake(ctx: IntakeContext): Intake {
    */
   function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | Promise<boolean> | true {
     // The body is the frozen payload; `fields` (without metadata) is what events report.
-    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    const item: QueuedDelta = new AcceptedDelta(++seq, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
     let written: void | Promise<void>;
     try {
       written = store.add(item);
