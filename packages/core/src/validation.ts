@@ -87,8 +87,19 @@ export function serializeDelta(fields: DeltaFields): string {
       throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
     }
   }
-  const head = `{"customerId":"${fields.customerId}","delta":${fields.delta},"reason":${JSON.stringify(fields.reason)},"referenceId":"${fields.referenceId}"`;
+  const head = `{"customerId":"${fields.customerId}","delta":${fields.delta},"reason":${reasonJson(fields.reason)},"referenceId":"${fields.referenceId}"`;
   return metadata === undefined ? `${head}}` : `${head},"metadata":${metadata}}`;
+}
+
+let lastReason: string | undefined;
+let lastReasonJson = '';
+/** `JSON.stringify(reason)`; most deltas of a process carry one or a few reasons, so the last one's text is kept. */
+function reasonJson(reason: string): string {
+  if (reason !== lastReason) {
+    lastReasonJson = JSON.stringify(reason);
+    lastReason = reason;
+  }
+  return lastReasonJson;
 }
 
 /**
