@@ -10,7 +10,7 @@ import { buildReferenceId } from './reference-id.js';
 import { totalOf } from './running-sum.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
-import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta, type DeltaFields } from './validation.js';
+import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, referenceIdWithin, serializeDelta, type DeltaFields } from './validation.js';
 
 /** What {@link createIntake} needs from the Meter. */
 export interface IntakeContext {
@@ -59,17 +59,6 @@ function readableFields(input: Partial<DeltaInput> | undefined): { customerId?: 
   }
 }
 
-/**
- * `text` as a slice of `body`, which contains it: a built referenceId is a tree of concatenated
- * pieces, and it would live (copied by every young GC, then promoted) until its delta is delivered.
- * A slice is one small object over the body, which lives as long anyway. (Whichever occurrence
- * `indexOf` finds, the slice equals `text`.)
- */
-function within(body: string, text: string): string {
-  const at = body.indexOf(text);
-  return at === -1 ? text : body.slice(at, at + text.length);
-}
-
 /** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
 const OVERFLOW_DELTA_BYTES = 2048;
 
@@ -112,8 +101,11 @@ export function createIntake(ctx: IntakeContext): Intake {
       }
       referenceId = buildReferenceId({ scope: config.scope, operation: reason, customerId, requestId });
     }
-    const body = serializeDelta(metadata === undefined ? { customerId, delta, reason, referenceId } : { customerId, delta, reason, referenceId, metadata });
-    return { fields: { customerId, delta, reason, referenceId: built ? within(body, referenceId) : referenceId }, body };
+    const fields: DeltaFields = { customerId, delta, reason, referenceId };
+    const body = serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata });
+    // A built id: kept as a slice of the body (see referenceIdWithin), which lives as long anyway.
+    if (built) fields.referenceId = referenceIdWithin(body, fields);
+    return { fields, body };
   }
 
   function isFull(bytes: number): boolean {

@@ -91,6 +91,21 @@ export function serializeDelta(fields: DeltaFields): string {
   return metadata === undefined ? `${head}}` : `${head},"metadata":${metadata}}`;
 }
 
+/** Characters of `{"customerId":"`, `","delta":`, `,"reason":` and `,"referenceId":"`, the fixed parts before the referenceId. */
+const FIXED_BEFORE_REFERENCE_ID = 15 + 10 + 10 + 16;
+
+/**
+ * The referenceId of `fields` as a slice of `body`, their {@link serializeDelta} text: one small
+ * object over the body rather than a string of its own (a built referenceId is a tree of
+ * concatenated pieces, which would live, copied by every young GC, until delivery). Falls back to
+ * `fields.referenceId` if the body does not hold it where serializeDelta puts it.
+ */
+export function referenceIdWithin(body: string, fields: DeltaFields): string {
+  const { referenceId } = fields;
+  const start = FIXED_BEFORE_REFERENCE_ID + fields.customerId.length + String(fields.delta).length + reasonJson(fields.reason).length;
+  return body.startsWith(referenceId, start) ? body.slice(start, start + referenceId.length) : referenceId;
+}
+
 let lastReason: string | undefined;
 let lastReasonJson = '';
 /** `JSON.stringify(reason)`; most deltas of a process carry one or a few reasons, so the last one's text is kept. */
