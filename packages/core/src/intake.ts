@@ -84,7 +84,7 @@ export function createIntake(ctx: IntakeContext): Intake {
    * Validates the input and freezes its body; throws DeltaValidationError naming the field.
    * `fields` is what events report (no metadata): it is kept with the queued delta.
    */
-  function freeze(input: DeltaInput): { fields: DeltaFields; body: string } {
+  function freeze(input: DeltaInput): { fields: DeltaFields; body: string; bytes: number } {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
     const { customerId, delta, reason, metadata } = input;
     assertCustomerId(customerId);
@@ -103,9 +103,11 @@ export function createIntake(ctx: IntakeContext): Intake {
     }
     const fields: DeltaFields = { customerId, delta, reason, referenceId };
     const body = serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata });
+    // Measuring the body also flattens it into one string, so the slice below is cut from that.
+    const bytes = Buffer.byteLength(body);
     // A built id: kept as a slice of the body (see referenceIdWithin), which lives as long anyway.
     if (built) fields.referenceId = referenceIdWithin(body, fields);
-    return { fields, body };
+    return { fields, body, bytes };
   }
 
   function isFull(bytes: number): boolean {
@@ -158,7 +160,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
       return refuse('closed', closedError, input);
     }
-    let frozen: { fields: DeltaFields; body: string };
+    let frozen: { fields: DeltaFields; body: string; bytes: number };
     try {
       frozen = freeze(input);
     } catch (err) {
@@ -166,8 +168,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       const error = err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       return refuse('invalid', error, input);
     }
-    const { fields, body } = frozen;
-    const bytes = Buffer.byteLength(body);
+    const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) {
       return refuse('too_large', new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`), input, fields.referenceId);
     }
@@ -209,14 +210,13 @@ export function createIntake(ctx: IntakeContext): Intake {
   }
 
   function prepare(input: DeltaInput): QueuedDelta {
-    let frozen: { fields: DeltaFields; body: string };
+    let frozen: { fields: DeltaFields; body: string; bytes: number };
     try {
       frozen = freeze(input);
     } catch (err) {
       throw err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    const { fields, body } = frozen;
-    const bytes = Buffer.byteLength(body);
+    const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) throw new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`);
     return { seq: 0, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
   }
