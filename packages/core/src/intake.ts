@@ -82,7 +82,7 @@ export function createIntake(ctx: IntakeContext): Intake {
 
   /**
    * Validates the input and freezes its body; throws DeltaValidationError naming the field.
-   * `fields` is what events report (no metadata): it is kept with the queued delta.
+   * `fields` is what events report (no metadata); `bytes` the body's UTF-8 size.
    */
   function freeze(input: DeltaInput): { fields: DeltaFields; body: string; bytes: number } {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
