@@ -39,6 +39,7 @@ export function mapBatchAnswer(answer: unknown, size: number): ChunkAnswer {
   const body = answer !== null && typeof answer === 'object' ? (answer as Record<string, unknown>) : {};
   if (body.code === 'IDEMPOTENCY_PENDING') return { kind: 'pending', retryAfterMs: seconds(body.retryAfterSeconds) };
   const wholeReplay = body.idempotent === true;
+  // One array, filled in place: this runs for every delta delivered.
   const outcomes: Array<ItemOutcome | undefined> = new Array(size).fill(undefined);
   const results = Array.isArray(body.results) ? body.results : [];
   for (const raw of results) {
@@ -48,16 +49,16 @@ export function mapBatchAnswer(answer: unknown, size: number): ChunkAnswer {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= size || outcomes[index] !== undefined) continue;
     outcomes[index] = itemOutcome(result, wholeReplay);
   }
-  return {
-    kind: 'answered',
-    outcomes: outcomes.map((o) => o ?? { kind: 'transient', code: 'MISSING_RESULT', message: 'the batch answer had no result for this item' }),
-  };
+  for (let i = 0; i < size; i++) outcomes[i] ??= { kind: 'transient', code: 'MISSING_RESULT', message: 'the batch answer had no result for this item' };
+  return { kind: 'answered', outcomes: outcomes as ItemOutcome[] };
 }
 
 function itemOutcome(result: Record<string, unknown>, wholeReplay: boolean): ItemOutcome {
   if (result.status !== 'FAILED') {
     const replayed = wholeReplay || result.idempotent === true;
-    return { kind: 'delivered', replayed, ...(typeof result.recordId === 'string' ? { recordId: result.recordId } : {}), receipt: result };
+    // Two literals rather than a spread of a temporary object (no recordId key when there is none).
+    const recordId = result.recordId;
+    return typeof recordId === 'string' ? { kind: 'delivered', replayed, recordId, receipt: result } : { kind: 'delivered', replayed, receipt: result };
   }
   const code = typeof result.error === 'string' && result.error.length > 0 ? result.error : 'API_ERROR';
   const message = typeof result.message === 'string' ? result.message : `item failed with ${code}`;

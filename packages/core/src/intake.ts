@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AcceptedDelta } from './accepted-delta.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
 import type { DropReason } from './events.js';
 import type { MeterEvents } from './meter-events.js';
@@ -9,7 +10,7 @@ import { buildReferenceId } from './reference-id.js';
 import { totalOf } from './running-sum.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
-import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, serializeDelta, type DeltaFields } from './validation.js';
+import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, referenceIdWithin, serializeDelta, type DeltaFields } from './validation.js';
 
 /** What {@link createIntake} needs from the Meter. */
 export interface IntakeContext {
@@ -81,9 +82,9 @@ export function createIntake(ctx: IntakeContext): Intake {
 
   /**
    * Validates the input and freezes its body; throws DeltaValidationError naming the field.
-   * `fields` is what events report (no metadata): it is kept with the queued delta.
+   * `fields` is what events report (no metadata); `bytes` the body's UTF-8 size.
    */
-  function freeze(input: DeltaInput): { fields: DeltaFields; body: string } {
+  function freeze(input: DeltaInput): { fields: DeltaFields; body: string; bytes: number } {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
     const { customerId, delta, reason, metadata } = input;
     assertCustomerId(customerId);
@@ -91,7 +92,8 @@ export function createIntake(ctx: IntakeContext): Intake {
     assertReason(reason);
     assertMetadata(metadata);
     let referenceId = input.referenceId;
-    if (referenceId !== undefined) assertReferenceId(referenceId);
+    const built = referenceId === undefined;
+    if (!built) assertReferenceId(referenceId);
     else {
       const requestId = input.requestId ?? randomUUID();
       if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 1024) {
@@ -100,7 +102,12 @@ export function createIntake(ctx: IntakeContext): Intake {
       referenceId = buildReferenceId({ scope: config.scope, operation: reason, customerId, requestId });
     }
     const fields: DeltaFields = { customerId, delta, reason, referenceId };
-    return { fields, body: serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata }) };
+    const body = serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata });
+    // Measuring the body also flattens it into one string, so the slice below is cut from that.
+    const bytes = Buffer.byteLength(body);
+    // A built id: kept as a slice of the body (see referenceIdWithin), which lives as long anyway.
+    if (built) fields.referenceId = referenceIdWithin(body, fields);
+    return { fields, body, bytes };
   }
 
   function isFull(bytes: number): boolean {
@@ -114,7 +121,7 @@ export function createIntake(ctx: IntakeContext): Intake {
    */
   function add(fields: DeltaFields, body: string, bytes: number): EnqueueResult | Promise<boolean> | true {
     // The body is the frozen payload; `fields` (without metadata) is what events report.
-    const item: QueuedDelta = { seq: ++seq, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    const item: QueuedDelta = new AcceptedDelta(++seq, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
     let written: void | Promise<void>;
     try {
       written = store.add(item);
@@ -153,7 +160,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
       return refuse('closed', closedError, input);
     }
-    let frozen: { fields: DeltaFields; body: string };
+    let frozen: { fields: DeltaFields; body: string; bytes: number };
     try {
       frozen = freeze(input);
     } catch (err) {
@@ -161,8 +168,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       const error = err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       return refuse('invalid', error, input);
     }
-    const { fields, body } = frozen;
-    const bytes = Buffer.byteLength(body);
+    const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) {
       return refuse('too_large', new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`), input, fields.referenceId);
     }
@@ -204,14 +210,13 @@ export function createIntake(ctx: IntakeContext): Intake {
   }
 
   function prepare(input: DeltaInput): QueuedDelta {
-    let frozen: { fields: DeltaFields; body: string };
+    let frozen: { fields: DeltaFields; body: string; bytes: number };
     try {
       frozen = freeze(input);
     } catch (err) {
       throw err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    const { fields, body } = frozen;
-    const bytes = Buffer.byteLength(body);
+    const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) throw new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`);
     return { seq: 0, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
   }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { hasOnly, SEGMENT_CHARS } from './id-chars.js';
 
-/** One segment of a referenceId: kept as is when it is short and plain, otherwise encoded. */
-const PLAIN_SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
+/** One segment of a referenceId is kept as is when it is 1-64 characters of `[A-Za-z0-9_.-]`, otherwise encoded. */
+const PLAIN_SEGMENT_MAX = 64;
 const READABLE_PREFIX = 24;
 
 /** The parts a referenceId is built from. */
@@ -29,7 +30,18 @@ export interface ReferenceIdParts {
  * // -> 'reports-api:report_generated:acme:f3b2…'
  */
 export function buildReferenceId(parts: ReferenceIdParts): string {
-  return `${scopeSegment(parts.scope)}:${segment(parts.operation)}:${segment(parts.customerId)}:${segment(parts.requestId)}`;
+  return `${scopeSegment(parts.scope)}:${operationSegment(parts.operation)}:${segment(parts.customerId)}:${segment(parts.requestId)}`;
+}
+
+let lastOperation: string | undefined;
+let lastOperationSegment = '';
+/** Most deltas of a process carry one or a few reasons: the last one's segment is kept too. */
+function operationSegment(operation: string): string {
+  if (operation !== lastOperation) {
+    lastOperationSegment = segment(operation);
+    lastOperation = operation;
+  }
+  return lastOperationSegment;
 }
 
 let lastScope: string | undefined;
@@ -46,7 +58,7 @@ function scopeSegment(scope: string): string {
 /** Encodes one referenceId segment as {@link buildReferenceId} describes. */
 export function segment(value: string): string {
   if (typeof value !== 'string') value = String(value);
-  if (PLAIN_SEGMENT.test(value)) return value;
+  if (hasOnly(value, SEGMENT_CHARS, PLAIN_SEGMENT_MAX)) return value;
   const readable = value.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, READABLE_PREFIX);
   const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
   return `~${readable}~${digest}`;

@@ -1,5 +1,5 @@
 import { DeltaValidationError } from './errors.js';
-import { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, serializeDelta, thenableError } from './validation.js';
+import { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, referenceIdWithin, serializeDelta, thenableError, type DeltaFields } from './validation.js';
 
 function fieldOf(fn: () => void): string | undefined {
   try {
@@ -127,5 +127,27 @@ describe('serializeDelta', () => {
     [{ customerId: 'acme', delta: -42.5, reason: 'r', referenceId: 'r', metadata: { toJSON: () => undefined } as Record<string, unknown> }],
   ])('writes the same bytes as JSON.stringify of the body (%#)', (fields) => {
     expect(serializeDelta(fields)).toBe(JSON.stringify({ customerId: fields.customerId, delta: fields.delta, reason: fields.reason, referenceId: fields.referenceId, metadata: fields.metadata }));
+  });
+});
+
+describe('referenceIdWithin', () => {
+  it('finds the referenceId where serializeDelta put it, for any reason, delta and metadata', () => {
+    const cases: DeltaFields[] = [
+      { customerId: 'acme', delta: -1, reason: 'api_request', referenceId: 'api:api_request:acme:f3b2c1d0-1234-4abc-8def-0123456789ab' },
+      { customerId: 'c:1.x', delta: 0.25, reason: 'quote " and \\ and ü and \n', referenceId: 'r~x~0123456789abcdef' },
+      { customerId: 'b', delta: 1e9, reason: 'r', referenceId: 'short', metadata: { referenceId: 'short', nested: { a: [1] } } },
+      { customerId: 'b', delta: -123.5e-7, reason: '😀', referenceId: 'scope:op:b:req' },
+    ];
+    for (const fields of cases) {
+      const body = serializeDelta(fields);
+      const found = referenceIdWithin(body, fields);
+      expect(found).toBe(fields.referenceId);
+      expect(JSON.parse(body).referenceId).toBe(found);
+    }
+  });
+
+  it('answers the referenceId itself when the body does not hold it in place', () => {
+    const fields = { customerId: 'acme', delta: -1, reason: 'r', referenceId: 'the-id' };
+    expect(referenceIdWithin('{"something":"else entirely, long enough"}', fields)).toBe('the-id');
   });
 });
