@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { Controller, Get, Injectable, Module, Post, SetMetadata, Sse, type INestApplication, type INestApplicationContext, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Post, SetMetadata, Sse, type INestApplication, type INestApplicationContext, type MessageEvent, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ExternalContextCreator, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -32,7 +32,7 @@ function call(base: string, method: string, path: string, headers: Record<string
 
 const customerId = (req: { headers: Record<string, string | undefined> }) => req.headers['x-customer'];
 
-function boot(module: Function, adapter: 'Express' | 'Fastify'): Promise<{ app: INestApplication; base: string }> {
+function boot(module: Type<unknown>, adapter: 'Express' | 'Fastify'): Promise<{ app: INestApplication; base: string }> {
   return bootNest(module, adapter === 'Express' ? new ExpressAdapter() : new FastifyAdapter());
 }
 

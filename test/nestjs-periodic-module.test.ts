@@ -2,7 +2,7 @@
 // periodic (and aggregating) meters, starts and stops them with the application, and exposes them
 // for injection. Real Nest apps, delivery to the sandbox over real sockets.
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type INestApplication, type Type } from '@nestjs/common';
 import { createMemoryStateStore, createMeter, MeteringConfigError, silentLogger, type PeriodCloseReport, type WindowReport } from '@pacspace-metering/core';
 import {
   InjectMeter,
@@ -47,7 +47,7 @@ function moduleWith(metering: ReturnType<typeof MeteringModule.forRoot>) {
   return AppModule;
 }
 
-async function boot(module: Function): Promise<{ app: INestApplication; base: string; admin: BillingAdmin }> {
+async function boot(module: Type<unknown>): Promise<{ app: INestApplication; base: string; admin: BillingAdmin }> {
   const booted = await bootNest(module);
   return { ...booted, admin: booted.app.get(BillingAdmin) };
 }

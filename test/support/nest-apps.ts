@@ -1,6 +1,6 @@
 // Real Nest apps for the @pacspace-metering/nestjs tests: one module booted on a loopback port,
 // or booted only to see why its bootstrap fails.
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 
@@ -11,7 +11,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
  * @example
  * const { app, base } = await bootNest(AppModule, new FastifyAdapter());
  */
-export async function bootNest(module: Function, adapter: AbstractHttpAdapter = new ExpressAdapter()): Promise<{ app: INestApplication; base: string }> {
+export async function bootNest(module: Type<unknown>, adapter: AbstractHttpAdapter = new ExpressAdapter()): Promise<{ app: INestApplication; base: string }> {
   const app = await NestFactory.create(module, adapter, { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   return { app, base: await app.getUrl() };
@@ -24,7 +24,7 @@ export async function bootNest(module: Function, adapter: AbstractHttpAdapter = 
  * @example
  * expect((await bootError(BadModule)).message).toMatch(/apiKey/);
  */
-export async function bootError(module: Function): Promise<Error> {
+export async function bootError(module: Type<unknown>): Promise<Error> {
   let app: INestApplication | undefined;
   try {
     app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
