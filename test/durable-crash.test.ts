@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, type Child } from '../packages/postgres-store/test-support/helpers.js';
-import { ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
+import { GatewayTally, ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
@@ -61,32 +61,16 @@ describe('durable outbox: SIGKILL under load, five times', () => {
     const generations: Array<{ resumed: number; exit?: { code: number | null; signal: NodeJS.Signals | null } }> = [{ resumed: app.resumed }];
 
     // ---- the load: WORKERS clients, each call retried with its id until it is answered ----
-    const billed = new Map<string, string>(); // request id echoed by the app -> customer
-    let answeredWithError = 0;
-    let cutOff = 0;
-    let calls = 0;
+    const tally = new GatewayTally(seed);
+    const billed = tally.billed;
     let stop = false;
     async function worker(): Promise<void> {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       while (!stop) {
-        const n = ++calls;
-        const call = { id: `call-${seed}-${n}`, customer: `cust-${n % 5}`, fail: n % 10 === 0 };
+        const call = tally.nextCall();
         for (;;) {
           const current = await ready;
-          const answer = await sendCall(agent, current.port, call);
-          if (answer === 'cut-off') {
-            cutOff++;
-            continue;
-          }
-          if (answer.status === 200) {
-            // The trusted id, bound to the call (its method and URL): the same on every resend.
-            expect(answer.requestId).toMatch(new RegExp(`^${call.id}\\.[0-9a-f]{16}$`));
-            billed.set(answer.requestId!, call.customer);
-          } else {
-            expect(answer.status).toBe(503);
-            answeredWithError++;
-          }
-          break;
+          if (tally.record(call, await sendCall(agent, current.port, call))) break;
         }
       }
       agent.destroy();
@@ -120,7 +104,7 @@ describe('durable outbox: SIGKILL under load, five times', () => {
 
     const ledger = sandbox.ledger();
     const outcome = ledgerOutcome(ledger, billed);
-    const context = `seed ${seed} (rerun with DURABLE_CRASH_SEED=${seed}), killed after ${killedAfterMs.join(', ')} ms, ${calls} calls, ${billed.size} billed, ${cutOff} cut off and sent again`;
+    const context = `seed ${seed} (rerun with DURABLE_CRASH_SEED=${seed}), killed after ${killedAfterMs.join(', ')} ms, ${tally.calls} calls, ${billed.size} billed, ${tally.cutOff} cut off and sent again`;
     try {
       expect(generations.slice(0, KILLS).map((g) => g.exit)).toEqual(Array(KILLS).fill({ code: null, signal: 'SIGKILL' }));
       expect(closed).toEqual({ closed: true, pending: 0 });
@@ -128,7 +112,7 @@ describe('durable outbox: SIGKILL under load, five times', () => {
       // Under load: every kill left deltas accepted but not yet delivered, which the next process resent.
       expect(generations.slice(1).filter((g) => g.resumed > 0).length).toBeGreaterThan(0);
       expect(billed.size).toBeGreaterThan(100);
-      expect(answeredWithError).toBeGreaterThan(0);
+      expect(tally.answeredWithError).toBeGreaterThan(0);
 
       expect(outcome).toEqual({ missing: [], unexpected: [], duplicates: [], conflicts: 0 });
       expect(ledger.deltas).toHaveLength(billed.size);

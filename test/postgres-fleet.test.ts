@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startChild, waitFor, type Child } from '../packages/postgres-store/test-support/helpers.js';
 import { startTestDatabase, type TestDatabase } from '../packages/postgres-store/test-support/pg-cluster.js';
-import { ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
+import { GatewayTally, ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
@@ -61,33 +61,18 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
     // Instances start at once: their migrations race, under the advisory lock.
     await Promise.all(Array.from({ length: INSTANCES }, start));
 
-    const billed = new Map<string, string>();
-    let answeredWithError = 0;
-    let cutOff = 0;
-    let calls = 0;
+    const tally = new GatewayTally(seed);
+    const billed = tally.billed;
     let stop = false;
     async function worker(w: number): Promise<void> {
       const agents = new Map<number, Agent>();
       while (!stop) {
-        const n = ++calls;
-        const call = { id: `call-${seed}-${n}`, customer: `cust-${n % 5}`, fail: n % 10 === 0 };
+        const call = tally.nextCall();
         for (let attempt = 0; ; attempt++) {
           while (alive.length === 0) await sleep(5);
           const target = alive[(w + attempt) % alive.length]!;
           if (!agents.has(target.port)) agents.set(target.port, new Agent({ keepAlive: true, maxSockets: 1 }));
-          const answer = await sendCall(agents.get(target.port)!, target.port, call);
-          if (answer === 'cut-off') {
-            cutOff++;
-            continue;
-          }
-          if (answer.status === 200) {
-            expect(answer.requestId).toMatch(new RegExp(`^${call.id}\\.[0-9a-f]{16}$`));
-            billed.set(answer.requestId!, call.customer);
-          } else {
-            expect(answer.status).toBe(503);
-            answeredWithError++;
-          }
-          break;
+          if (tally.record(call, await sendCall(agents.get(target.port)!, target.port, call))) break;
         }
       }
       for (const agent of agents.values()) agent.destroy();
@@ -136,10 +121,10 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
 
     const ledger = sandbox.ledger();
     const outcome = ledgerOutcome(ledger, billed);
-    const context = `seed ${seed} (rerun with FLEET_SEED=${seed}); ${log.join('; ')}; ${calls} calls, ${billed.size} billed, ${answeredWithError} answered 503, ${cutOff} cut off and sent again, ${leftDead} left dead at the end`;
+    const context = `seed ${seed} (rerun with FLEET_SEED=${seed}); ${log.join('; ')}; ${tally.calls} calls, ${billed.size} billed, ${tally.answeredWithError} answered 503, ${tally.cutOff} cut off and sent again, ${leftDead} left dead at the end`;
     try {
       expect(billed.size).toBeGreaterThan(100);
-      expect(answeredWithError).toBeGreaterThan(0);
+      expect(tally.answeredWithError).toBeGreaterThan(0);
       expect(outcome).toEqual({ missing: [], unexpected: [], duplicates: [], conflicts: 0 });
       expect(ledger.deltas).toHaveLength(billed.size);
       for (const d of ledger.deltas) expect(d).toMatchObject({ customerId: billed.get(requestIdOf(d.referenceId)), delta: -1, reason: 'api_request' });

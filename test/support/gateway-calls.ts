@@ -35,6 +35,51 @@ export function sendCall(agent: Agent, port: number, call: GatewayCall): Promise
   });
 }
 
+/**
+ * The gateway's side of a load run: numbers the calls (every 10th answered 503 by the app), and
+ * records each attempt's answer, checking that a 200 echoes the call's id bound to its route.
+ *
+ * @example
+ * const tally = new GatewayTally(seed);
+ * const call = tally.nextCall();
+ * while (!tally.record(call, await sendCall(agent, port, call)));
+ */
+export class GatewayTally {
+  /** Request id echoed by the app for each call answered 200 -> its customer. */
+  readonly billed = new Map<string, string>();
+  /** Calls started. */
+  calls = 0;
+  /** Calls answered 503 (not billed). */
+  answeredWithError = 0;
+  /** Attempts whose answer was cut off, each sent again with the same id. */
+  cutOff = 0;
+
+  constructor(private readonly seed: number) {}
+
+  /** The next call: a fresh id, one of five customers. */
+  nextCall(): GatewayCall {
+    const n = ++this.calls;
+    return { id: `call-${this.seed}-${n}`, customer: `cust-${n % 5}`, fail: n % 10 === 0 };
+  }
+
+  /** Records one attempt; false when it was cut off and must be sent again. */
+  record(call: GatewayCall, answer: Answer): boolean {
+    if (answer === 'cut-off') {
+      this.cutOff++;
+      return false;
+    }
+    if (answer.status === 200) {
+      // The trusted id, bound to the call (its method and URL): the same on every resend.
+      expect(answer.requestId).toMatch(new RegExp(`^${call.id}\\.[0-9a-f]{16}$`));
+      this.billed.set(answer.requestId!, call.customer);
+    } else {
+      expect(answer.status).toBe(503);
+      this.answeredWithError++;
+    }
+    return true;
+  }
+}
+
 /** The request id a referenceId was built from: its last segment (`{scope}:{reason}:{customer}:{requestId}`). */
 export function requestIdOf(referenceId: string | null): string {
   return referenceId === null ? '' : referenceId.slice(referenceId.lastIndexOf(':') + 1);
