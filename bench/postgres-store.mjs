@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startCluster } from '../examples/demo/lib/pg-cluster.mjs';
+import { heldClient } from './support/held-client.mjs';
 import { arg, median, printTable } from './support/report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -45,20 +46,6 @@ async function freshDatabase() {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-/** An SDK-shaped client that holds every answer until `release()`: no delivery work while timing. */
-function heldClient() {
-  const held = [];
-  let holding = true;
-  const answer = { status: 'QUEUED', recordId: 'rec_bench' };
-  return {
-    balance: { emit: () => (holding ? new Promise((resolve) => held.push(() => resolve(answer))) : Promise.resolve(answer)) },
-    release() {
-      holding = false;
-      for (const resolve of held.splice(0)) resolve();
-    },
-  };
 }
 
 const acceptVariants = [

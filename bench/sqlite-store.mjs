@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import Module from 'node:module';
 import { join } from 'node:path';
 import { createSqliteStore } from '@pacspace-metering/sqlite-store';
+import { heldClient } from './support/held-client.mjs';
 import { arg, median, printTable } from './support/report.mjs';
 
 const count = Number(arg('count', 5000));
@@ -75,20 +76,6 @@ function enqueue(meter, round, i) {
 
 function enqueueAll(meter, round) {
   for (let i = 0; i < count; i++) enqueue(meter, round, i);
-}
-
-/** An SDK-shaped client that holds every answer until `release()`: no delivery work while timing. */
-function heldClient() {
-  const held = [];
-  let holding = true;
-  const answer = { status: 'QUEUED', recordId: 'rec_bench' };
-  return {
-    balance: { emit: () => (holding ? new Promise((resolve) => held.push(() => resolve(answer))) : Promise.resolve(answer)) },
-    release() {
-      holding = false;
-      for (const resolve of held.splice(0)) resolve();
-    },
-  };
 }
 
 /** Wall-clock microseconds per enqueue, 100 per event-loop turn, commits included. */

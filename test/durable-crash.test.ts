@@ -1,13 +1,12 @@
-import { buildReferenceId } from '@pacspace-metering/core';
-import { duplicateReferenceIds, seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { StoreFile } from '@pacspace-metering/sqlite-store';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startChild, type Child } from '../packages/postgres-store/test-support/helpers.js';
+import { GatewayTally, ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
@@ -62,32 +61,16 @@ describe('durable outbox: SIGKILL under load, five times', () => {
     const generations: Array<{ resumed: number; exit?: { code: number | null; signal: NodeJS.Signals | null } }> = [{ resumed: app.resumed }];
 
     // ---- the load: WORKERS clients, each call retried with its id until it is answered ----
-    const billed = new Map<string, string>(); // request id echoed by the app -> customer
-    let answeredWithError = 0;
-    let cutOff = 0;
-    let calls = 0;
+    const tally = new GatewayTally(seed);
+    const billed = tally.billed;
     let stop = false;
     async function worker(): Promise<void> {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       while (!stop) {
-        const n = ++calls;
-        const call = { id: `call-${seed}-${n}`, customer: `cust-${n % 5}`, fail: n % 10 === 0 };
+        const call = tally.nextCall();
         for (;;) {
           const current = await ready;
-          const answer = await send(agent, current.port, call);
-          if (answer === 'cut-off') {
-            cutOff++;
-            continue;
-          }
-          if (answer.status === 200) {
-            // The trusted id, bound to the call (its method and URL): the same on every resend.
-            expect(answer.requestId).toMatch(new RegExp(`^${call.id}\\.[0-9a-f]{16}$`));
-            billed.set(answer.requestId!, call.customer);
-          } else {
-            expect(answer.status).toBe(503);
-            answeredWithError++;
-          }
-          break;
+          if (tally.record(call, await sendCall(agent, current.port, call))) break;
         }
       }
       agent.destroy();
@@ -120,15 +103,8 @@ describe('durable outbox: SIGKILL under load, five times', () => {
     app = undefined;
 
     const ledger = sandbox.ledger();
-    const expected = [...billed].map(([requestId, customerId]) => buildReferenceId({ scope: 'durable', operation: 'api_request', customerId, requestId }));
-    const committed = ledger.deltas.map((d) => d.referenceId);
-    const outcome = {
-      missing: expected.filter((ref) => !committed.includes(ref)),
-      unexpected: committed.filter((ref) => !billed.has(requestIdOf(ref))),
-      duplicates: duplicateReferenceIds(ledger),
-      conflicts: ledger.counts.conflicts,
-    };
-    const context = `seed ${seed} (rerun with DURABLE_CRASH_SEED=${seed}), killed after ${killedAfterMs.join(', ')} ms, ${calls} calls, ${billed.size} billed, ${cutOff} cut off and sent again`;
+    const outcome = ledgerOutcome(ledger, billed);
+    const context = `seed ${seed} (rerun with DURABLE_CRASH_SEED=${seed}), killed after ${killedAfterMs.join(', ')} ms, ${tally.calls} calls, ${billed.size} billed, ${tally.cutOff} cut off and sent again`;
     try {
       expect(generations.slice(0, KILLS).map((g) => g.exit)).toEqual(Array(KILLS).fill({ code: null, signal: 'SIGKILL' }));
       expect(closed).toEqual({ closed: true, pending: 0 });
@@ -136,7 +112,7 @@ describe('durable outbox: SIGKILL under load, five times', () => {
       // Under load: every kill left deltas accepted but not yet delivered, which the next process resent.
       expect(generations.slice(1).filter((g) => g.resumed > 0).length).toBeGreaterThan(0);
       expect(billed.size).toBeGreaterThan(100);
-      expect(answeredWithError).toBeGreaterThan(0);
+      expect(tally.answeredWithError).toBeGreaterThan(0);
 
       expect(outcome).toEqual({ missing: [], unexpected: [], duplicates: [], conflicts: 0 });
       expect(ledger.deltas).toHaveLength(billed.size);
@@ -159,62 +135,14 @@ describe('durable outbox: SIGKILL under load, five times', () => {
   });
 });
 
-interface RunningApp {
-  child: ChildProcess;
+/** The app process on its port; `resumed` = deltas it found in the store when it started. */
+interface RunningApp extends Child {
   port: number;
-  /** Deltas the process found in the store when it started. */
   resumed: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The next JSON line the app prints. */
-  nextLine(): Promise<unknown>;
 }
 
 async function startApp(path: string, sandbox: Sandbox): Promise<RunningApp> {
-  const child = spawn(process.execPath, [APP], {
-    cwd: HERE,
-    env: { ...process.env, STORE_PATH: path, PACSPACE_BASE_URL: sandbox.url, PACSPACE_API_KEY: sandbox.apiKey },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const lines: string[] = [];
-  const waiting: Array<(line: string) => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => (waiting.shift() ?? ((l: string) => lines.push(l)))(line));
-  const nextLine = () =>
-    new Promise<unknown>((resolve, reject) => {
-      const line = lines.shift();
-      if (line !== undefined) return resolve(JSON.parse(line));
-      waiting.push((l) => resolve(JSON.parse(l)));
-      exited.then(({ code, signal }) => reject(new Error(`the app exited (code ${code}, signal ${signal}) before printing a line: ${stderr}`)));
-    });
-  const { listening, resumed } = (await nextLine()) as { listening: number; resumed: number };
-  return { child, port: listening, resumed, exited, nextLine };
-}
-
-type Answer = { status: number; requestId: string | undefined } | 'cut-off';
-
-/** One attempt of a call: its status and echoed request id, or 'cut-off' when no complete answer arrived. */
-function send(agent: Agent, port: number, call: { id: string; customer: string; fail: boolean }): Promise<Answer> {
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = { 'x-request-id': call.id, 'x-customer': call.customer };
-    if (call.fail) headers['x-fail'] = '503';
-    const req = request({ host: '127.0.0.1', port, path: `/v1/reports/${call.id}`, agent, headers }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.complete ? { status: res.statusCode!, requestId: res.headers['x-request-id'] as string | undefined } : 'cut-off'));
-      res.once('error', () => resolve('cut-off'));
-      res.once('close', () => res.complete || resolve('cut-off'));
-    });
-    req.once('error', () => resolve('cut-off'));
-    req.end();
-  });
-}
-
-/** The request id a referenceId was built from: its last segment (`{scope}:{reason}:{customer}:{requestId}`). */
-function requestIdOf(referenceId: string | null): string {
-  return referenceId === null ? '' : referenceId.slice(referenceId.lastIndexOf(':') + 1);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  const app = startChild(APP, [], { STORE_PATH: path, PACSPACE_BASE_URL: sandbox.url, PACSPACE_API_KEY: sandbox.apiKey });
+  const { listening, resumed } = (await app.nextLine()) as { listening: number; resumed: number };
+  return { ...app, port: listening, resumed };
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { Controller, Get, Injectable, Module, Post, SetMetadata, Sse, type INestApplication, type INestApplicationContext, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Post, SetMetadata, Sse, type INestApplication, type INestApplicationContext, type MessageEvent, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, ExternalContextCreator, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -9,6 +9,7 @@ import { DeltaValidationError, buildReferenceId, createMeter, type Meter } from 
 import { METER, Metered, MeteringGuard, MeteringInterceptor, MeteringModule, SkipMetering, type MeteringModuleOptions } from '@pacspace-metering/nestjs';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { of, throwError, type Observable } from 'rxjs';
+import { bootError, bootNest } from './support/nest-apps.js';
 
 interface Reply {
   status: number;
@@ -31,24 +32,8 @@ function call(base: string, method: string, path: string, headers: Record<string
 
 const customerId = (req: { headers: Record<string, string | undefined> }) => req.headers['x-customer'];
 
-async function boot(module: Function, adapter: 'Express' | 'Fastify'): Promise<{ app: INestApplication; base: string }> {
-  const app = await NestFactory.create(module, adapter === 'Express' ? new ExpressAdapter() : new FastifyAdapter(), { logger: false, abortOnError: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: await app.getUrl() };
-}
-
-/** Starts a throwaway app and returns why its bootstrap failed. */
-async function bootError(module: Function): Promise<Error> {
-  let app: INestApplication | undefined;
-  try {
-    app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
-    await app.init();
-  } catch (err) {
-    await app?.close().catch(() => undefined);
-    return err as Error;
-  }
-  await app.close();
-  throw new Error('bootstrap succeeded');
+function boot(module: Type<unknown>, adapter: 'Express' | 'Fastify'): Promise<{ app: INestApplication; base: string }> {
+  return bootNest(module, adapter === 'Express' ? new ExpressAdapter() : new FastifyAdapter());
 }
 
 let sandbox: Sandbox;

@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import http from 'node:http';
-import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
 import { MeteringConfigError, createMeter } from '@pacspace-metering/core';
 import {
   InjectMeter,
@@ -16,6 +14,7 @@ import {
   type MeteringOptionsFactory,
 } from '@pacspace-metering/nestjs';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { bootError, bootNest as boot } from './support/nest-apps.js';
 
 function get(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -28,24 +27,6 @@ function get(base: string, path: string, headers: Record<string, string> = {}): 
       })
       .on('error', reject);
   });
-}
-
-async function boot(module: Function): Promise<{ app: INestApplication; base: string }> {
-  const app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: await app.getUrl() };
-}
-
-async function bootError(module: Function): Promise<Error> {
-  let app: INestApplication | undefined;
-  try {
-    app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
-    await app.init();
-  } catch (err) {
-    return err as Error;
-  }
-  await app.close();
-  throw new Error('bootstrap succeeded');
 }
 
 const customerId = (req: { headers: Record<string, string | undefined> }) => req.headers['x-customer'];

@@ -2,9 +2,7 @@
 // periodic (and aggregating) meters, starts and stops them with the application, and exposes them
 // for injection. Real Nest apps, delivery to the sandbox over real sockets.
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { Controller, Get, Injectable, Module, type INestApplication, type Type } from '@nestjs/common';
 import { createMemoryStateStore, createMeter, MeteringConfigError, silentLogger, type PeriodCloseReport, type WindowReport } from '@pacspace-metering/core';
 import {
   InjectMeter,
@@ -19,6 +17,7 @@ import {
   type PeriodicMeter,
 } from '@pacspace-metering/nestjs';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { bootError, bootNest } from './support/nest-apps.js';
 import { waitFor } from './support/wait.js';
 
 const customerId = (req: { headers: Record<string, string | undefined> }) => req.headers['x-customer'];
@@ -48,21 +47,9 @@ function moduleWith(metering: ReturnType<typeof MeteringModule.forRoot>) {
   return AppModule;
 }
 
-async function boot(module: Function): Promise<{ app: INestApplication; base: string; admin: BillingAdmin }> {
-  const app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: await app.getUrl(), admin: app.get(BillingAdmin) };
-}
-
-async function bootError(module: Function): Promise<Error> {
-  try {
-    const app = await NestFactory.create(module, new ExpressAdapter(), { logger: false, abortOnError: false });
-    await app.init();
-    await app.close();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('bootstrap succeeded');
+async function boot(module: Type<unknown>): Promise<{ app: INestApplication; base: string; admin: BillingAdmin }> {
+  const booted = await bootNest(module);
+  return { ...booted, admin: booted.app.get(BillingAdmin) };
 }
 
 let sandbox: Sandbox;

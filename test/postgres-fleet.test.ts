@@ -1,11 +1,11 @@
-import { buildReferenceId } from '@pacspace-metering/core';
-import { duplicateReferenceIds, seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { Agent, request } from 'node:http';
+import { seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { Agent } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startChild, waitFor, type Child } from '../packages/postgres-store/test-support/helpers.js';
 import { startTestDatabase, type TestDatabase } from '../packages/postgres-store/test-support/pg-cluster.js';
+import { GatewayTally, ledgerOutcome, requestIdOf, sendCall, sleep } from './support/gateway-calls.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
@@ -61,33 +61,18 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
     // Instances start at once: their migrations race, under the advisory lock.
     await Promise.all(Array.from({ length: INSTANCES }, start));
 
-    const billed = new Map<string, string>();
-    let answeredWithError = 0;
-    let cutOff = 0;
-    let calls = 0;
+    const tally = new GatewayTally(seed);
+    const billed = tally.billed;
     let stop = false;
     async function worker(w: number): Promise<void> {
       const agents = new Map<number, Agent>();
       while (!stop) {
-        const n = ++calls;
-        const call = { id: `call-${seed}-${n}`, customer: `cust-${n % 5}`, fail: n % 10 === 0 };
+        const call = tally.nextCall();
         for (let attempt = 0; ; attempt++) {
           while (alive.length === 0) await sleep(5);
           const target = alive[(w + attempt) % alive.length]!;
           if (!agents.has(target.port)) agents.set(target.port, new Agent({ keepAlive: true, maxSockets: 1 }));
-          const answer = await send(agents.get(target.port)!, target.port, call);
-          if (answer === 'cut-off') {
-            cutOff++;
-            continue;
-          }
-          if (answer.status === 200) {
-            expect(answer.requestId).toMatch(new RegExp(`^${call.id}\\.[0-9a-f]{16}$`));
-            billed.set(answer.requestId!, call.customer);
-          } else {
-            expect(answer.status).toBe(503);
-            answeredWithError++;
-          }
-          break;
+          if (tally.record(call, await sendCall(agents.get(target.port)!, target.port, call))) break;
         }
       }
       for (const agent of agents.values()) agent.destroy();
@@ -135,19 +120,11 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
     }
 
     const ledger = sandbox.ledger();
-    const expected = [...billed].map(([requestId, customerId]) => buildReferenceId({ scope: 'durable', operation: 'api_request', customerId, requestId }));
-    const committed = ledger.deltas.map((d) => d.referenceId);
-    const committedSet = new Set(committed);
-    const outcome = {
-      missing: expected.filter((ref) => !committedSet.has(ref)),
-      unexpected: committed.filter((ref) => !billed.has(requestIdOf(ref))),
-      duplicates: duplicateReferenceIds(ledger),
-      conflicts: ledger.counts.conflicts,
-    };
-    const context = `seed ${seed} (rerun with FLEET_SEED=${seed}); ${log.join('; ')}; ${calls} calls, ${billed.size} billed, ${answeredWithError} answered 503, ${cutOff} cut off and sent again, ${leftDead} left dead at the end`;
+    const outcome = ledgerOutcome(ledger, billed);
+    const context = `seed ${seed} (rerun with FLEET_SEED=${seed}); ${log.join('; ')}; ${tally.calls} calls, ${billed.size} billed, ${tally.answeredWithError} answered 503, ${tally.cutOff} cut off and sent again, ${leftDead} left dead at the end`;
     try {
       expect(billed.size).toBeGreaterThan(100);
-      expect(answeredWithError).toBeGreaterThan(0);
+      expect(tally.answeredWithError).toBeGreaterThan(0);
       expect(outcome).toEqual({ missing: [], unexpected: [], duplicates: [], conflicts: 0 });
       expect(ledger.deltas).toHaveLength(billed.size);
       for (const d of ledger.deltas) expect(d).toMatchObject({ customerId: billed.get(requestIdOf(d.referenceId)), delta: -1, reason: 'api_request' });
@@ -159,28 +136,3 @@ describe('a fleet on one Postgres outbox: SIGKILLs under load', () => {
     process.stdout.write(`fleet: ${context}\n`);
   }, 240_000);
 });
-
-type Answer = { status: number; requestId: string | undefined } | 'cut-off';
-
-function send(agent: Agent, port: number, call: { id: string; customer: string; fail: boolean }): Promise<Answer> {
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = { 'x-request-id': call.id, 'x-customer': call.customer };
-    if (call.fail) headers['x-fail'] = '503';
-    const req = request({ host: '127.0.0.1', port, path: `/v1/reports/${call.id}`, agent, headers }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.complete ? { status: res.statusCode!, requestId: res.headers['x-request-id'] as string | undefined } : 'cut-off'));
-      res.once('error', () => resolve('cut-off'));
-      res.once('close', () => res.complete || resolve('cut-off'));
-    });
-    req.once('error', () => resolve('cut-off'));
-    req.end();
-  });
-}
-
-function requestIdOf(referenceId: string | null): string {
-  return referenceId === null ? '' : referenceId.slice(referenceId.lastIndexOf(':') + 1);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

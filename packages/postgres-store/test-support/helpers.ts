@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { queuedDelta } from '../../../test/support/queued-delta.js';
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -12,20 +13,7 @@ let seq = 0;
 /** A delta as the Meter queues it: frozen body, referenceId, acceptance time. */
 export function delta(customerId: string, overrides: Partial<QueuedDelta> = {}): QueuedDelta {
   const n = ++seq;
-  const referenceId = overrides.referenceId ?? `test:api_request:${customerId}:req-${process.pid}-${n}`;
-  const body = JSON.stringify({ customerId, delta: -1, reason: 'api_request', referenceId, metadata: { n } });
-  return {
-    seq: n,
-    referenceId,
-    customerId,
-    fields: Object.freeze({ customerId, delta: -1, reason: 'api_request', referenceId }),
-    body,
-    bytes: Buffer.byteLength(body),
-    acceptedAt: Date.now(),
-    attempts: 0,
-    dueAt: 0,
-    ...overrides,
-  };
+  return queuedDelta(customerId, { seq: n, referenceId: `test:api_request:${customerId}:req-${process.pid}-${n}`, metadata: { n }, acceptedAt: Date.now() }, overrides);
 }
 
 export const noPause = () => 0;

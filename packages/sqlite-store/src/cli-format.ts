@@ -29,18 +29,58 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * process.stdout.write(formatStatus(file.status(), Date.now()));
  */
 export function formatStatus(status: StoreStatus, now: number): string {
-  const lines: Array<[string, string]> = [['store', status.path]];
-  if (status.pending === 0) lines.push(['pending', '0']);
-  else {
-    const oldest = status.oldestPendingAcceptedAt ?? now;
-    lines.push(['pending', `${status.pending} (${status.pendingBytes} bytes)`]);
-    lines.push(['oldest pending', `${formatAge(now - oldest)} old (accepted ${iso(oldest)})`]);
-    const due = status.nextDueAt ?? 0;
-    lines.push(['next attempt', due <= now ? 'due now (sent as soon as a Meter runs on this file)' : `in ${formatAge(due - now)} (${iso(due)})`]);
-  }
-  const reasons = Object.entries(status.deadLetters.byReason).map(([reason, n]) => `${reason} ${n}`);
-  lines.push(['dead letters', status.deadLetters.total === 0 ? '0' : `${status.deadLetters.total} (${reasons.join(', ')})`]);
-  lines.push(['open by', formatOwner(status.openBy)]);
+  return alignFacts([
+    ['store', status.path],
+    ...pendingFacts(status, now, 'due now (sent as soon as a Meter runs on this file)'),
+    deadLetterFact(status.deadLetters),
+    ['open by', formatOwner(status.openBy)],
+  ]);
+}
+
+/** The pending part of a status, SQLite file or Postgres outbox alike. */
+export interface PendingSummary {
+  pending: number;
+  pendingBytes: number;
+  oldestPendingAcceptedAt: number | null;
+  nextDueAt: number | null;
+}
+
+/**
+ * The `pending`, `oldest pending` and `next attempt` lines of a status (only `pending 0` when
+ * nothing waits); `dueNow` says what "due now" means for this kind of store.
+ *
+ * @example
+ * alignFacts(pendingFacts(file.status(), Date.now(), 'due now'));
+ */
+export function pendingFacts(status: PendingSummary, now: number, dueNow: string): Array<[string, string]> {
+  if (status.pending === 0) return [['pending', '0']];
+  const oldest = status.oldestPendingAcceptedAt ?? now;
+  const due = status.nextDueAt ?? 0;
+  return [
+    ['pending', `${status.pending} (${status.pendingBytes} bytes)`],
+    ['oldest pending', `${formatAge(now - oldest)} old (accepted ${iso(oldest)})`],
+    ['next attempt', due <= now ? dueNow : `in ${formatAge(due - now)} (${iso(due)})`],
+  ];
+}
+
+/**
+ * The `dead letters` line: `0`, or the total and the count per reason.
+ *
+ * @example
+ * deadLetterFact({ total: 2, byReason: { max_elapsed: 2 } }); // ['dead letters', '2 (max_elapsed 2)']
+ */
+export function deadLetterFact(deadLetters: { total: number; byReason: Partial<Record<string, number>> }): [string, string] {
+  const reasons = Object.entries(deadLetters.byReason).map(([reason, n]) => `${reason} ${n}`);
+  return ['dead letters', deadLetters.total === 0 ? '0' : `${deadLetters.total} (${reasons.join(', ')})`];
+}
+
+/**
+ * Label/value lines with the values in one column, one fact per line.
+ *
+ * @example
+ * alignFacts([['pending', '0'], ['dead letters', '0']]); // 'pending       0\ndead letters  0\n'
+ */
+export function alignFacts(lines: Array<[string, string]>): string {
   const width = Math.max(...lines.map(([label]) => label.length)) + 2;
   return lines.map(([label, value]) => `${label.padEnd(width)}${value}\n`).join('');
 }

@@ -1,12 +1,10 @@
 import type { OutboxStatus, PostgresOutbox } from '@pacspace-metering/postgres-store';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from './cli-args.js';
-import { deadLetterJsonLine, formatAge, formatDeadLetters } from './cli-format.js';
+import { alignFacts, deadLetterFact, formatDeadLetters, pendingFacts } from './cli-format.js';
+import { exportDeadLetters, missingIds, reportReplay } from './cli-output.js';
 import type { CliIo } from './cli.js';
 
 type PostgresCommand = Exclude<Command, { name: 'help' }> & { postgres: string };
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The CLI's commands on the shared Postgres outbox (`--postgres URL`): the same as on a SQLite
@@ -40,27 +38,13 @@ export async function runPostgresCommand(command: PostgresCommand, io: CliIo, no
       }
       case 'export': {
         const letters = await outbox.deadLetters(command);
-        if (command.out === undefined) for (const letter of letters) io.stdout.write(deadLetterJsonLine(letter));
-        else {
-          const fd = openSync(command.out, 'w');
-          try {
-            for (const letter of letters) writeSync(fd, deadLetterJsonLine(letter));
-          } finally {
-            closeSync(fd);
-          }
-          io.stderr.write(`exported ${letters.length} dead letter(s) to ${command.out}\n`);
-        }
+        exportDeadLetters(letters, command.out, io);
         return missingIds(command.ids, letters, io);
       }
       case 'replay': {
-        const { replayed, skipped } = await outbox.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
-        if (replayed.length === 0) io.stdout.write('no dead letter was moved back to pending\n');
-        else {
-          io.stdout.write(`moved ${replayed.length} dead letter(s) back to pending (ids ${replayed.map((l) => l.id).join(', ')}).\n`);
-          io.stdout.write('They are not leased: the next instance that polls the outbox sends them again, each with its frozen body and Idempotency-Key.\n');
-        }
-        for (const { letter, why } of skipped) io.stdout.write(`skipped ${letter.id} (${letter.reason}, ${letter.referenceId}): ${why}\n`);
-        return missingIds(command.ids, [...replayed, ...skipped.map((s) => s.letter)], io);
+        const result = await outbox.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
+        reportReplay(result, io, () => ['They are not leased: the next instance that polls the outbox sends them again, each with its frozen body and Idempotency-Key.\n']);
+        return missingIds(command.ids, [...result.replayed, ...result.skipped.map((s) => s.letter)], io);
       }
     }
     return 2;
@@ -79,27 +63,12 @@ export async function runPostgresCommand(command: PostgresCommand, io: CliIo, no
  * process.stdout.write(formatOutboxStatus(await outbox.status(), Date.now()));
  */
 export function formatOutboxStatus(status: OutboxStatus, now: number): string {
-  const lines: Array<[string, string]> = [['outbox', `postgres schema ${status.schema}`]];
-  if (status.pending === 0) lines.push(['pending', '0']);
-  else {
-    const oldest = status.oldestPendingAcceptedAt ?? now;
-    lines.push(['pending', `${status.pending} (${status.pendingBytes} bytes)`]);
-    lines.push(['oldest pending', `${formatAge(now - oldest)} old (accepted ${iso(oldest)})`]);
-    const due = status.nextDueAt ?? 0;
-    lines.push(['next attempt', due <= now ? 'due now' : `in ${formatAge(due - now)} (${iso(due)})`]);
-  }
   const holders = Object.entries(status.leasedBy).map(([owner, n]) => `${owner} ${n}`);
-  lines.push(['leased by', holders.length === 0 ? 'no live instance' : holders.join(', ')]);
-  lines.push(['unleased', status.unleased === 0 ? '0' : `${status.unleased} (sent by the next instance that polls)`]);
-  const reasons = Object.entries(status.deadLetters.byReason).map(([reason, n]) => `${reason} ${n}`);
-  lines.push(['dead letters', status.deadLetters.total === 0 ? '0' : `${status.deadLetters.total} (${reasons.join(', ')})`]);
-  const width = Math.max(...lines.map(([label]) => label.length)) + 2;
-  return lines.map(([label, value]) => `${label.padEnd(width)}${value}\n`).join('');
-}
-
-function missingIds(ids: number[] | undefined, found: Array<{ id: number }>, io: CliIo): number {
-  const missing = (ids ?? []).filter((id) => !found.some((l) => l.id === id));
-  if (missing.length === 0) return 0;
-  io.stderr.write(`no dead letter with id ${missing.join(', ')}${found.length ? '' : ' (or it does not match --reason)'}\n`);
-  return 1;
+  return alignFacts([
+    ['outbox', `postgres schema ${status.schema}`],
+    ...pendingFacts(status, now, 'due now'),
+    ['leased by', holders.length === 0 ? 'no live instance' : holders.join(', ')],
+    ['unleased', status.unleased === 0 ? '0' : `${status.unleased} (sent by the next instance that polls)`],
+    deadLetterFact(status.deadLetters),
+  ]);
 }

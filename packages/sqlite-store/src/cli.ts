@@ -1,7 +1,7 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseCommandLine, USAGE, UsageError, type Command } from './cli-args.js';
 import { runPostgresCommand } from './cli-postgres.js';
-import { deadLetterJsonLine, formatDeadLetters, formatStatus } from './cli-format.js';
+import { formatDeadLetters, formatStatus } from './cli-format.js';
+import { exportDeadLetters, missingIds, reportReplay } from './cli-output.js';
 import { SqliteStoreError } from './errors.js';
 import { StoreFile } from './store-file.js';
 
@@ -69,38 +69,19 @@ function run(command: Exclude<Command, { name: 'help' }> & { store: string }, fi
     }
     case 'export': {
       const letters = file.deadLetters(command);
-      if (command.out === undefined) {
-        for (const letter of letters) io.stdout.write(deadLetterJsonLine(letter));
-      } else {
-        const fd = openSync(command.out, 'w');
-        try {
-          for (const letter of letters) writeSync(fd, deadLetterJsonLine(letter));
-        } finally {
-          closeSync(fd);
-        }
-        io.stderr.write(`exported ${letters.length} dead letter(s) to ${command.out}\n`);
-      }
+      exportDeadLetters(letters, command.out, io);
       return missingIds(command.ids, letters, io);
     }
     case 'replay': {
-      const { replayed, skipped } = file.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
-      if (replayed.length === 0) io.stdout.write('no dead letter was moved back to pending\n');
-      else {
-        io.stdout.write(`moved ${replayed.length} dead letter(s) back to pending (ids ${replayed.map((l) => l.id).join(', ')}).\n`);
-        io.stdout.write(`The next Meter that opens ${file.path} sends them again, each with its frozen body and Idempotency-Key.\n`);
+      const result = file.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
+      reportReplay(result, io, () => {
         const owner = file.status().openBy;
-        if (owner?.running === true) io.stdout.write(`A Meter is running on this file now (pid ${owner.pid}): it sends them after it is restarted.\n`);
-      }
-      for (const { letter, why } of skipped) io.stdout.write(`skipped ${letter.id} (${letter.reason}, ${letter.referenceId}): ${why}\n`);
-      return missingIds(command.ids, [...replayed, ...skipped.map((s) => s.letter)], io);
+        return [
+          `The next Meter that opens ${file.path} sends them again, each with its frozen body and Idempotency-Key.\n`,
+          ...(owner?.running === true ? [`A Meter is running on this file now (pid ${owner.pid}): it sends them after it is restarted.\n`] : []),
+        ];
+      });
+      return missingIds(command.ids, [...result.replayed, ...result.skipped.map((s) => s.letter)], io);
     }
   }
-}
-
-/** Exit code 1, with a message, when an `--id` named no dead letter. */
-function missingIds(ids: number[] | undefined, found: Array<{ id: number }>, io: CliIo): number {
-  const missing = (ids ?? []).filter((id) => !found.some((l) => l.id === id));
-  if (missing.length === 0) return 0;
-  io.stderr.write(`no dead letter with id ${missing.join(', ')}${found.length ? '' : ' (or it does not match --reason)'}\n`);
-  return 1;
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { queuedDelta } from '../../../test/support/queued-delta.js';
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(PACKAGE_DIR, 'bin', 'pacspace-metering.cjs');
@@ -21,20 +22,7 @@ let seq = 0;
 /** A delta as the Meter queues it: frozen body, referenceId, acceptance time. */
 export function delta(customerId: string, overrides: Partial<QueuedDelta> = {}): QueuedDelta {
   const n = ++seq;
-  const referenceId = overrides.referenceId ?? `test:api_request:${customerId}:req-${n}`;
-  const body = JSON.stringify({ customerId, delta: -1, reason: 'api_request', referenceId, metadata: { n, route: '/v1/reports/:id' } });
-  return {
-    seq: n,
-    referenceId,
-    customerId,
-    fields: Object.freeze({ customerId, delta: -1, reason: 'api_request', referenceId }),
-    body,
-    bytes: Buffer.byteLength(body),
-    acceptedAt: 1_000 + n,
-    attempts: 0,
-    dueAt: 0,
-    ...overrides,
-  };
+  return queuedDelta(customerId, { seq: n, referenceId: `test:api_request:${customerId}:req-${n}`, metadata: { n, route: '/v1/reports/:id' }, acceptedAt: 1_000 + n }, overrides);
 }
 
 export const noPause = () => 0;
