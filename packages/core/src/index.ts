@@ -18,6 +18,8 @@ export type { DeltaFields } from './validation.js';
 export { assessMeterHealth } from './health.js';
 export type { MeterHealth, MeterHealthOptions, MeterHealthProblem } from './health.js';
 export { silentLogger } from './logger.js';
+export type { DeadLetter } from './dead-letter.js';
+export { warnAtMostEveryMinute } from './store-warnings.js';
 export { createDefaultReporter } from './default-reporter.js';
 export type { CredentialsCheck } from './credentials.js';
 export type { MeteringLogger } from './logger.js';

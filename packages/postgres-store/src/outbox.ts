@@ -1,3 +1,4 @@
+import type { DeadLetter } from '@pacspace-metering/core';
 import pg, { type Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { checkSchemaName } from './options.js';
@@ -36,27 +37,8 @@ export interface OutboxStatus {
   deadLetters: { total: number; byReason: Record<string, number> };
 }
 
-/**
- * A dead letter, as kept in `dead_letters`.
- *
- * @example
- * for (const letter of await outbox.deadLetters({ reason: 'integrity' })) console.log(letter.referenceId, letter.error.message);
- */
-export interface OutboxDeadLetter {
-  /** Row id; stays the same when the letter is replayed. */
-  id: number;
-  referenceId: string;
-  customerId: string;
-  /** Why the meter gave up: `unauthorized`, `rejected`, `integrity` (409), `max_attempts`, `max_elapsed`. */
-  reason: string;
-  attempts: number;
-  firstAcceptedAt: number;
-  acceptedAt: number;
-  failedAt: number;
-  error: { code: string | null; status: number | null; message: string };
-  /** The frozen JSON body, exactly as it was sent. */
-  body: string;
-}
+/** A dead letter in the shared outbox (core's {@link DeadLetter}, the same shape as the SQLite store's). */
+export type OutboxDeadLetter = DeadLetter;
 
 /**
  * Which dead letters a command applies to; both given: letters matching both; empty: all.

@@ -1,4 +1,4 @@
-import { MemoryStore, type DeltaInput, type Meter, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
+import { MemoryStore, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg, { type ClientBase, type Pool } from 'pg';
@@ -355,13 +355,3 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return store;
 }
 
-/** The default `onError`: a process warning, at most one a minute (a database that is down fails every write). */
-function warnAtMostEveryMinute(): (error: PostgresStoreError) => void {
-  let lastWarnedAt = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarnedAt < 60_000) return;
-    lastWarnedAt = now;
-    process.emitWarning(error.message, { code: error.code });
-  };
-}

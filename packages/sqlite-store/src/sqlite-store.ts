@@ -1,4 +1,4 @@
-import { MemoryStore, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
+import { MemoryStore, warnAtMostEveryMinute, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
 import { SqliteStoreError } from './errors.js';
 import { Journal } from './journal.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
@@ -242,13 +242,3 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The default `onError`: a process warning, at most one a minute (a full disk fails every write). */
-function warnAtMostEveryMinute(): (error: SqliteStoreError) => void {
-  let lastWarnedAt = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarnedAt < 60_000) return;
-    lastWarnedAt = now;
-    process.emitWarning(error.message, { code: error.code });
-  };
-}

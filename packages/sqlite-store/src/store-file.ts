@@ -1,3 +1,4 @@
+import type { DeadLetter } from '@pacspace-metering/core';
 import { hostname } from 'node:os';
 import { openStoreDatabase, realStorePath } from './open-database.js';
 import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
@@ -36,32 +37,8 @@ export interface StoreStatus {
   openBy: (StoreOwner & { running: boolean | 'unknown' }) | null;
 }
 
-/**
- * A delta the meter gave up on, as kept in `dead_letters`.
- *
- * @example
- * for (const letter of file.deadLetters({ reason: 'integrity' })) console.log(letter.referenceId, letter.error.message);
- */
-export interface DeadLetter {
-  /** Row id; stays the same when the letter is replayed. */
-  id: number;
-  referenceId: string;
-  customerId: string;
-  /** Why the meter gave up: `unauthorized` (401/403: the API key), `rejected` (other 4xx), `integrity` (409), `max_attempts`, `max_elapsed`. */
-  reason: string;
-  /** Attempts made. */
-  attempts: number;
-  /** Epoch ms of the first acceptance (kept across replays). */
-  firstAcceptedAt: number;
-  /** Epoch ms of the latest acceptance (a replay accepts again). */
-  acceptedAt: number;
-  /** Epoch ms when it was dead-lettered. */
-  failedAt: number;
-  /** The last error: its code (`VALIDATION_ERROR`, `IDEMPOTENCY_CONFLICT`, ...), HTTP status and message. */
-  error: { code: string | null; status: number | null; message: string };
-  /** The frozen JSON body, exactly as it was sent. */
-  body: string;
-}
+/** A dead letter in the file (the shape is core's {@link DeadLetter}, shared with the Postgres outbox). */
+export type { DeadLetter };
 
 /**
  * Which dead letters a command applies to. Both given: letters that match both. Empty: all.
