@@ -123,9 +123,11 @@ export class PostgresStore implements MeterStore {
 
   private track<T>(lease: Promise<T>): Promise<T> {
     this.leasing = lease;
-    void lease.finally(() => {
+    // then(clear, clear), not finally(): a rejection is the Meter's to handle, not a second, unhandled one here.
+    const clear = (): void => {
       if (this.leasing === lease) this.leasing = undefined;
-    });
+    };
+    lease.then(clear, clear);
     return lease;
   }
 
