@@ -1,6 +1,7 @@
 import type { DeadLetter } from '@pacspace-metering/core';
 import pg, { type Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
+import { inTransaction } from './in-transaction.js';
 import { checkSchemaName } from './options.js';
 
 /**
@@ -173,9 +174,7 @@ export class PostgresOutbox {
     const now = options.now ?? Date.now();
     const named = filter.reason !== undefined || filter.ids !== undefined;
     const result: OutboxReplayResult = { replayed: [], skipped: [] };
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       const { where, params } = whereClause(filter);
       const { rows } = await client.query<DeadLetterRow>(`SELECT * FROM ${this.schema}.dead_letters ${where} ORDER BY id FOR UPDATE`, params);
       for (const letter of rows.map(letterFromRow)) {
@@ -193,13 +192,7 @@ export class PostgresOutbox {
           result.replayed.push(letter);
         }
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     return result;
   }
 

@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
+import { inTransaction } from './in-transaction.js';
 import { checkSchemaName } from './options.js';
 
 /**
@@ -86,33 +87,28 @@ export interface MigrationResult {
  */
 export async function migrate(pool: Pick<Pool, 'connect'>, schema = 'pacspace_metering'): Promise<MigrationResult> {
   checkSchemaName(schema);
-  let client: PoolClient;
+  // Connected once the transaction's work starts: a failure before that is the connection's.
+  let connected = false;
   try {
-    client = await pool.connect();
+    return await inTransaction(pool, async (client) => {
+      connected = true;
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_NAMESPACE + schema]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
+      const found = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_version`);
+      const from = found.rows[0]?.version ?? 0;
+      if (from > SCHEMA_VERSION) {
+        throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, `was written by a newer version of @pacspace-metering/postgres-store (schema ${from}; this version reads up to ${SCHEMA_VERSION}). Upgrade the package.`);
+      }
+      for (let version = from; version < SCHEMA_VERSION; version++) {
+        await client.query(MIGRATIONS[version]!(schema));
+        await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [version + 1]);
+      }
+      return { from, to: SCHEMA_VERSION };
+    });
   } catch (error) {
-    throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `could not connect to the database (${messageOf(error)})`, { cause: error });
-  }
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_NAMESPACE + schema]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
-    const found = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_version`);
-    const from = found.rows[0]?.version ?? 0;
-    if (from > SCHEMA_VERSION) {
-      throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, `was written by a newer version of @pacspace-metering/postgres-store (schema ${from}; this version reads up to ${SCHEMA_VERSION}). Upgrade the package.`);
-    }
-    for (let version = from; version < SCHEMA_VERSION; version++) {
-      await client.query(MIGRATIONS[version]!(schema));
-      await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [version + 1]);
-    }
-    await client.query('COMMIT');
-    return { from, to: SCHEMA_VERSION };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof PostgresStoreError) throw error;
-    throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `the migration failed (${messageOf(error)})`, { cause: error });
-  } finally {
-    client.release();
+    const what = connected ? 'the migration failed' : 'could not connect to the database';
+    throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `${what} (${messageOf(error)})`, { cause: error });
   }
 }

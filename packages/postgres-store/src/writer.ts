@@ -1,6 +1,7 @@
 import type { QueuedDelta } from '@pacspace-metering/core';
 import type { Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
+import { inTransaction } from './in-transaction.js';
 import { errorColumns } from './rows.js';
 
 /** Rows per INSERT statement (a group commit larger than this takes several statements, in order). */
@@ -222,9 +223,7 @@ export class Writer {
     }
     if (deleted.length === 0 && rescheduled.id.length === 0) return;
     const s = this.schema;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       if (rescheduled.id.length > 0) {
         // The row stays leased by this instance: it retries it itself, at due_at.
         await client.query(
@@ -246,13 +245,7 @@ export class Writer {
         );
       }
       if (deleted.length > 0) await client.query(`DELETE FROM ${s}.outbox WHERE id = ANY($1::bigint[])`, [deleted]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Writes at most `delayMs` from now (an earlier write already scheduled stands). */
