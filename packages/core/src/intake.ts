@@ -59,6 +59,11 @@ function readableFields(input: Partial<DeltaInput> | undefined): { customerId?: 
   }
 }
 
+/** What freezing an input threw, as the validation error a refusal carries (hostile inputs throw anything). */
+function asValidationError(err: unknown): DeltaValidationError {
+  return err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
 /** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
 const OVERFLOW_DELTA_BYTES = 2048;
 
@@ -108,6 +113,10 @@ export function createIntake(ctx: IntakeContext): Intake {
     // A built id: kept as a slice of the body (see referenceIdWithin), which lives as long anyway.
     if (built) fields.referenceId = referenceIdWithin(body, fields);
     return { fields, body, bytes };
+  }
+
+  function tooLarge(bytes: number): DeltaDroppedError {
+    return new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`);
   }
 
   function isFull(bytes: number): boolean {
@@ -165,12 +174,11 @@ export function createIntake(ctx: IntakeContext): Intake {
       frozen = freeze(input);
     } catch (err) {
       // Hostile input (a throwing getter or toJSON, a Proxy) must not escape into the caller either.
-      const error = err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-      return refuse('invalid', error, input);
+      return refuse('invalid', asValidationError(err), input);
     }
     const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) {
-      return refuse('too_large', new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`), input, fields.referenceId);
+      return refuse('too_large', tooLarge(bytes), input, fields.referenceId);
     }
     if (isFull(bytes)) {
       if (canFold && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
@@ -214,11 +222,11 @@ export function createIntake(ctx: IntakeContext): Intake {
     try {
       frozen = freeze(input);
     } catch (err) {
-      throw err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw asValidationError(err);
     }
     const { fields, body, bytes } = frozen;
-    if (bytes > config.maxDeltaBytes) throw new DeltaDroppedError('too_large', `the delta is ${bytes} bytes; maxDeltaBytes is ${config.maxDeltaBytes}`);
-    return { seq: 0, referenceId: fields.referenceId, customerId: fields.customerId, fields, body, bytes, acceptedAt: ctx.now(), attempts: 0, dueAt: 0 };
+    if (bytes > config.maxDeltaBytes) throw tooLarge(bytes);
+    return new AcceptedDelta(0, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
   }
 
   return { accept, refuse, queueOverflow, prepare };
