@@ -8,6 +8,7 @@ import type { MeterConfig } from './options.js';
 import type { Pauses } from './pauses.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
+import type { UsageTap } from './balance/unsettled-usage.js';
 
 /** What {@link DeltaOutcomes} needs from the Meter. */
 export interface OutcomeContext {
@@ -21,6 +22,8 @@ export interface OutcomeContext {
   random: () => number;
   /** True once a timed-out `close()` stopped delivery. */
   stopped(): boolean;
+  /** Hears of each settled delta once a balance gate asked for it. */
+  usage: UsageTap;
 }
 
 /** Log lines that say more than the reason. */
@@ -83,6 +86,7 @@ export class DeltaOutcomes {
     const { counters, events } = this.ctx;
     this.ctx.store.remove(item);
     counters.delivered++;
+    this.ctx.usage.tracker?.delivered(item.referenceId, receipt, this.ctx.now());
     if (deduplicated) counters.deduplicated++;
     // The common case (no logger, no hook, nobody awaiting) allocates nothing here.
     if (events.logs) events.logger.debug({ referenceId: item.referenceId, attempts: item.attempts, deduplicated }, 'pacspace-metering: delta delivered');
@@ -140,6 +144,7 @@ export class DeltaOutcomes {
   /** Counts and reports a delta that left the store undelivered. */
   reportLost(item: QueuedDelta, reason: DropReason, cause: Error): void {
     const { counters, events } = this.ctx;
+    this.ctx.usage.tracker?.settle(item.referenceId);
     const code = (cause as MeteringError).code ?? 'UNKNOWN';
     if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
     counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
