@@ -1,0 +1,171 @@
+import type { PacSpaceApiError } from '../errors.js';
+import type { MeterBalanceSource } from './balance-source.js';
+import type { BalanceGateStats } from './gate-stats.js';
+import type { DeliveredUsage } from './unsettled-usage.js';
+
+interface Held {
+  customerId: string;
+  delta: number;
+  recordId: string | undefined;
+  deliveredAt: number;
+  /** Let go of (seen counted, or dropped): the global queue skips it. */
+  gone: boolean;
+}
+
+interface CustomerHolds {
+  sum: number;
+  /** In delivery order. */
+  items: Held[];
+}
+
+/** With status reads, the longest a delivered delta is held: PacSpace verifies 95% within 30 s. */
+export const MAX_HOLD_MS = 15 * 60_000;
+/** Delivered deltas held at most, over all customers; the oldest go first. */
+export const MAX_HELD = 100_000;
+const TERMINAL = new Set(['VERIFIED', 'FAILED']);
+const NOTHING = (): void => undefined;
+
+/**
+ * Delivered deltas that PacSpace's derived balance may not include yet: derive counts only
+ * VERIFIED deltas, and verification takes seconds (p95 < 30 s). Each is held, and counted in the
+ * customer's balance, until the gate has seen PacSpace count it.
+ *
+ * How it sees that: before each derive of a customer, one status read of one held delta. Deltas of
+ * one customer are verified in order (PacSpace chains each customer's records), so when the one
+ * read is final (`VERIFIED`, or `FAILED`: never billed), it and every delta held before it are in
+ * the derive that follows, and are let go. Which one to read: the newest one older than the lag
+ * seen so far (the lag halves after a final answer and doubles past the read's age otherwise), so
+ * a steady stream of deliveries is let go of in large steps, one read per refresh. Reading before
+ * deriving errs on the safe side: a delta verified in between is counted twice for one refresh
+ * (a lower balance), never not at all. A client that cannot read statuses holds each delta for
+ * `holdDeliveredMs`.
+ *
+ * @example
+ * const holds = new DeliveredHolds();
+ * source.onDelivered((usage) => holds.hold(usage));
+ * holds.sum('acme'); // -3 until PacSpace is seen to count those three calls
+ */
+export class DeliveredHolds {
+  private readonly customers = new Map<string, CustomerHolds>();
+  /** Every held delta in delivery order, to let go of the expired ones whatever their customer. */
+  private readonly queue: Held[] = [];
+  private queueHead = 0;
+  private held = 0;
+  /** How long verification seems to take, from the status reads so far. */
+  private lagMs = 0;
+
+  constructor(
+    private readonly stats: BalanceGateStats,
+    private readonly maxHeld = MAX_HELD,
+  ) {}
+
+  /** Holds a delivered delta until PacSpace is seen to count it. */
+  hold(usage: DeliveredUsage, maxHoldMs: number): void {
+    const item: Held = { customerId: usage.customerId, delta: usage.delta, recordId: usage.recordId, deliveredAt: usage.deliveredAt, gone: false };
+    let holds = this.customers.get(usage.customerId);
+    if (!holds) this.customers.set(usage.customerId, (holds = { sum: 0, items: [] }));
+    holds.items.push(item);
+    holds.sum += item.delta;
+    this.queue.push(item);
+    this.held++;
+    this.expire(usage.deliveredAt - maxHoldMs);
+  }
+
+  /** Net of the customer's held deltas (0 when none). */
+  sum(customerId: string): number {
+    return this.customers.get(customerId)?.sum ?? 0;
+  }
+
+  get size(): number {
+    return this.held;
+  }
+
+  /**
+   * Finds the customer's deltas PacSpace counts now: by one status read when the client can read
+   * statuses, else by age (`holdMs`). Call it before the derive it prepares, and call what it
+   * answers when that derive's balance is applied, in the same turn: letting go of a delta before
+   * the balance that includes it is in place would count it nowhere. Never rejects.
+   */
+  async confirm(customerId: string, source: MeterBalanceSource, now: number, holdMs: number, timeoutMs: number): Promise<() => void> {
+    const holds = this.customers.get(customerId);
+    if (!holds) return NOTHING;
+    const read = source.deltaStatus;
+    const candidate = read === undefined ? undefined : this.candidate(holds.items, now);
+    if (read === undefined || candidate === undefined) {
+      // Nothing to read: held for `holdMs`, then let go unseen (counted as such).
+      return () => {
+        if (this.customers.get(customerId) !== holds) return;
+        const before = this.held;
+        this.releaseUpTo(customerId, holds, (item) => item.deliveredAt <= now - holdMs);
+        this.stats.heldDropped += before - this.held;
+      };
+    }
+    this.stats.statusReads++;
+    let status: unknown;
+    try {
+      status = ((await read(candidate.recordId!, timeoutMs)) as { status?: unknown } | null)?.status;
+    } catch (err) {
+      // A record PacSpace does not know is not counted and never will be: let it go too.
+      if ((err as PacSpaceApiError).status !== 404) {
+        this.stats.statusFailures++;
+        return NOTHING;
+      }
+      status = 'FAILED';
+    }
+    if (typeof status === 'string' && TERMINAL.has(status)) {
+      this.lagMs = Math.floor(this.lagMs / 2);
+      // Held before it, so verified before it, or FAILED: never billed. Either way derive is right about them.
+      return () => {
+        if (!candidate.gone && this.customers.get(customerId) === holds) this.releaseUpTo(customerId, holds, (item) => item.deliveredAt <= candidate.deliveredAt, candidate);
+      };
+    }
+    this.lagMs = Math.min(MAX_HOLD_MS, Math.max(this.lagMs, now - candidate.deliveredAt) * 2);
+    return NOTHING;
+  }
+
+  /** The newest held delta with a recordId delivered at least `lagMs` ago, else the oldest with one. */
+  private candidate(items: readonly Held[], now: number): Held | undefined {
+    let oldest: Held | undefined;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i]!;
+      if (item.recordId === undefined) continue;
+      if (item.deliveredAt <= now - this.lagMs) return item;
+      oldest = item;
+    }
+    return oldest;
+  }
+
+  /** Lets go of the customer's oldest deltas while `test` holds for them, up to `last` included when given. */
+  private releaseUpTo(customerId: string, holds: CustomerHolds, test: (item: Held) => boolean, last?: Held): void {
+    let n = 0;
+    while (n < holds.items.length && test(holds.items[n]!)) if (holds.items[n++] === last) break;
+    for (const item of holds.items.splice(0, n)) this.letGo(item, holds);
+    if (holds.items.length === 0) this.customers.delete(customerId);
+  }
+
+  private letGo(item: Held, holds: CustomerHolds): void {
+    item.gone = true;
+    holds.sum -= item.delta;
+    this.held--;
+  }
+
+  /** Drops what was held longer than the limit, and the oldest beyond `maxHeld`, counting each. */
+  private expire(cutoff: number): void {
+    while (this.queueHead < this.queue.length) {
+      const item = this.queue[this.queueHead]!;
+      if (!item.gone && item.deliveredAt > cutoff && this.held <= this.maxHeld) break;
+      this.queueHead++;
+      if (item.gone) continue;
+      const holds = this.customers.get(item.customerId)!;
+      holds.items.splice(holds.items.indexOf(item), 1);
+      this.letGo(item, holds);
+      if (holds.items.length === 0) this.customers.delete(item.customerId);
+      this.stats.heldDropped++;
+    }
+    // Compact the queue now and then, so it does not grow with every delivery ever seen.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+}
