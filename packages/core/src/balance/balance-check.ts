@@ -50,6 +50,7 @@ export class BalanceCheck {
     if (entry === undefined) return;
     this.entry = undefined;
     entry.reserved -= this.price;
+    entry.stats.running--;
     if (--entry.running === 0) entry.reserved = 0; // no drift left behind by fractional prices
   }
 }

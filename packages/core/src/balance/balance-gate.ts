@@ -84,7 +84,7 @@ class Gate implements BalanceGate {
     private readonly config: BalanceGateConfig,
     readonly logger: MeteringLogger,
   ) {
-    this.balances = new CustomerBalances(config.maxCustomers, () => this.counters.evicted++);
+    this.balances = new CustomerBalances(config.maxCustomers, this.counters);
     this.holds = new DeliveredHolds(this.counters);
     this.holdMs = source.deltaStatus === undefined ? config.holdDeliveredMs : MAX_HOLD_MS;
     this.stopFollowing = source.onDelivered((usage) => this.holds.hold(usage, this.holdMs));
@@ -175,6 +175,7 @@ class Gate implements BalanceGate {
   private reserve(entry: CustomerBalance, price: number, reason: 'covered' | 'balance_unavailable', balance: number | null): BalanceCheck {
     entry.reserved += price;
     entry.running++;
+    this.counters.running++;
     return new BalanceCheck(true, reason, entry.customerId, price, balance, entry);
   }
 

@@ -18,7 +18,14 @@ export class CustomerBalance {
   /** When the last refresh failed; the next one waits `ttlMs` from there. */
   failedAt = -Infinity;
 
-  constructor(readonly customerId: string) {}
+  /**
+   * @param customerId - who pays.
+   * @param stats - the gate's counters, whose `running` gauge follows this customer's.
+   */
+  constructor(
+    readonly customerId: string,
+    readonly stats: { running: number },
+  ) {}
 }
 
 /**
@@ -26,7 +33,7 @@ export class CustomerBalance {
  * forgets only its cached balance: never one with calls running or a refresh under way.
  *
  * @example
- * const balances = new CustomerBalances(10_000, () => stats.evicted++);
+ * const balances = new CustomerBalances(10_000, stats);
  * const entry = balances.touch('acme');
  */
 export class CustomerBalances {
@@ -34,7 +41,7 @@ export class CustomerBalances {
 
   constructor(
     private readonly max: number,
-    private readonly onEvict: () => void,
+    private readonly stats: { running: number; evicted: number },
   ) {}
 
   get size(): number {
@@ -49,7 +56,7 @@ export class CustomerBalances {
       this.entries.set(customerId, entry);
       return entry;
     }
-    entry = new CustomerBalance(customerId);
+    entry = new CustomerBalance(customerId, this.stats);
     this.entries.set(customerId, entry);
     if (this.entries.size > this.max) this.evictOneBut(entry);
     return entry;
@@ -59,7 +66,7 @@ export class CustomerBalances {
     for (const [customerId, entry] of this.entries) {
       if (entry === newest || entry.running > 0 || entry.refreshing !== undefined) continue;
       this.entries.delete(customerId);
-      this.onEvict();
+      this.stats.evicted++;
       return;
     }
   }
