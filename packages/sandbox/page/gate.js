@@ -11,6 +11,8 @@
   ];
   const $ = (id) => document.getElementById(id);
   let derive;
+  /** Bumped by every switch: a poll that started before one must not undo it on screen. */
+  let changes = 0;
 
   async function call(method, path, body) {
     const headers = { 'x-api-key': sessionStorage.getItem(KEY_STORAGE) || '' };
@@ -38,6 +40,7 @@
   }
 
   async function switchDerive(field, value) {
+    changes++;
     $('gate-error').textContent = '';
     try {
       const { faults } = await call('GET', '/_sandbox/faults');
@@ -55,8 +58,11 @@
 
   async function refresh() {
     if ($('dashboard').hidden) return;
+    const seen = changes;
     try {
-      derive = (await call('GET', '/_sandbox/faults')).faults.derive;
+      const current = (await call('GET', '/_sandbox/faults')).faults.derive;
+      if (seen !== changes) return;
+      derive = current;
       renderSwitches();
     } catch {
       // The page's own poll says when the sandbox cannot be reached.
