@@ -29,6 +29,9 @@ function lazyGate(runtime: MeteringRuntime): BalanceGate {
   return {
     check: (customerId, price) => gate().check(customerId, price),
     stats: () => gate().stats(),
+    get scope() {
+      return runtime.meter.scope;
+    },
     close: () => runtime.balanceGate?.close(),
     get whenUnavailable() {
       return gate().whenUnavailable;

@@ -29,6 +29,8 @@ export interface BalanceGate {
   check(customerId: string, price: number): BalanceCheck | Promise<BalanceCheck>;
   /** Counters and gauges. */
   stats(): BalanceGateStats;
+  /** The gated Meter's `scope`: what the metrics exporters label the gate's figures with. */
+  readonly scope: string;
   /** What the gate does when PacSpace cannot be asked. */
   readonly whenUnavailable: WhenUnavailable;
   /** Where the gate reports (its `logger` option, else the default reporter); the framework packages report their own hooks' failures here. */
@@ -69,7 +71,7 @@ export function createBalanceGate(meter: Meter, options: BalanceGateOptions = {}
   if (source.derive === undefined && !source.dryRun) {
     throw new MeteringConfigError('meter', "the Meter's client has no balance.derive(customerId, options): pass the built-in client (apiKey/baseUrl) or an SDK client that has it");
   }
-  return new Gate(source, config, resolveLogger(options.logger));
+  return new Gate(meter.scope, source, config, resolveLogger(options.logger));
 }
 
 class Gate implements BalanceGate {
@@ -80,6 +82,7 @@ class Gate implements BalanceGate {
   private readonly holdMs: number;
 
   constructor(
+    readonly scope: string,
     private readonly source: MeterBalanceSource,
     private readonly config: BalanceGateConfig,
     readonly logger: MeteringLogger,
