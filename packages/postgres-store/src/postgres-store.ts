@@ -1,3 +1,4 @@
+import { undeliveredByOthers } from './fleet-pending.js';
 import { MemoryStore, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -231,6 +232,20 @@ export class PostgresStore implements MeterStore {
     const inserted = await insertPrepared(client, prepared, { schema: this.schema });
     this.nextPollAt = 0; // once the caller commits, the next wake looks at the table
     return inserted;
+  }
+
+  /**
+   * For a balance gate in a fleet (`createBalanceGate(meter, { fleetPending })` of
+   * `@pacspace-metering/core`): the net of the deltas the other instances have accepted for
+   * `customerId` and not delivered yet (rows this instance holds are its own Meter's, counted
+   * there). One query per balance refresh; rejects with what Postgres threw (the gate keeps its
+   * last value and reports it).
+   *
+   * @example
+   * const gate = createBalanceGate(meter, { fleetPending: (customerId) => store.undeliveredByOthers(customerId) });
+   */
+  undeliveredByOthers(customerId: string): Promise<number> {
+    return undeliveredByOthers(this.pool, this.schema, this.owner, customerId);
   }
 
   /**
