@@ -15,12 +15,15 @@ import { seededRandom, type Random } from './random.js';
  */
 export interface DeriveFault {
   /** Delay before answering each derive read, in ms (0-600000). */
-  latencyMs?: number;
+  latencyMs?: number | undefined;
   /** Status of a failing read: 429, 500, 502, 503 or 504. Default 503. */
-  status?: 429 | 500 | 502 | 503 | 504;
-  rate?: number;
-  every?: number;
-  requests?: number[];
+  status?: 429 | 500 | 502 | 503 | 504 | undefined;
+  /** Probability in [0, 1] per derive read, seeded. */
+  rate?: number | undefined;
+  /** Fails every Nth derive read. */
+  every?: number | undefined;
+  /** Fails exactly these 1-based derive-read numbers. */
+  requests?: number[] | undefined;
 }
 
 const STATUSES = [429, 500, 502, 503, 504];

@@ -35,7 +35,7 @@ export interface Sandbox {
    * @example
    * sandbox.topUp('acme', 10); // derive answers computedBalance 10 (at the default, instant pace)
    */
-  topUp(customerId: string, amount: number, options?: { reason?: string }): LedgerDelta;
+  topUp(customerId: string, amount: number, options?: { reason?: string | undefined }): LedgerDelta;
   /** Clears ledger, idempotency keys, request log and counters; keeps the faults. */
   reset(): void;
   /** Stops listening and destroys open sockets, keeping state: clients see ECONNREFUSED ("PacSpace down"). */
