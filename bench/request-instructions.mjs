@@ -13,7 +13,7 @@
 // slightly conservative bound on throughput ratios.
 //
 // Run: pnpm build && node bench/request-instructions.mjs [--only express|nest] [--variants a,b]
-//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2]
+//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 10]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +30,8 @@ const requests = Number(arg('requests', 3000));
 const warmup = Number(arg('warmup', 5000));
 const connections = Number(arg('connections', 8));
 const jobs = Number(arg('jobs', 2));
+// Seconds autocannon waits for an answer: a loaded machine slows a server under callgrind a lot.
+const timeout = Number(arg('timeout', 10));
 const only = arg('only', 'all');
 const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
@@ -79,7 +81,7 @@ async function measure(variant, seed) {
 }
 
 async function load(url, amount) {
-  const result = await autocannon({ url, connections, amount });
+  const result = await autocannon({ url, connections, amount, timeout });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
 }
 

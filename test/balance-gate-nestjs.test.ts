@@ -7,6 +7,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createDefaultReporter, PROBLEM_TYPES, silentLogger, type BalanceGate, type Meter } from '@pacspace-metering/core';
 import { BalanceGuard, InjectBalanceGate, InjectMeter, Metered, MeteringCorrections, MeteringModule, RequireBalance, SkipBalanceCheck } from '@pacspace-metering/nestjs';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { jest } from '@jest/globals';
 import 'reflect-metadata';
 import { bootError, bootNest } from './support/nest-apps.js';
 import { testClock } from './support/gated-app.js';
@@ -164,5 +165,31 @@ describe('balance gate on Nest', () => {
     class NoCustomerModule {}
     expect((await bootError(NoCustomerModule)).message).toMatch(/NoCustomerController\.x is gated by @RequireBalance but no customerId resolver applies/);
     expect(() => RequireBalance(-1)).toThrow(/@RequireBalance price/);
+  });
+
+  it('an app that gates nothing has no gate (nothing tracked, nothing said); BalanceGuard as APP_GUARD creates it at start-up', async () => {
+    @Controller()
+    class PlainController {
+      @Get('plain') @Metered('api_request') plain() {
+        return 'plain';
+      }
+    }
+    const warnings = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      @Module({ imports: [MeteringModule.forRoot({ enabled: false, logger: silentLogger, customerId: () => 'acme' })], controllers: [PlainController] })
+      class PlainModule {}
+      const { app } = await bootNest(PlainModule);
+      await app.close();
+      expect(warnings.mock.calls.map(([line]) => String(line)).filter((line) => line.includes('balance gate'))).toEqual([]);
+    } finally {
+      warnings.mockRestore();
+    }
+    @Module({
+      imports: [MeteringModule.forRoot({ enabled: false, logger: silentLogger, customerId: () => 'acme', aggregate: true })],
+      controllers: [PlainController],
+      providers: [{ provide: APP_GUARD, useClass: BalanceGuard }],
+    })
+    class AggregatedModule {}
+    expect((await bootError(AggregatedModule)).message).toMatch(/^balance: cannot be combined with aggregate/);
   });
 });

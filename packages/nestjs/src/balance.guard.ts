@@ -36,9 +36,13 @@ export class BalanceGuard implements CanActivate, OnModuleInit {
     @Optional() @Inject(METERING_RUNTIME) private readonly runtime?: MeteringRuntime,
   ) {}
 
-  /** Creates the gate at start-up: a missing MeteringModule or a bad `balance` option aborts the bootstrap. */
+  /**
+   * A missing MeteringModule aborts the bootstrap. (The gate itself is created at start-up by the
+   * module when a route or an `APP_GUARD` uses this guard; MeteringModule provides this guard to
+   * every app, so its mere presence must not create one.)
+   */
   onModuleInit(): void {
-    void this.gate;
+    if (this.runtime === undefined) void this.gate;
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
