@@ -21,12 +21,15 @@ export function inProcessMeter(extra = {}) {
 }
 
 /**
- * A balance gate over the in-process Meter, its client answering derive at once with a balance no
- * benchmark exhausts: what `requireBalance()` costs per request with the balance cached (one read
- * per `ttlMs`, default 5 s; the price reserved and released per request).
+ * A balance gate over the in-process Meter, its client answering derive (a balance no benchmark
+ * exhausts) and delta statuses (VERIFIED) at once, as the built-in client reads them: what
+ * `requireBalance()` costs per request with the balance cached (one read per `ttlMs`, default 5 s;
+ * the price reserved and released per request; with meterRequests, each delivered delta held until
+ * the next refresh sees it counted).
  */
 export function inProcessGate() {
-  const meter = inProcessMeter({ derive: () => Promise.resolve({ computedBalance: 1e12 }) });
+  const verified = { status: 'VERIFIED' };
+  const meter = inProcessMeter({ derive: () => Promise.resolve({ computedBalance: 1e12 }), deltaStatus: () => Promise.resolve(verified) });
   return { meter, gate: createBalanceGate(meter) };
 }
 

@@ -14,8 +14,9 @@ interface Held {
 
 interface CustomerHolds {
   sum: number;
-  /** In delivery order. */
+  /** In delivery order; the held ones from `head` on (deltas leave from the front only). */
   items: Held[];
+  head: number;
 }
 
 /** With status reads, the longest a delivered delta is held: PacSpace verifies 95% within 30 s. */
@@ -63,7 +64,7 @@ export class DeliveredHolds {
   hold(usage: DeliveredUsage, maxHoldMs: number): void {
     const item: Held = { customerId: usage.customerId, delta: usage.delta, recordId: usage.recordId, deliveredAt: usage.deliveredAt, gone: false };
     let holds = this.customers.get(usage.customerId);
-    if (!holds) this.customers.set(usage.customerId, (holds = { sum: 0, items: [] }));
+    if (!holds) this.customers.set(usage.customerId, (holds = { sum: 0, items: [], head: 0 }));
     holds.items.push(item);
     holds.sum += item.delta;
     this.queue.push(item);
@@ -90,7 +91,7 @@ export class DeliveredHolds {
     const holds = this.customers.get(customerId);
     if (!holds) return NOTHING;
     const read = source.deltaStatus;
-    const candidate = read === undefined ? undefined : this.candidate(holds.items, now);
+    const candidate = read === undefined ? undefined : this.candidate(holds, now);
     if (read === undefined || candidate === undefined) {
       // Nothing to read: held for `holdMs`, then let go unseen (counted as such).
       return () => {
@@ -124,10 +125,10 @@ export class DeliveredHolds {
   }
 
   /** The newest held delta with a recordId delivered at least `lagMs` ago, else the oldest with one. */
-  private candidate(items: readonly Held[], now: number): Held | undefined {
+  private candidate(holds: CustomerHolds, now: number): Held | undefined {
     let oldest: Held | undefined;
-    for (let i = items.length - 1; i >= 0; i--) {
-      const item = items[i]!;
+    for (let i = holds.items.length - 1; i >= holds.head; i--) {
+      const item = holds.items[i]!;
       if (item.recordId === undefined) continue;
       if (item.deliveredAt <= now - this.lagMs) return item;
       oldest = item;
@@ -137,10 +138,22 @@ export class DeliveredHolds {
 
   /** Lets go of the customer's oldest deltas while `test` holds for them, up to `last` included when given. */
   private releaseUpTo(customerId: string, holds: CustomerHolds, test: (item: Held) => boolean, last?: Held): void {
-    let n = 0;
-    while (n < holds.items.length && test(holds.items[n]!)) if (holds.items[n++] === last) break;
-    for (const item of holds.items.splice(0, n)) this.letGo(item, holds);
-    if (holds.items.length === 0) this.customers.delete(customerId);
+    const { items } = holds;
+    while (holds.head < items.length && test(items[holds.head]!)) {
+      const item = items[holds.head++]!;
+      this.letGo(item, holds);
+      if (item === last) break;
+    }
+    this.trim(customerId, holds);
+  }
+
+  /** Forgets a customer with nothing held; now and then drops the let-go front of its list. */
+  private trim(customerId: string, holds: CustomerHolds): void {
+    if (holds.head === holds.items.length) this.customers.delete(customerId);
+    else if (holds.head > 1024 && holds.head * 2 > holds.items.length) {
+      holds.items.splice(0, holds.head);
+      holds.head = 0;
+    }
   }
 
   private letGo(item: Held, holds: CustomerHolds): void {
@@ -156,10 +169,11 @@ export class DeliveredHolds {
       if (!item.gone && item.deliveredAt > cutoff && this.held <= this.maxHeld) break;
       this.queueHead++;
       if (item.gone) continue;
+      // The oldest held delta of all is the oldest of its customer: the front of its list.
       const holds = this.customers.get(item.customerId)!;
-      holds.items.splice(holds.items.indexOf(item), 1);
+      holds.head++;
       this.letGo(item, holds);
-      if (holds.items.length === 0) this.customers.delete(item.customerId);
+      this.trim(item.customerId, holds);
       this.stats.heldDropped++;
     }
     // Compact the queue now and then, so it does not grow with every delivery ever seen.

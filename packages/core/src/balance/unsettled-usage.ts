@@ -46,6 +46,8 @@ export class UnsettledUsage {
   private readonly entries = new Map<string, Entry>();
   private readonly customers = new Map<string, CustomerSum>();
   private readonly listeners = new Set<(usage: DeliveredUsage) => void>();
+  /** Old entries are looked for at most once a second, not on every read. */
+  private nextSweepAt = 0;
 
   constructor(private readonly maxAgeMs: number) {}
 
@@ -84,7 +86,10 @@ export class UnsettledUsage {
 
   /** Net of the customer's unsettled deltas (0 when none). */
   unsettled(customerId: string, now: number): number {
-    this.forgetOlderThan(now - this.maxAgeMs);
+    if (now >= this.nextSweepAt) {
+      this.nextSweepAt = now + 1000;
+      this.forgetOlderThan(now - this.maxAgeMs);
+    }
     return this.customers.get(customerId)?.sum ?? 0;
   }
 
