@@ -1,9 +1,10 @@
 // Issue 22: createBalanceGate() over a real Meter and the sandbox, without a framework: one balance
 // read for 1,000 concurrent checks, what the Meter reports as not yet counted (queued, folded, given
 // up), the LRU, bad input, a dry-run Meter, and SDK-shaped clients.
-import { createBalanceGate, createMeter, createPacSpaceClient, DeltaValidationError, lastTwelveMonths, MeteringConfigError, silentLogger, type BalanceClient, type DeliveredUsage } from '@pacspace-metering/core';
+import { createBalanceGate, createMeter, createPacSpaceClient, DeltaValidationError, lastTwelveMonths, MemoryStore, MeteringConfigError, silentLogger, type BalanceClient, type DeliveredUsage } from '@pacspace-metering/core';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { deriveReads } from './support/gated-app.js';
+import { queuedDelta } from './support/queued-delta.js';
 import { waitFor } from './support/wait.js';
 
 describe('createBalanceGate over a Meter and the sandbox', () => {
@@ -49,6 +50,20 @@ describe('createBalanceGate over a Meter and the sandbox', () => {
     expect(meter.stats().dropped.rejected).toBe(1);
     expect(source.unsettled('refused')).toBe(0); // never billed: not counted
     expect(delivered).toHaveLength(3);
+    await meter.close();
+  });
+
+  it("counts the deltas a (durable) store already held when tracking started, and delivers them as its own", async () => {
+    const store = new MemoryStore();
+    store.add(queuedDelta('resumed', { seq: 1, referenceId: 'earlier-run:api_request:resumed:1', metadata: {}, acceptedAt: Date.now() }));
+    const meter = createMeter({ ...meterOptions(), store });
+    const source = meter.balanceSource!();
+    expect(source.unsettled('resumed')).toBe(-1);
+    const delivered: DeliveredUsage[] = [];
+    source.onDelivered((usage) => delivered.push(usage));
+    await meter.flush({ timeoutMs: 10_000 });
+    expect(source.unsettled('resumed')).toBe(0);
+    expect(delivered.map((d) => [d.referenceId, d.delta])).toEqual([['earlier-run:api_request:resumed:1', -1]]);
     await meter.close();
   });
 
