@@ -163,9 +163,9 @@ export function createIntake(ctx: IntakeContext): Intake {
   }
 
   function fold(fields: DeltaFields): boolean {
-    const sum = ctx.overflow?.add(fields.customerId, fields.reason, fields.delta, ctx.now());
-    if (sum === undefined) return false;
-    ctx.usage.tracker?.add(sum.referenceId, fields.customerId, fields.delta, sum.firstAt);
+    if (!ctx.overflow?.add(fields.customerId, fields.reason, fields.delta, ctx.now())) return false;
+    const sum = ctx.usage.tracker && ctx.overflow.sumOf(fields.customerId, fields.reason);
+    if (sum) ctx.usage.tracker!.add(sum.referenceId, fields.customerId, fields.delta, sum.firstAt);
     counters.accepted++;
     counters.folded++;
     if (!overflowing) {

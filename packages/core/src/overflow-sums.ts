@@ -31,7 +31,7 @@ export interface OverflowSum extends RunningSum {
  *
  * @example
  * const sums = new OverflowSums('billing-api', 10_000);
- * if (sums.add('acme', 'api_request', -1, Date.now()) === undefined) refuse('queue_full');
+ * if (!sums.add('acme', 'api_request', -1, Date.now())) refuse('queue_full');
  */
 export class OverflowSums {
   /** Deltas held in all sums. */
@@ -52,8 +52,8 @@ export class OverflowSums {
     return this.open.size + this.closed.length;
   }
 
-  /** Adds a valid delta to its sum and returns the sum; undefined when that needs a new sum and `maxSums` are held. */
-  add(customerId: string, reason: string, delta: number, at: number): OverflowSum | undefined {
+  /** Adds a valid delta to its sum. False when that needs a new sum and `maxSums` are held. */
+  add(customerId: string, reason: string, delta: number, at: number): boolean {
     // customerIds are `[A-Za-z0-9_.:-]`: a newline cannot be part of one.
     const key = `${customerId}\n${reason}`;
     let sum = this.open.get(key);
@@ -63,7 +63,7 @@ export class OverflowSums {
       sum = undefined;
     }
     if (!sum) {
-      if (this.size >= this.maxSums) return undefined;
+      if (this.size >= this.maxSums) return false;
       sum = this.openSum(customerId, reason, at);
       this.open.set(key, sum);
     }
@@ -71,7 +71,7 @@ export class OverflowSums {
     sum.deltas++;
     sum.lastAt = at;
     this.deltas++;
-    return sum;
+    return true;
   }
 
   /** Removes and returns the oldest sum, or undefined when there is none. */
@@ -85,6 +85,11 @@ export class OverflowSums {
     }
     this.deltas -= sum.deltas;
     return sum;
+  }
+
+  /** The open sum of (customer, reason), where a successful `add` for them went; undefined when none is open. */
+  sumOf(customerId: string, reason: string): OverflowSum | undefined {
+    return this.open.get(`${customerId}\n${reason}`);
   }
 
   /** Every sum held, oldest first (for reports). */
