@@ -64,11 +64,15 @@ async function measure(variant, seed) {
     child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}:\n${stderr}`)));
   });
   const url = `http://127.0.0.1:${first.port}/hello`;
-  await load(url, warmup);
-  execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-  await load(url, requests);
-  execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
-  await stop(child);
+  try {
+    await load(url, warmup);
+    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    await load(url, requests);
+    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+  } finally {
+    // Also when the load failed: a server left under callgrind would load the machine for nothing.
+    await stop(child);
+  }
   const base = prefix.split('/').pop();
   let total = 0;
   for (const file of readdirSync(outDir).filter((f) => f.startsWith(base))) {
@@ -82,7 +86,10 @@ async function measure(variant, seed) {
 
 async function load(url, amount) {
   const result = await autocannon({ url, connections, amount, timeout });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx`);
+  // A loaded machine can time a few requests out under callgrind: said, and tolerated up to 1%.
+  if (result.errors > 0) process.stderr.write(`${url}: ${result.errors} errors (${result.timeouts} timeouts) in ${amount} requests\n`);
+  if (result.errors > amount / 100) throw new Error(`${url}: ${result.errors} errors in ${amount} requests`);
 }
 
 /** Runs the tasks `jobs` at a time: counts do not depend on load, so the cores can be shared. */
