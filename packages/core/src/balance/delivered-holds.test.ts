@@ -71,6 +71,18 @@ describe('DeliveredHolds', () => {
     expect(stats.heldDropped).toBe(1);
   });
 
+  it('keeps its delivery-order queue near what it holds, however many deltas were let go of since', async () => {
+    const stats = newGateStats();
+    const holds = new DeliveredHolds(stats);
+    holds.hold(delivered(0, 0, 'stuck'), 600_000); // never confirmed: the front of the queue for 10 minutes
+    for (let i = 1; i <= 5000; i++) {
+      holds.hold(delivered(i, i), 600_000);
+      if (i % 100 === 0) (await holds.confirm('acme', source({ [`rec_${i}`]: 'VERIFIED' }, []), i, 600_000, 1000))();
+    }
+    expect(holds.size).toBe(1);
+    expect((holds as unknown as { queue: unknown[] }).queue.length).toBeLessThan(2 * 1 + 1024 + 100);
+  });
+
   it('holds at most maxHeld deltas and none longer than the limit, dropping (and counting) the oldest', () => {
     const stats = newGateStats();
     const holds = new DeliveredHolds(stats, 3);

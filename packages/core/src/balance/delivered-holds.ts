@@ -49,7 +49,7 @@ const NOTHING = (): void => undefined;
 export class DeliveredHolds {
   private readonly customers = new Map<string, CustomerHolds>();
   /** Every held delta in delivery order, to let go of the expired ones whatever their customer. */
-  private readonly queue: Held[] = [];
+  private queue: Held[] = [];
   private queueHead = 0;
   private held = 0;
   /** How long verification seems to take, from the status reads so far. */
@@ -176,8 +176,13 @@ export class DeliveredHolds {
       this.trim(item.customerId, holds);
       this.stats.heldDropped++;
     }
-    // Compact the queue now and then, so it does not grow with every delivery ever seen.
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    // Compact the queue now and then: it keeps only what is still held (deltas let go of when seen
+    // counted stay in it until then), so it never grows beyond about twice what is held.
+    const kept = this.queue.length - this.queueHead;
+    if (kept > 2 * this.held + 1024) {
+      this.queue = this.queue.filter((item, i) => i >= this.queueHead && !item.gone);
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
