@@ -7,11 +7,13 @@ import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered } from './metering.route.js';
 import { forEachHandler, isAppGuard } from './handlers.js';
+import { exploreGatedRoutes } from './balance.explorer.js';
 
 /**
  * @internal Checks every controller and provider once, when the application initialises: each explicit
  * `@Metered` (on a method, or inherited from its class) must compile (a reason, a customerId
- * resolver, valid delta and metadata) and must not be on an `@Sse()` route. A problem aborts
+ * resolver, valid delta and metadata) and must not be on an `@Sse()` route; and the
+ * `@RequireBalance` routes (see `exploreGatedRoutes`). A problem aborts
  * `app.init()` / `app.listen()` with a `MeteringConfigError` naming the route and the field.
  */
 @Injectable()
@@ -35,5 +37,6 @@ export class MeteringExplorer implements OnModuleInit {
       if (isSseHandler(this.reflector, handler)) throw new MeteringConfigError('Metered', messages.sseRefused(where));
       compileRoute(this.runtime.options, selected.options, where, selected.source);
     });
+    exploreGatedRoutes(this.discovery, this.scanner, this.reflector, this.runtime);
   }
 }

@@ -3,7 +3,6 @@ import { DiscoveryModule } from '@nestjs/core';
 import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
 import { BALANCE_GATE } from './balance.constants.js';
-import { BalanceExplorer } from './balance.explorer.js';
 import { BalanceGuard } from './balance.guard.js';
 import { balanceGateProvider } from './balance.providers.js';
 import { MeteringCorrections } from './metering.corrections.js';
@@ -43,7 +42,7 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
   imports: [DiscoveryModule],
   providers: [
     meteringRuntimeProvider, meterProvider, periodicMeterProvider, periodicMetersProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer,
-    balanceGateProvider, BalanceGuard, BalanceExplorer, MeteringCorrections,
+    balanceGateProvider, BalanceGuard, MeteringCorrections,
   ],
   exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor, BALANCE_GATE, BalanceGuard, MeteringCorrections],
 })
