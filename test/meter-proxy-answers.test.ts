@@ -5,27 +5,12 @@
 // isolated, its 99 neighbours delivered. The sandbox (whose single endpoint deduplicates by
 // Idempotency-Key only) sits behind a proxy on 127.0.0.1 that injects the answers.
 import { createMeter, silentLogger, type DeliveryReceipt, type DropEvent, type Meter, type PacSpaceApiError } from '@pacspace-metering/core';
-import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { startRecordingProxy, type ProxyAction, type ProxyExchange, type RecordingProxy } from './support/recording-proxy.js';
-import { balanceOf, BATCH, htmlPage, pacspaceError, SINGLE } from './support/upstream-answers.js';
+import type { ProxyExchange } from './support/recording-proxy.js';
+import { useSandboxBehindProxies } from './support/sandbox-behind-proxies.js';
+import { BATCH, htmlPage, pacspaceError, SINGLE } from './support/upstream-answers.js';
 
-let sandbox: Sandbox;
-const proxies: RecordingProxy[] = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ seed: 3 });
-});
-beforeEach(() => sandbox.reset());
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
-afterAll(() => sandbox.close());
-
-async function proxyAnswering(answer: (path: string, exchange: ProxyExchange) => ProxyAction | undefined): Promise<RecordingProxy> {
-  const proxy = await startRecordingProxy(sandbox.url, answer);
-  proxies.push(proxy);
-  return proxy;
-}
+const env = useSandboxBehindProxies(3);
+const { expectBilledOnce } = env;
 
 /** A logger that keeps every warn and error line. */
 function keptLines(): { lines: string[]; logger: typeof silentLogger } {
@@ -34,22 +19,15 @@ function keptLines(): { lines: string[]; logger: typeof silentLogger } {
   return { lines, logger: { ...silentLogger, warn: keep, error: keep } };
 }
 
-function enqueue(meter: Meter, count: number, prefix: string, customerId = 'acme'): void {
-  for (let i = 0; i < count; i++) expect(meter.enqueue({ customerId, delta: -1, reason: 'api_request', requestId: `${prefix}-${i}` })).toMatchObject({ accepted: true });
-}
-
-function expectLedgerExact(count: number): void {
-  const ledger = sandbox.ledger();
-  expect(duplicateReferenceIds(ledger)).toEqual([]);
-  expect(ledger.deltas).toHaveLength(count);
-  expect(balanceOf(ledger.deltas)).toBe(-count);
+function enqueue(meter: Meter, count: number, prefix: string): void {
+  for (let i = 0; i < count; i++) expect(meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', requestId: `${prefix}-${i}` })).toMatchObject({ accepted: true });
 }
 
 describe('item 3: a proxy 404 is not PacSpace saying the batch endpoint is gone', () => {
   it('retries one HTML 404, and the healthy traffic after it still travels in batches', async () => {
     let seen = 0;
-    const proxy = await proxyAnswering((path) => (path === BATCH && seen++ === 0 ? htmlPage(404, 'Not Found') : undefined));
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
+    const proxy = await env.proxy((path) => (path === BATCH && seen++ === 0 ? htmlPage(404, 'Not Found') : undefined));
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
     enqueue(meter, 20, 'first');
     expect(await meter.flush({ timeoutMs: 30_000 })).toMatchObject({ delivered: 20, dropped: 0 });
     const before = proxy.requests.length;
@@ -61,15 +39,15 @@ describe('item 3: a proxy 404 is not PacSpace saying the batch endpoint is gone'
     expect(healthy.length).toBeLessThanOrEqual(8);
     expect(proxy.requests.some((r) => r.path === SINGLE)).toBe(false);
     expect(meter.stats().dropped).toEqual({});
-    expectLedgerExact(420);
+    expectBilledOnce(420);
     await meter.close();
   });
 
   it.each(['batch', 'single'] as const)('drops nothing through a burst of HTML 404s (delivery: %s)', async (delivery) => {
     let seen = 0;
-    const proxy = await proxyAnswering((path) => (path.startsWith(SINGLE) && seen++ < 12 ? htmlPage(404, 'Not Found') : undefined));
+    const proxy = await env.proxy((path) => (path.startsWith(SINGLE) && seen++ < 12 ? htmlPage(404, 'Not Found') : undefined));
     const drops: DropEvent[] = [];
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, delivery, concurrency: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, delivery, concurrency: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger, onDrop: (d) => drops.push(d) });
     enqueue(meter, 50, 'burst');
     const report = await meter.flush({ timeoutMs: 30_000 });
 
@@ -77,25 +55,25 @@ describe('item 3: a proxy 404 is not PacSpace saying the batch endpoint is gone'
     expect(drops).toEqual([]);
     expect(proxy.requests.filter((r) => r.status === 404)).toHaveLength(12);
     expect(proxy.requests.every((r) => r.path === (delivery === 'batch' ? BATCH : SINGLE))).toBe(true);
-    expectLedgerExact(50);
+    expectBilledOnce(50);
     await meter.close();
   });
 
   it("verifyCredentials() does not take a proxy's HTML 404 (or a baseUrl that is not PacSpace) for PacSpace", async () => {
-    const proxy = await proxyAnswering(() => htmlPage(404, 'Not Found'));
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, logger: silentLogger });
+    const proxy = await env.proxy(() => htmlPage(404, 'Not Found'));
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, logger: silentLogger });
     await expect(meter.verifyCredentials()).rejects.toMatchObject({ status: 404, pacspaceEnvelope: false });
-    const direct = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, logger: silentLogger });
+    const direct = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: env.sandbox().url, logger: silentLogger });
     await expect(direct.verifyCredentials()).resolves.toMatchObject({ latencyMs: expect.any(Number) });
     await Promise.all([meter.close(), direct.close()]);
   });
 
   it("switches to one delta per request on PacSpace's own JSON 404, and back to batches once a probe finds the endpoint", async () => {
     let routeGone = true;
-    const proxy = await proxyAnswering((path) => (path === BATCH && routeGone ? pacspaceError(404, 'NOT_FOUND', 'No route for POST /api/v1/balance/delta/batch') : undefined));
+    const proxy = await env.proxy((path) => (path === BATCH && routeGone ? pacspaceError(404, 'NOT_FOUND', 'No route for POST /api/v1/balance/delta/batch') : undefined));
     const { lines, logger } = keptLines();
     // retryMaxDelayMs: how long single delivery lasts before batches are tried again.
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, retryMaxDelayMs: 200, logger });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, retryMaxDelayMs: 200, logger });
     enqueue(meter, 5, 'gone');
     expect(await meter.flush({ timeoutMs: 30_000 })).toMatchObject({ delivered: 5, dropped: 0 });
     expect(proxy.requests.map((r) => [r.path, r.items])).toEqual([[BATCH, 5], ...Array(5).fill([SINGLE, 1])]);
@@ -114,7 +92,7 @@ describe('item 3: a proxy 404 is not PacSpace saying the batch endpoint is gone'
     enqueue(meter, 100, 'back');
     expect(await meter.flush({ timeoutMs: 30_000 })).toMatchObject({ delivered: 100, dropped: 0 });
     expect(proxy.requests.slice(before).map((r) => [r.path, r.items])).toEqual([[BATCH, 100]]);
-    expectLedgerExact(5 + 3 * wave + 100);
+    expectBilledOnce(5 + 3 * wave + 100);
     await meter.close();
   });
 });
@@ -125,10 +103,10 @@ describe("item 4: a 401/403 that is not PacSpace's key error is about the conten
   const waf = (_path: string, { body }: ProxyExchange) => (body.includes('<script>') ? htmlPage(403, 'Forbidden') : undefined);
 
   it.each(['batch', 'single'] as const)('refuses only the hostile item, delivering its 99 neighbours (delivery: %s)', async (delivery) => {
-    const proxy = await proxyAnswering(waf);
+    const proxy = await env.proxy(waf);
     const drops: DropEvent[] = [];
     const { lines, logger } = keptLines();
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, delivery, retryBaseDelayMs: 5, logger, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, delivery, retryBaseDelayMs: 5, logger, onDrop: (d) => drops.push(d) });
     let hostileRef = '';
     for (let i = 0; i < 100; i++) {
       const result = meter.enqueue({ customerId: `cust-${i % 9}`, delta: -1, reason: 'api_request', requestId: `w-${i}`, metadata: { note: i === 37 ? HOSTILE : 'plain' } });
@@ -142,8 +120,8 @@ describe("item 4: a 401/403 that is not PacSpace's key error is about the conten
     expect((drops[0]!.error as PacSpaceApiError).status).toBe(403);
     expect(drops[0]!.error.message).toContain('not PacSpace');
     expect(lines.some((line) => line.includes('refused the API key'))).toBe(false);
-    expectLedgerExact(99);
-    expect(sandbox.ledger().deltas.some((d) => d.referenceId === hostileRef)).toBe(false);
+    expectBilledOnce(99);
+    expect(env.sandbox().ledger().deltas.some((d) => d.referenceId === hostileRef)).toBe(false);
     if (delivery === 'batch') expect(proxy.requests.length).toBeLessThanOrEqual(16);
     await meter.close();
   });
@@ -152,20 +130,20 @@ describe("item 4: a 401/403 that is not PacSpace's key error is about the conten
     const drops: DropEvent[] = [];
     const { lines, logger } = keptLines();
     // The sandbox refuses a live key with 403 API_KEY_ENVIRONMENT_HOST_MISMATCH in its envelope.
-    const meter = createMeter({ apiKey: 'pk_live_wrong.environment', baseUrl: sandbox.url, retryBaseDelayMs: 5, logger, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: 'pk_live_wrong.environment', baseUrl: env.sandbox().url, retryBaseDelayMs: 5, logger, onDrop: (d) => drops.push(d) });
     enqueue(meter, 100, 'live');
     await meter.flush({ timeoutMs: 30_000 });
 
     expect(meter.stats()).toMatchObject({ dropped: { unauthorized: 100 }, failed: { API_KEY_ENVIRONMENT_HOST_MISMATCH: 100 }, requests: 1 });
     expect(drops.every((d) => d.reason === 'unauthorized')).toBe(true);
     expect(lines.some((line) => line.includes('refused the API key'))).toBe(true);
-    expect(sandbox.ledger().requests).toHaveLength(1);
+    expect(env.sandbox().ledger().requests).toHaveLength(1);
     await meter.close();
   });
 
   it('resolves emit() for an honest delta that shared a batch with the hostile one', async () => {
-    const proxy = await proxyAnswering(waf);
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, logger: silentLogger });
+    const proxy = await env.proxy(waf);
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, retryBaseDelayMs: 5, logger: silentLogger });
     meter.enqueue({ customerId: 'bad', delta: -1, reason: 'api_request', requestId: 'hostile', metadata: { note: HOSTILE } });
     const receipt: DeliveryReceipt = await meter.emit({ customerId: 'good', delta: -5, reason: 'export', requestId: 'honest' });
     expect(receipt).toMatchObject({ referenceId: 'metering:export:good:honest', deduplicated: false });

@@ -18,8 +18,9 @@ describe('referenceIds of at most 255 characters', () => {
     const drops: DropEvent[] = [];
     const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, delivery: 'single', logger: silentLogger, onDrop: (d) => drops.push(d) });
     const tooLong = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', referenceId: 'r'.repeat(256) });
-    expect(tooLong).toMatchObject({ accepted: false, reason: 'invalid' });
-    const error = (tooLong as { error: DeltaValidationError }).error;
+    if (tooLong.accepted) throw new Error('a 256-character referenceId was accepted');
+    expect(tooLong.reason).toBe('invalid');
+    const error = tooLong.error as DeltaValidationError;
     expect(error).toBeInstanceOf(DeltaValidationError);
     expect(error.field).toBe('referenceId');
     expect(error.message).toMatch(/^referenceId: must be 1-255 characters/);

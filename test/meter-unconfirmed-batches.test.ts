@@ -4,41 +4,22 @@
 // sandbox) deduplicates by Idempotency-Key only. The sandbox commits behind a proxy on 127.0.0.1
 // that loses PacSpace's answer on the way back and then answers the resend itself.
 import { createMeter, createPacSpaceClient, silentLogger, type BatchDelta, type DropEvent, type EmitOptions, type PacSpaceApiError } from '@pacspace-metering/core';
-import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { startRecordingProxy, type ProxyAction, type RecordingProxy } from './support/recording-proxy.js';
-import { balanceOf, BATCH, htmlPage, pacspaceError, SINGLE } from './support/upstream-answers.js';
+import type { ProxyAction, RecordingProxy } from './support/recording-proxy.js';
+import { useSandboxBehindProxies } from './support/sandbox-behind-proxies.js';
+import { BATCH, htmlPage, pacspaceError, SINGLE } from './support/upstream-answers.js';
 
 const NO_ROUTE = pacspaceError(404, 'NOT_FOUND', 'No route for POST /api/v1/balance/delta/batch');
-
-let sandbox: Sandbox;
-const proxies: RecordingProxy[] = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ seed: 20 });
-});
-beforeEach(() => sandbox.reset());
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
-afterAll(() => sandbox.close());
+const env = useSandboxBehindProxies(20);
+const { expectBilledOnce } = env;
 
 /** A proxy whose n-th batch request (1-based) gets `script[n - 1]`; later ones and other paths pass through. */
-async function scriptedProxy(script: Array<ProxyAction | undefined>): Promise<RecordingProxy> {
+function scriptedProxy(script: Array<ProxyAction | undefined>): Promise<RecordingProxy> {
   let batches = 0;
-  const proxy = await startRecordingProxy(sandbox.url, (path) => (path === BATCH ? script[batches++] : undefined));
-  proxies.push(proxy);
-  return proxy;
+  return env.proxy((path) => (path === BATCH ? script[batches++] : undefined));
 }
 
 function enqueueTwenty(meter: ReturnType<typeof createMeter>): void {
   for (let i = 0; i < 20; i++) expect(meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', requestId: `r-${i}` })).toMatchObject({ accepted: true });
-}
-
-function expectBilledOnce(count: number): void {
-  const ledger = sandbox.ledger();
-  expect(duplicateReferenceIds(ledger)).toEqual([]);
-  expect(ledger.deltas).toHaveLength(count);
-  expect(balanceOf(ledger.deltas)).toBe(-count);
 }
 
 describe('a batch whose answer was lost', () => {
@@ -50,7 +31,7 @@ describe('a batch whose answer was lost', () => {
     ['an HTML 413 from a proxy', htmlPage(413, 'Request Entity Too Large')],
   ])('and whose resend met %s is resent as it was (same key, body and endpoint) and billed once', async (_name, onResend) => {
     const proxy = await scriptedProxy(['forward-then-cut', onResend]);
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, scope: 'once', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, scope: 'once', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
     enqueueTwenty(meter);
     const report = await meter.flush({ timeoutMs: 30_000 });
 
@@ -65,7 +46,7 @@ describe('a batch whose answer was lost', () => {
 
   it('is billed once with an SDK-shaped client whose errors carry only status and code', async () => {
     const proxy = await scriptedProxy(['forward-then-cut', NO_ROUTE]);
-    const real = createPacSpaceClient({ apiKey: sandbox.apiKey, baseUrl: proxy.url });
+    const real = createPacSpaceClient({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url });
     // Errors as an SDK throws them: its own class, with status and code, nothing of ours.
     const sdkError = (err: PacSpaceApiError) => Object.assign(new Error(err.message), { status: err.status, code: err.code });
     const client = {
@@ -90,7 +71,7 @@ describe('a batch whose answer was lost', () => {
     // members go back to the queue; the next three batch requests meet PacSpace's 404.
     const cadence = pacspaceError(429, 'CADENCE_LIMIT', 'Submission cadence limit reached for this customer.', { retryAfterSeconds: 1, customerId: 'busy' });
     const proxy = await scriptedProxy(['forward-then-cut', cadence, NO_ROUTE, NO_ROUTE, NO_ROUTE]);
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, scope: 'paused', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, scope: 'paused', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
     for (let i = 0; i < 10; i++) meter.enqueue({ customerId: i === 4 ? 'busy' : 'calm', delta: -1, reason: 'api_request', requestId: `p-${i}` });
     const report = await meter.flush({ timeoutMs: 30_000 });
 
@@ -106,7 +87,7 @@ describe('a batch whose answer was lost', () => {
     const drops: DropEvent[] = [];
     const lines: string[] = [];
     const logger = { ...silentLogger, warn: (_o: object, msg?: string) => void lines.push(msg ?? '') };
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, scope: 'lost', maxAttempts: 3, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, scope: 'lost', maxAttempts: 3, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger, onDrop: (d) => drops.push(d) });
     enqueueTwenty(meter);
     const report = await meter.flush({ timeoutMs: 30_000 });
 

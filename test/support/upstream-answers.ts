@@ -15,7 +15,3 @@ export function htmlPage(status: number, title: string): ProxyAction {
   return { status, contentType: 'text/html', body: `<html><head><title>${status} ${title}</title></head><body><center><h1>${status} ${title}</h1></center><hr><center>nginx</center></body></html>` };
 }
 
-/** The sum of the deltas a ledger holds. */
-export function balanceOf(deltas: ReadonlyArray<{ delta: number }>): number {
-  return deltas.reduce((total, d) => total + d.delta, 0);
-}
