@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+import { boundText, MAX_UPSTREAM_CODE_LENGTH, MAX_UPSTREAM_MESSAGE_LENGTH } from './error-codes.js';
 import { keyRedactor } from './redact.js';
 
 /** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
@@ -100,27 +101,67 @@ function networkError(path: string, cause: unknown): PacSpaceApiError {
 
 /** Turns a response into an {@link ApiAnswer}, or throws a typed {@link PacSpaceApiError}. */
 export function parseAnswer(status: number, headers: http.IncomingHttpHeaders, text: string, path: string): ApiAnswer {
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    if (status >= 200 && status < 300) {
-      throw new PacSpaceApiError(`PacSpace answered ${status} with a body that is not JSON`, { status, code: 'API_ERROR', requestPath: path });
-    }
+  const success = status >= 200 && status < 300;
+  const body = parseObject(text);
+  if (body === undefined && success) {
+    throw new PacSpaceApiError(`PacSpace answered ${status} with a body that is not a JSON object`, { status, code: 'API_ERROR', requestPath: path });
   }
-  const nested = isObject(body.error) ? body.error : {};
-  const code = stringField(nested.code) ?? stringField(body.code);
-  const retryAfterMs = longestHint(retryAfterFromHeader(headers['retry-after']), secondsField(nested.retryAfterSeconds) ?? secondsField(body.retryAfterSeconds));
-  if (status >= 200 && status < 300) {
+  const fields = body ?? {};
+  const nested = isObject(fields.error) ? fields.error : {};
+  const code = stringField(nested.code) ?? stringField(fields.code);
+  const retryAfterMs = longestHint(retryAfterFromHeader(headers['retry-after']), secondsField(nested.retryAfterSeconds) ?? secondsField(fields.retryAfterSeconds));
+  if (success) {
     if (code === 'IDEMPOTENCY_PENDING') return { status, data: {}, replayed: false, pending: true, retryAfterMs };
-    const data = isObject(body.data) ? body.data : body;
+    const data = isObject(fields.data) ? fields.data : fields;
     const replayed = headers['idempotent-replayed'] === 'true' || data.idempotent === true;
     return { status, data, replayed, pending: false, retryAfterMs };
   }
-  const message = stringField(nested.message) ?? joinMessage(body.message) ?? `PacSpace answered ${status}`;
-  const init = { status, code: code ?? defaultCode(status), requestPath: path, retryAfterMs, customerId: stringField(nested.customerId) ?? stringField(body.customerId) };
-  if (status === 409) throw new IdempotencyConflictError(`Idempotency conflict on ${path}: ${message}`, init);
-  throw new PacSpaceApiError(message, init);
+  const init = { status, code: code === undefined ? defaultCode(status) : boundText(code, MAX_UPSTREAM_CODE_LENGTH), requestPath: path, retryAfterMs };
+  if (!isPacSpaceErrorBody(status, fields)) {
+    const what = describeBody(text, headers['content-type']);
+    throw new PacSpaceApiError(
+      `${path} answered ${status} with ${what}, not PacSpace's error body: the answer of a proxy, load balancer or firewall between (or of a baseUrl that is not PacSpace)`,
+      { ...init, code: defaultCode(status), pacspaceEnvelope: false },
+    );
+  }
+  const message = boundText(stringField(nested.message) ?? joinMessage(fields.message) ?? `PacSpace answered ${status}`, MAX_UPSTREAM_MESSAGE_LENGTH);
+  const customerId = stringField(nested.customerId) ?? stringField(fields.customerId);
+  const own = { ...init, customerId, pacspaceEnvelope: true };
+  if (status === 409) throw new IdempotencyConflictError(`Idempotency conflict on ${path}: ${message}`, own);
+  throw new PacSpaceApiError(message, own);
+}
+
+/**
+ * Whether an error answer's body is PacSpace's JSON error envelope, in one of its documented
+ * shapes: `{ error: { code, message } }` (with or without `success` and `statusCode`), the flat
+ * `{ code, message }`, or the older `{ statusCode, error, message }` whose `statusCode` is the HTTP
+ * status. An HTML page, text, an empty body or other JSON (a gateway's `{ "message": "Not Found" }`)
+ * is not: it comes from something between the Meter and PacSpace.
+ */
+function isPacSpaceErrorBody(status: number, body: Record<string, unknown>): boolean {
+  if (isObject(body.error) && stringField(body.error.code) !== undefined) return true;
+  const message = joinMessage(body.message);
+  if (message === undefined) return false;
+  return stringField(body.code) !== undefined || body.statusCode === status;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an answer that is not PacSpace's carried (`an HTML page`, `JSON of another shape`, ...), for its error message. */
+function describeBody(text: string, contentType: string | undefined): string {
+  if (text.trim() === '') return 'an empty body';
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/html' || /^\s*</.test(text)) return 'an HTML page';
+  if (type === 'application/json' || type.endsWith('+json')) return 'JSON of another shape';
+  return type ? `a ${boundText(type, 60)} body` : 'a body that is not JSON';
 }
 
 /** Parses `Retry-After` as seconds or an HTTP date; undefined when absent or nonsense. */

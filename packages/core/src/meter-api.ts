@@ -12,7 +12,7 @@ export interface DeltaInput {
   delta: number;
   /** Why: 1-500 characters. Also the operation segment of a generated referenceId. */
   reason: string;
-  /** Your own referenceId (1-512 characters of `[A-Za-z0-9_.:~-]`). Wins over `requestId`. */
+  /** Your own referenceId (1-255 characters of `[A-Za-z0-9_.:~-]`; it is also the Idempotency-Key). Wins over `requestId`. */
   referenceId?: string;
   /** The request (or job) this delta belongs to; the referenceId is built from it. Default: a fresh UUID. */
   requestId?: string;

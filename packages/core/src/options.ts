@@ -74,7 +74,11 @@ export interface MeterOptions {
   maxRetryElapsedMs?: number | undefined;
   /** First backoff step. Default: 250 ms. */
   retryBaseDelayMs?: number | undefined;
-  /** Largest backoff step. Default: 60000 ms. */
+  /**
+   * Largest backoff step; also how long a batching Meter delivers one delta per request, after
+   * PacSpace answered that it has no batch endpoint, before it tries a batch again (twice as long
+   * each time PacSpace says it again, up to an hour). Default: 60000 ms.
+   */
   retryMaxDelayMs?: number | undefined;
   /** Largest server retry hint honoured. Default: 3600000 ms (1 h). */
   maxRetryAfterMs?: number | undefined;
