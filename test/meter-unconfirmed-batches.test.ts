@@ -27,8 +27,6 @@ describe('a batch whose answer was lost', () => {
     ['an HTML 404 from a proxy', htmlPage(404, 'Not Found')],
     ["PacSpace's own JSON 404 for the route", NO_ROUTE],
     ["a 501 in PacSpace's envelope", pacspaceError(501, 'NOT_IMPLEMENTED', 'not implemented')],
-    ['a batch-level 400 that would split it', pacspaceError(400, 'VALIDATION_ERROR', 'deltas[3].reason is invalid')],
-    ['an HTML 413 from a proxy', htmlPage(413, 'Request Entity Too Large')],
   ])('and whose resend met %s is resent as it was (same key, body and endpoint) and billed once', async (_name, onResend) => {
     const proxy = await scriptedProxy(['forward-then-cut', onResend]);
     const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, scope: 'once', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
@@ -38,9 +36,27 @@ describe('a batch whose answer was lost', () => {
     expectBilledOnce(20);
     expect(report).toMatchObject({ delivered: 20, dropped: 0, pending: 0 });
     expect(meter.stats()).toMatchObject({ delivered: 20, deduplicated: 20, dropped: {}, requests: 3 });
-    // One request, sent three times: never split, never moved to the single endpoint.
+    // One request, sent three times: never moved to the single endpoint.
     expect(proxy.requests.map((r) => r.path)).toEqual([BATCH, BATCH, BATCH]);
     expect(new Set(proxy.requests.map((r) => `${r.idempotencyKey} ${r.bodyHash}`)).size).toBe(1);
+    await meter.close();
+  });
+
+  it.each([
+    ['a batch-level 400', pacspaceError(400, 'VALIDATION_ERROR', 'deltas[3].reason is invalid')],
+    ['an HTML 413 from a proxy', htmlPage(413, 'Request Entity Too Large')],
+    ["a WAF's HTML 403", htmlPage(403, 'Forbidden')],
+  ])('and whose resend met %s is split on the batch endpoint only, where each item is deduplicated, and billed once', async (_name, onResend) => {
+    const proxy = await scriptedProxy(['forward-then-cut', onResend]);
+    const meter = createMeter({ apiKey: env.sandbox().apiKey, baseUrl: proxy.url, scope: 'split', retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: silentLogger });
+    enqueueTwenty(meter);
+    const report = await meter.flush({ timeoutMs: 30_000 });
+
+    expectBilledOnce(20);
+    expect(report).toMatchObject({ delivered: 20, dropped: 0, pending: 0 });
+    // The halves come back as replays: PacSpace recorded the first send.
+    expect(meter.stats()).toMatchObject({ delivered: 20, deduplicated: 20, dropped: {}, requests: 4 });
+    expect(proxy.requests.map((r) => r.path)).toEqual([BATCH, BATCH, BATCH, BATCH]);
     await meter.close();
   });
 

@@ -60,11 +60,11 @@ describe('what a batch answer means', () => {
     }
   });
 
-  it('resends a batch that may have been recorded as it is, rather than split it or move it to the single endpoint', () => {
+  it('keeps a batch that may have been recorded on the batch endpoint: never moved to single, but split there', () => {
     const error = apiError(404);
     const halve: BatchVerdict = { kind: 'halve', error };
     const unbatched: BatchVerdict = { kind: 'unbatched', error };
-    expect(holdUnconfirmed(halve, true, () => false)).toEqual({ kind: 'retry', error });
+    expect(holdUnconfirmed(halve, true, () => false)).toBe(halve);
     expect(holdUnconfirmed(unbatched, true, () => false)).toEqual({ kind: 'retry', error });
     // A batch carrying a delta an earlier batch may have recorded keeps it on the batch endpoint, but may split.
     expect(holdUnconfirmed(unbatched, false, () => true)).toEqual({ kind: 'retry', error });

@@ -73,18 +73,19 @@ export function verdictFromError(batch: Batch, error: unknown): BatchVerdict {
 
 /**
  * What becomes of a verdict for a batch that may have been recorded: one a send of it ended
- * without a definite answer (`unconfirmed`), or, for `unbatched`, one that carries a delta an
- * earlier batch may have recorded (`carriesUnconfirmed`). Such a batch keeps its key, members, body
- * and endpoint, so PacSpace's idempotency can still answer it with the replay: a `halve` or
- * `unbatched` answer to it (which PacSpace would not give to a request it had recorded) is
- * retried as it is. A delta that may have been recorded through the batch endpoint must never go
- * to the single endpoint, which deduplicates by Idempotency-Key only.
+ * without a definite answer (`unconfirmed`), or one that carries a delta an earlier batch may have
+ * recorded (`carriesUnconfirmed`). Such deltas never leave the batch endpoint: an `unbatched`
+ * answer (which PacSpace would not give to a request it had recorded) is retried as it is, because
+ * the single endpoint deduplicates by Idempotency-Key only and would bill them again. A `halve`
+ * stays a `halve`: the halves go to the batch endpoint, which deduplicates each item by its
+ * referenceId (an item already recorded comes back `idempotent: true`), so one hostile item or a
+ * proxy's 413 cannot hold its honest neighbours back until they run out of time.
  *
  * @example
  * holdUnconfirmed({ kind: 'unbatched', error }, true, () => false); // -> { kind: 'retry', error }
  */
 export function holdUnconfirmed(verdict: BatchVerdict, unconfirmed: boolean, carriesUnconfirmed: () => boolean): BatchVerdict {
-  if ((verdict.kind === 'halve' && unconfirmed) || (verdict.kind === 'unbatched' && (unconfirmed || carriesUnconfirmed()))) return { kind: 'retry', error: verdict.error };
+  if (verdict.kind === 'unbatched' && (unconfirmed || carriesUnconfirmed())) return { kind: 'retry', error: verdict.error };
   return verdict;
 }
 
