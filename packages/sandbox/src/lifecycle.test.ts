@@ -145,6 +145,7 @@ describe('option validation', () => {
 
   it('never puts a rejected API key into the message', async () => {
     const error = await startSandbox({ apiKey: 'secret value' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(SandboxConfigError);
     expect((error as Error).message).not.toContain('secret');
   });
 });
