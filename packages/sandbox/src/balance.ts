@@ -74,6 +74,8 @@ const BATCH_OUTCOME_ORDER: readonly ItemOutcome[] = ['committed', 'replayed', 'f
  * again; injected cadence limits and item failures fail items that would otherwise be committed.
  */
 export function emitBatch(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
+  const unknown = isPlainObject(body) ? Object.keys(body).find((key) => key !== 'deltas') : undefined;
+  if (unknown !== undefined) return validationError(unknown, `${unknown} is not a batch field; the only one is deltas, an array of 1-${MAX_BATCH} delta objects`);
   const items = isPlainObject(body) ? body.deltas : undefined;
   if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
     return validationError('deltas', `deltas is required: an array of 1-${MAX_BATCH} delta objects`);

@@ -9,6 +9,7 @@ import { notImplementedRoute } from './not-implemented.js';
 import { pageFile } from './page-files.js';
 import { derive, getDelta } from './reads.js';
 import type { SandboxState } from './state.js';
+import { checkChainId } from './validation.js';
 import { runWrite, type WriteOperation } from './write-pipeline.js';
 
 const API = '/api/v1/';
@@ -71,6 +72,8 @@ async function route(
     return errorReply(401, 'INVALID_API_KEY', 'The X-Api-Key header is missing or is not a valid API key.', 'unauthorized');
   }
   if (control) return controlRoute(state, req, method, path.slice(CONTROL.length), new URLSearchParams(query));
+  const chain = checkChainId(req.headers['x-chain-id']);
+  if (!chain.ok) return validationError(chain.field, chain.message);
 
   const rest = path.slice(BALANCE.length);
   if (method === 'POST') {
