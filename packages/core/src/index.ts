@@ -29,4 +29,5 @@ export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
 export { claimKey, claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone } from './response-outcome.js';
 export type { ResponseOutcome } from './response-outcome.js';
+export { isUnbilledOptionsRequest } from './options-requests.js';
 export * from './periodic/index.js';
