@@ -45,7 +45,7 @@ describe('reset() and the ledger', () => {
         deltas: [],
         requests: [],
         checkpoints: [],
-        counts: { requests: 0, committed: 0, replayed: 0, pending: 0, conflicts: 0, faults: 0, requestLogDropped: 0 },
+        counts: { requests: 0, committed: 0, replayed: 0, pending: 0, conflicts: 0, faults: 0, itemFaults: 0, requestLogDropped: 0 },
       });
       expect((await post(sb, DELTA, delta())).json.data.recordId).toBe('rec_1');
       // Over HTTP too.
