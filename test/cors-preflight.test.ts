@@ -12,10 +12,10 @@ import { MeteringGuard, MeteringModule, METER } from '@pacspace-metering/nestjs'
 import { startSandbox, type LedgerDelta, type Sandbox } from '@pacspace-metering/sandbox';
 import cors from 'cors';
 import express from 'express';
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { chromium } from 'playwright-core';
 import { listen, type RunningApp } from '../packages/express/test-support/harness.js';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './support/chromium.js';
 import { bootNest } from './support/nest-apps.js';
 
 /** What a browser sends before a cross-origin POST with a JSON body. */
@@ -146,10 +146,7 @@ describe('NestJS: a global MeteringGuard and a route that answers every method',
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-if (!existsSync(CHROMIUM) && process.env.CI) throw new Error(`${CHROMIUM} is absent in CI: .ci/run installs it with apt-get install -y chromium`);
-const inBrowser = existsSync(CHROMIUM) ? it : it.skip;
+const inBrowser = haveChromium('the cross-origin fetch in Chromium') ? it : it.skip;
 
 describe('a real cross-origin fetch in Chromium', () => {
   inBrowser('sends a preflight and a POST, and one delta is billed', async () => {

@@ -2,21 +2,15 @@
 // sandbox, the page shows the delta, and a fault switched on from the page makes the next delivery
 // be retried; fault switches say what their config does, batch rows link to their ledger rows. Set SANDBOX_SCREENSHOT=path.png to save what the page looked like at the end (that is
 // how packages/sandbox/screenshot.png is made).
-import { existsSync } from 'node:fs';
 import { createMeter, type Meter } from '@pacspace-metering/core';
 import { meterRequests } from '@pacspace-metering/express';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { listen, type RunningApp } from '../packages/express/test-support/harness.js';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const haveChromium = existsSync(CHROMIUM);
-// Locally a missing browser skips these tests (said on the console); in CI (.ci/run installs it) it fails them.
-if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is absent in CI: .ci/run installs it with apt-get install -y chromium`);
-if (!haveChromium) console.warn(`Skipping the sandbox page tests: ${CHROMIUM} is absent (apt-get install -y chromium).`);
-const describeInBrowser = haveChromium ? describe : describe.skip;
+const describeInBrowser = haveChromium('the sandbox page tests') ? describe : describe.skip;
 
 describeInBrowser('the sandbox page (headless Chromium)', () => {
   let sandbox: Sandbox;
