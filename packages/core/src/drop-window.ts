@@ -16,10 +16,9 @@ const SAMPLES_PER_WINDOW = 100;
  * samples taken whenever it is asked: no timer, no hook into the Meter. An answer counts the drops
  * since the newest sample at or before the window's start, so a window reaches back a little
  * further than asked (up to the gap between two checks, e.g. a probe's period), never less: a
- * drop is never missed. Its first
- * sample is an empty one taken when it is created, so drops that happened before then count as
- * dropped just now: they are reported for one window, then age out. Memory stays bounded: about
- * {@link SAMPLES_PER_WINDOW} samples of the longest window asked.
+ * drop is never missed. Its first sample is an empty one taken when it is created, so drops that
+ * happened before then count as dropped just now: they are reported for one window, then age out.
+ * Memory stays bounded: about {@link SAMPLES_PER_WINDOW} samples of the longest window asked.
  */
 export class DropWindow {
   /** The empty sample taken at creation: where an endless window (`Infinity`) always starts. */

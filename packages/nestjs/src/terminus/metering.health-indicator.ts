@@ -79,8 +79,9 @@ export class MeteringHealthIndicator {
 
   /**
    * For alerts, never readiness or liveness: the health of the module's periodic jobs (`periodic`
-   * in `forRoot`) under `key` (default `'metering_periodic'`): `down` while a job has a window that failed for good (it sends nothing
-   * more until `retryFailed()` or `skipFailed()`), or when its state cannot be read; with
+   * in `forRoot`) under `key` (default `'metering_periodic'`): `down` while a job has a window
+   * that failed for good (it sends nothing more until `retryFailed()` or `skipFailed()`), or when
+   * its state cannot be read; with
    * `maxLagSeconds`, also when a job's last delivered window ended longer ago than that (default:
    * no lag check, since `delayMs` and retries legitimately delay windows). `up` with no jobs. The
    * result lists each job by name: `{ nextStart, failed: { key, code } | null, pending }`.
