@@ -21,8 +21,6 @@ interface RawExchange {
   writeError: string | undefined;
   /** Everything read after the upload, as text. */
   response: string;
-  /** How the connection ended after the answer: `end` (FIN), an error code, or `open`. */
-  ended: string;
 }
 
 /**
@@ -36,11 +34,7 @@ async function uploadThenRead(head: string, chunks: Iterable<Buffer>): Promise<R
   socket.pause(); // read nothing until the body is sent
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let writeError: string | undefined;
-  let ended = 'open';
-  socket.on('error', (err: NodeJS.ErrnoException) => {
-    writeError ??= err.code;
-    ended = err.code ?? 'error';
-  });
+  socket.on('error', (err: NodeJS.ErrnoException) => void (writeError ??= err.code));
   const write = (data: string | Buffer): Promise<void> =>
     new Promise((resolve) => socket.write(data, (err) => (err ? ((writeError ??= (err as NodeJS.ErrnoException).code), resolve()) : setImmediate(resolve))));
   await write(head);
@@ -49,9 +43,8 @@ async function uploadThenRead(head: string, chunks: Iterable<Buffer>): Promise<R
     await write(chunk);
   }
   const response = await readResponse(socket);
-  if (ended === 'open' && socket.readableEnded) ended = 'end';
   socket.destroy();
-  return { writeError, response, ended };
+  return { writeError, response };
 }
 
 /** Reads until the server ends the connection or one complete response (headers + Content-Length body) is in. */
