@@ -15,8 +15,8 @@ export { PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId } from './re
 export type { RequestIdOptions, RequestIdSource, RequestLike, ResolvedRequestId } from './request-id.js';
 export { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, thenableError } from './validation.js';
 export type { DeltaFields } from './validation.js';
-export { assessMeterHealth } from './health.js';
-export type { MeterHealth, MeterHealthOptions, MeterHealthProblem } from './health.js';
+export { createMeterHealth } from './health.js';
+export type { MeterHealth, MeterHealthCheck, MeterHealthOptions, MeterHealthProblem } from './health.js';
 export { silentLogger } from './logger.js';
 export type { DeadLetter } from './dead-letter.js';
 export { warnAtMostEveryMinute } from './store-warnings.js';
@@ -29,4 +29,5 @@ export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
 export { claimKey, claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone } from './response-outcome.js';
 export type { ResponseOutcome } from './response-outcome.js';
+export { isUnbilledOptionsRequest } from './options-requests.js';
 export * from './periodic/index.js';

@@ -58,11 +58,20 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    */
   isSuccess?: ((req: Req, res: Res) => boolean) | undefined;
   /**
-   * Return true to leave a request unmetered (health checks, OPTIONS, ...). Called on entry.
+   * Return true to leave a request unmetered (health checks, `HEAD`, ...). Called on entry.
    *
-   * @default none: every request is considered
+   * @default none: every request is considered (`OPTIONS` aside, see `meterOptionsRequests`)
    */
   skip?: ((req: Req) => boolean) | undefined;
+  /**
+   * Bill `OPTIONS` requests, for an API whose `OPTIONS` handlers do work it charges for. A CORS
+   * preflight (`OPTIONS` with `Access-Control-Request-Method`) is never billed, even then: the
+   * browser sends it on its own before the real call, which is billed. Off, no `OPTIONS` request
+   * is billed.
+   *
+   * @default false
+   */
+  meterOptionsRequests?: boolean | undefined;
   /**
    * Your own id for the request, tried first and used as it is. Values that are not 1-128
    * characters of `[A-Za-z0-9_.:-]` are ignored (then `req.id` when trusted, then
@@ -110,7 +119,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
  * MIDDLEWARE_OPTION_NAMES.includes('reason'); // true
  */
 export const MIDDLEWARE_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Object.freeze([
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
+  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'meterOptionsRequests', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
 ] satisfies Array<keyof MeterRequestsOptions>);
 
 type Resolver<T> = (req: Request, res: Response) => T;
@@ -125,6 +134,7 @@ export interface MiddlewareConfig {
   metadata: Resolver<unknown> | undefined;
   isSuccess: Resolver<unknown> | undefined;
   skip: ((req: Request) => unknown) | undefined;
+  meterOptionsRequests: boolean;
   requestId: ((req: Request) => unknown) | undefined;
   trustUpstreamId: boolean;
   /** Lower-cased header name, or undefined when no header is trusted. */
@@ -159,6 +169,7 @@ export function resolveMiddlewareConfig(meter: unknown, options: unknown): Middl
     metadata: optionalFunction(given, 'metadata') as Resolver<unknown> | undefined,
     isSuccess: optionalFunction(given, 'isSuccess') as Resolver<unknown> | undefined,
     skip: optionalFunction(given, 'skip') as MiddlewareConfig['skip'],
+    meterOptionsRequests: booleanOption(given, 'meterOptionsRequests'),
     requestId: optionalFunction(given, 'requestId') as MiddlewareConfig['requestId'],
     trustUpstreamId: booleanOption(given, 'trustUpstreamId'),
     requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
