@@ -70,13 +70,13 @@ export class DeliveryLoop {
 
   /** Someone started waiting (flush, close, emit): send what is due now and keep the process alive. */
   hurry(): void {
-    this.wakeTimer?.ref();
+    this.wakeTimer?.ref?.();
     this.schedulePump();
   }
 
   /** Nobody waits any more: idle timers must not keep the process alive. */
   relax(): void {
-    if (!this.ctx.urgent()) this.wakeTimer?.unref();
+    if (!this.ctx.urgent()) this.wakeTimer?.unref?.();
   }
 
   /** Stops sending (a timed-out close) and abandons the SDK attempts under way; answers still arriving settle their deltas. */
@@ -178,7 +178,7 @@ export class DeliveryLoop {
       this.pump();
     }, Math.max(0, at - this.ctx.now()));
     // Idle waiting must not keep the process alive, but a flush, close or emit that waits must.
-    if (!this.ctx.urgent()) this.wakeTimer.unref();
+    if (!this.ctx.urgent()) this.wakeTimer.unref?.();
   }
 
   private send(batch: Batch): void {

@@ -7,6 +7,7 @@ export type { CloseReport, DrainReport, MeterStats } from './stats.js';
 export { createPacSpaceClient } from './client.js';
 export { dryRunClient } from './dry-run-client.js';
 export type { BalanceClient, BatchDelta, BatchResult, EmitOptions, EmitReceipt, PacSpaceClient, PacSpaceClientOptions } from './client.js';
+export type { TransportChoice } from './transport-choice.js';
 export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, MeteringConfigError, MeteringError, PacSpaceApiError } from './errors.js';
 export type { PacSpaceApiErrorInit } from './errors.js';
 export { buildReferenceId } from './reference-id.js';
