@@ -70,7 +70,12 @@ export class DeliveryLoop {
 
   /** Someone started waiting (flush, close, emit): send what is due now and keep the process alive. */
   hurry(): void {
-    this.wakeTimer?.ref?.();
+    // Start afresh rather than trust what is armed: a runtime may have dropped it (Cloudflare
+    // Workers cancel a request's timers once it ends), leaving a pump or a wake that never comes.
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = Infinity;
+    this.pumpScheduled = false;
     this.schedulePump();
   }
 
