@@ -4,7 +4,6 @@ import type { AdapterConfig } from './options.js';
 
 /** What happens once a response's fate is known: `bill` runs only for one delivered in full. */
 export interface Watch {
-  request: Request;
   response: Response;
   /** Node's response, when the server is @hono/node-server (its bindings carry `outgoing`). */
   outgoing: unknown;
@@ -27,7 +26,7 @@ let reporter: ReturnType<typeof createDefaultReporter> | undefined;
  *   server has read that body to its end; the body is passed through a stream that sees the end
  *   (and, with a durable store, holds it back until the delta is stored). A server that cancels
  *   the body (the client went away) or a body that errors is not billed. A response without a
- *   body is billed at once, unless the request's signal already says the client is gone.
+ *   body is billed when the handler returns it.
  *
  * With a `waitUntil`, the outcome and then a `meter.flush()` are handed to it, so a runtime that
  * freezes after the response (Workers) still delivers.
@@ -47,15 +46,24 @@ export function watchDelivery(meter: Meter, config: AdapterConfig, watch: Watch)
     onResponseCompleted(watch.outgoing, meter.durable === true, billOnce);
     watch.outgoing.once('close', settle);
   } else if (response.body === null || response.bodyUsed) {
-    if (!watch.request.signal.aborted) billOnce();
-    settle();
+    billOnce();
   } else {
     response = new Response(observedBody(response.body, billOnce, settle), response);
-    watch.request.signal.addEventListener('abort', settle, { once: true });
   }
   const waitUntil = config.waitUntil ?? watch.waitUntil;
-  if (waitUntil !== undefined) waitUntil(settled.then(() => flushAndReport(meter, config)));
+  if (waitUntil !== undefined) waitUntil(outcomeOrTimeout(settled, config.flushTimeoutMs).then(() => flushAndReport(meter, config)));
   return response;
+}
+
+/**
+ * `settled`, or `ms` later if a server never reads nor cancels the body, so the promise handed to
+ * `waitUntil` always ends. (The request's `signal` is not used: Deno aborts it on every response
+ * and warns whoever reads it.)
+ */
+function outcomeOrTimeout(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }
 
 /** Delivers what is queued within `flushTimeoutMs`; reports what is left. Never rejects. */

@@ -39,7 +39,7 @@ export type FetchHandler<Rest extends unknown[] = unknown[]> = (request: Request
  *
  * Delivered means: on Node through @hono/node-server (it passes `{ incoming, outgoing }` after
  * the request), Node's response finished; anywhere else, the server read the body to its end (or,
- * without a body, the handler answered while the request was not aborted). A client that goes away
+ * without a body, the handler answered). A client that goes away
  * first is not billed.
  *
  * `waitUntil`: given, or found among the arguments after the request (a Worker's `ctx`, Netlify's
@@ -77,7 +77,6 @@ export function meterFetch<Rest extends unknown[]>(meter: Meter, handler: FetchH
     });
     const answered = await handler(request, ...rest);
     const watched = watchDelivery(meter, config, {
-      request,
       response: answered,
       outgoing: (rest[0] as { outgoing?: unknown } | undefined)?.outgoing,
       waitUntil: waitUntilAmong(rest),

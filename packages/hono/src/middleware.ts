@@ -94,7 +94,6 @@ export function meterRequests<E extends Env = any>(meter: Meter, options: MeterR
     const answered = c.res;
     const threw = c.error !== undefined;
     const watched = watchDelivery(meter, config, {
-      request,
       response: answered,
       outgoing: (c.env as { outgoing?: unknown } | undefined)?.outgoing,
       waitUntil: waitUntilOf(c),
