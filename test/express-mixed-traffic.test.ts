@@ -1,11 +1,11 @@
 // The mixed-traffic suite (test/support/mixed-traffic.ts) through the Express middleware.
 import { meterRequests } from '@pacspace-metering/express';
 import express from 'express';
-import { describeMixedTraffic } from './support/mixed-traffic.js';
+import { describeMixedTraffic, inProcess } from './support/mixed-traffic.js';
 
 describeMixedTraffic('Express', {
   route: '/v1/reports/:id',
-  build(meter) {
+  start: inProcess((meter) => {
     const app = express();
     app.use(meterRequests(meter, { customerId: (req) => req.get('x-customer'), delta: (req) => -Number(req.query.units) }));
     const reports = express.Router();
@@ -25,5 +25,5 @@ describeMixedTraffic('Express', {
     });
     app.use('/v1/reports', reports);
     return app;
-  },
+  }),
 });

@@ -2,10 +2,10 @@
 // injected 5xx, connection resets and commit-then-drop. Exactly the successful requests are billed,
 // each exactly once. One suite for every framework adapter (issue 24): each test file gives it an
 // app with the same five routes, served over a real socket.
-import { createMeter, type Meter } from '@pacspace-metering/core';
+import { createMeter, type DrainReport, type Meter, type MeterOptions, type MeterStats } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, sumByCustomer, type Sandbox } from '@pacspace-metering/sandbox';
 import type { RequestListener } from 'node:http';
-import { abortMidResponse, listen, pool, type RunningApp } from '../../packages/express/test-support/harness.js';
+import { abortMidResponse, listen, pool } from '../../packages/express/test-support/harness.js';
 
 type Kind = 'success' | 'client-error' | 'throws' | 'rejects' | 'aborted';
 
@@ -41,24 +41,54 @@ function plan(): Call[] {
   return calls;
 }
 
+/** What the suite's Meter is made with, wherever the app runs: JSON, so another runtime can take it. */
+export type SuiteMeterOptions = Pick<MeterOptions, 'apiKey' | 'baseUrl' | 'scope' | 'concurrency' | 'retryBaseDelayMs' | 'retryMaxDelayMs'>;
+
+/** A metered app serving on 127.0.0.1, in this process or another runtime's. */
+export interface RunningMeteredApp {
+  url: string;
+  /** Resolves once the server knows the fate of every response: `total` calls, `aborted` of them cut off by the client. */
+  waitForDone(total: number, aborted: number): Promise<void>;
+  /** Flushes the app's Meter: the report, and its stats after it. */
+  drain(timeoutMs: number): Promise<{ report: DrainReport; stats: MeterStats }>;
+  close(): Promise<void>;
+}
+
 /**
  * The app under test: `GET /v1/reports/:id` answers 200; `/v1/reports/:id/invalid?status=N`
  * answers N; `/:id/throws` throws; `/:id/rejects` rejects after a tick; `/:id/stream` sends a first
  * chunk and ends only once the client has gone. Bills `-units` (query) to the `x-customer` header.
  */
 export interface MixedTrafficApp {
-  /** Builds the metered app and returns its request listener. */
-  build(meter: Meter): RequestListener;
+  /** Starts the metered app with a Meter made of `options`. */
+  start(options: SuiteMeterOptions): Promise<RunningMeteredApp>;
   /** The route pattern every delta carries in its metadata, or undefined when the adapter has none. */
   route: string | undefined;
+}
+
+/** An app served by Node in this process, through the request listener `build` makes around its Meter. */
+export function inProcess(build: (meter: Meter) => RequestListener): MixedTrafficApp['start'] {
+  return async (options) => {
+    const meter = createMeter(options);
+    const running = await listen(build(meter));
+    return {
+      url: running.url,
+      // Every response is done on the server (all finish/close listeners ran) before we look.
+      waitForDone: (total) => running.waitForDone(total),
+      drain: async (timeoutMs) => ({ report: await meter.flush({ timeoutMs }), stats: meter.stats() }),
+      close: async () => {
+        await running.close();
+        await meter.close({ timeoutMs: 5_000 });
+      },
+    };
+  };
 }
 
 /** Runs the mixed-traffic suite against `app`, named `name`. */
 export function describeMixedTraffic(name: string, app: MixedTrafficApp): void {
   describe(`${name} mixed traffic -> sandbox with faults`, () => {
     let sandbox: Sandbox;
-    let meter: Meter;
-    let running: RunningApp;
+    let running: RunningMeteredApp;
 
     beforeAll(async () => {
       sandbox = await startSandbox({
@@ -69,13 +99,11 @@ export function describeMixedTraffic(name: string, app: MixedTrafficApp): void {
           commitThenDrop: { rate: 0.05, requests: [2, 4] },
         },
       });
-      meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: SCOPE, concurrency: 8, retryBaseDelayMs: 5, retryMaxDelayMs: 50 });
-      running = await listen(app.build(meter));
+      running = await app.start({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: SCOPE, concurrency: 8, retryBaseDelayMs: 5, retryMaxDelayMs: 50 });
     });
 
     afterAll(async () => {
       await running?.close();
-      await meter?.close({ timeoutMs: 5_000 });
       await sandbox?.close();
     });
 
@@ -95,9 +123,8 @@ export function describeMixedTraffic(name: string, app: MixedTrafficApp): void {
         12,
       );
 
-      // Every response is done on the server (all finish/close listeners ran) before we look.
-      await running.waitForDone(calls.length);
-      const report = await meter.flush({ timeoutMs: 60_000 });
+      await running.waitForDone(calls.length, calls.filter((call) => call.kind === 'aborted').length);
+      const { report, stats } = await running.drain(60_000);
       expect(report.timedOut).toBe(false);
       expect(report.pending).toBe(0);
 
@@ -129,7 +156,6 @@ export function describeMixedTraffic(name: string, app: MixedTrafficApp): void {
       expect(new Set(ledger.deltas.map((d) => d.metadata?.route))).toEqual(new Set([app.route]));
 
       // The faults really happened, and the replays were recognised rather than billed twice.
-      const stats = meter.stats();
       expect(ledger.counts.faults).toBeGreaterThan(0);
       expect(stats.retried).toBeGreaterThan(0);
       expect(stats).toMatchObject({ accepted: 500, delivered: 500, dropped: {}, failed: {} });

@@ -97,6 +97,8 @@ async function flushAndReport(meter: Meter, config: AdapterConfig): Promise<void
  */
 function observedBody(body: ReadableStream<Uint8Array>, ended: () => PromiseLike<unknown> | undefined, gone: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  // Cancelling the source ends a read under way with `done`: that end is the client's, not the body's.
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -108,12 +110,14 @@ function observedBody(body: ReadableStream<Uint8Array>, ended: () => PromiseLike
           controller.error(err);
           return;
         }
+        if (cancelled) return;
         if (!chunk.done) return controller.enqueue(chunk.value);
         const accepted = ended();
         if (accepted !== undefined) await accepted.then(undefined, () => undefined);
         controller.close();
       },
       cancel(reason) {
+        cancelled = true;
         gone();
         return reader.cancel(reason);
       },
