@@ -1,6 +1,7 @@
 export { createMeter } from './meter.js';
 export type { DeltaInput, DeliveryReceipt, EnqueueResult, Meter } from './meter.js';
 export { METER_OPTION_NAMES, resolveMeterConfig, assertKnownOptions } from './options.js';
+export { definedOptions, describeOptionValue, headerNameOption, optionalFunctionOption } from './adapter-options.js';
 export type { MeterConfig, MeterOptions } from './options.js';
 export type { DeliveredEvent, DropEvent, DropReason, ErrorContext, RetryEvent } from './events.js';
 export type { CloseReport, DrainReport, MeterStats } from './stats.js';

@@ -39,8 +39,7 @@ export type FetchHandler<Rest extends unknown[] = unknown[]> = (request: Request
  *
  * Delivered means: on Node through @hono/node-server (it passes `{ incoming, outgoing }` after
  * the request), Node's response finished; anywhere else, the server read the body to its end (or,
- * without a body, the handler answered). A client that goes away
- * first is not billed.
+ * without a body, the handler answered). A client that goes away first is not billed.
  *
  * `waitUntil`: given, or found among the arguments after the request (a Worker's `ctx`, Netlify's
  * `context`); with one, each request's outcome and a `meter.flush()` are handed to it.

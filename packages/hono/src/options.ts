@@ -1,4 +1,4 @@
-import { DeltaValidationError, MeteringConfigError, assertDelta, assertKnownOptions, assertReason, type DrainReport, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type DrainReport, type Meter } from '@pacspace-metering/core';
 
 /**
  * What both the Hono middleware and the fetch wrapper accept, for resolvers of the arguments
@@ -134,9 +134,6 @@ export interface AdapterConfig {
   onFlush: ((report: DrainReport) => void) | undefined;
 }
 
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-
 /**
  * Checks `meter` and `options` against `known` option names, applies defaults, and returns the
  * internal configuration. Throws {@link MeteringConfigError} naming the first bad option. Never
@@ -144,12 +141,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
  */
 export function resolveAdapterConfig(meter: unknown, options: unknown, known: readonly string[]): AdapterConfig {
   assertMeter(meter);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new MeteringConfigError('options', 'must be an object with at least customerId, e.g. { customerId: (c) => c.get("accountId") }');
-  }
-  const given: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(options)) if (value !== undefined) given[name] = value;
-  assertKnownOptions(given, known, '');
+  const given = definedOptions(options, known, "{ customerId: (c) => c.get('accountId') }");
   if (typeof given.customerId !== 'function') {
     throw new MeteringConfigError('customerId', `is required: a function that names who pays (got ${kind(given.customerId)})`);
   }
@@ -195,18 +187,7 @@ function checkedOrFunction<T extends number | string>(value: unknown, fallback: 
 }
 
 function optionalFunction(given: Record<string, unknown>, name: string): Fn | undefined {
-  const value = given[name];
-  if (value !== undefined && typeof value !== 'function') throw new MeteringConfigError(name, `must be a function (got ${kind(value)})`);
-  return value as Fn | undefined;
-}
-
-function headerOption(value: unknown, name: string, fallback: string | false): string | undefined {
-  const chosen = value === undefined ? fallback : value;
-  if (chosen === false) return undefined;
-  if (typeof chosen !== 'string' || !HEADER_NAME.test(chosen)) {
-    throw new MeteringConfigError(name, `must be an HTTP header name such as 'x-request-id', or false (got ${kind(chosen)})`);
-  }
-  return chosen;
+  return optionalFunctionOption(given, name) as Fn | undefined;
 }
 
 function flushTimeout(value: unknown): number {
@@ -215,13 +196,4 @@ function flushTimeout(value: unknown): number {
     throw new MeteringConfigError('flushTimeoutMs', `must be an integer from 1 to 600000 (got ${kind(value)})`);
   }
   return value;
-}
-
-/** A short, log-safe description of an option value: never the value itself when it is long. */
-function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
