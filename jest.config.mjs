@@ -19,7 +19,8 @@ export default {
   moduleNameMapper: {
     '^@pacspace-metering/core/(opentelemetry|prometheus)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
-    '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@pacspace-metering/hono/fetch$': '<rootDir>/packages/hono/src/fetch.ts',
+    '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store|hono)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // Only our own .cts helper: packages in node_modules import real .cjs files.
     '^(\\.{1,2}/(?:.*/)?require-optional)\\.cjs$': '$1.cts',

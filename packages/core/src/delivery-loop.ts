@@ -72,13 +72,18 @@ export class DeliveryLoop {
 
   /** Someone started waiting (flush, close, emit): send what is due now and keep the process alive. */
   hurry(): void {
-    this.wakeTimer?.ref();
+    // Start afresh rather than trust what is armed: a runtime may have dropped it (Cloudflare
+    // Workers cancel a request's timers once it ends), leaving a pump or a wake that never comes.
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = Infinity;
+    this.pumpScheduled = false;
     this.schedulePump();
   }
 
   /** Nobody waits any more: idle timers must not keep the process alive. */
   relax(): void {
-    if (!this.ctx.urgent()) this.wakeTimer?.unref();
+    if (!this.ctx.urgent()) this.wakeTimer?.unref?.();
   }
 
   /** Stops sending (a timed-out close) and abandons the SDK attempts under way; answers still arriving settle their deltas. */
@@ -198,7 +203,7 @@ export class DeliveryLoop {
       this.pump();
     }, Math.max(0, at - this.ctx.now()));
     // Idle waiting must not keep the process alive, but a flush, close or emit that waits must.
-    if (!this.ctx.urgent()) this.wakeTimer.unref();
+    if (!this.ctx.urgent()) this.wakeTimer.unref?.();
   }
 
   private send(batch: Batch): void {

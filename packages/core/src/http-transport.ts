@@ -1,7 +1,11 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+<<<<<<< HEAD
 import { boundText, MAX_UPSTREAM_CODE_LENGTH, MAX_UPSTREAM_MESSAGE_LENGTH } from './error-codes.js';
+=======
+import { nodeBuiltin } from './node-builtins.js';
+>>>>>>> fetch-hono
 import { keyRedactor } from './redact.js';
 
 /** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
@@ -32,19 +36,15 @@ export interface HttpTransport {
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const secure = options.baseUrl.protocol === 'https:';
-  const lib = secure ? https : http;
+  // Loaded on use, never imported: core must load where there is no node:http (see fetch-transport.ts).
+  const lib = secure ? nodeBuiltin<typeof https>('node:https') : nodeBuiltin<typeof http>('node:http');
   const agent = new lib.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const prefix = options.baseUrl.pathname.replace(/\/+$/, '');
   const redact = keyRedactor(options.apiKey);
 
   function request(method: 'GET' | 'POST', path: string, body: string | undefined, idempotencyKey: string | undefined, timeoutMs: number): Promise<ApiAnswer> {
-    const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
-    if (options.chainId !== undefined) headers['x-chain-id'] = String(options.chainId);
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    const headers = requestHeaders(options, body, idempotencyKey);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     return new Promise<ApiAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (err: PacSpaceApiError) => {
@@ -77,7 +77,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       );
       // One absolute deadline covers connect, headers and body together.
       const deadline = setTimeout(() => {
-        fail(new PacSpaceApiError(`PacSpace did not answer ${method} ${path} within ${timeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path }));
+        fail(timeoutError(method, path, timeoutMs));
         req.destroy();
       }, timeoutMs);
       deadline.unref();
@@ -89,7 +89,22 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   return { request, close: () => agent.destroy() };
 }
 
-function networkError(path: string, cause: unknown): PacSpaceApiError {
+/** The headers of every request, whichever transport sends it (fetch sets `content-length` itself). */
+export function requestHeaders(options: Omit<HttpTransportOptions, 'maxSockets'>, body: string | undefined, idempotencyKey: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
+  if (options.chainId !== undefined) headers['x-chain-id'] = String(options.chainId);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  return headers;
+}
+
+/** The error of an attempt that ran past its deadline. */
+export function timeoutError(method: string, path: string, timeoutMs: number): PacSpaceApiError {
+  return new PacSpaceApiError(`PacSpace did not answer ${method} ${path} within ${timeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path });
+}
+
+/** The error of an attempt that could not reach PacSpace, or lost the connection before the answer was complete. */
+export function networkError(path: string, cause: unknown): PacSpaceApiError {
   const code = (cause as NodeJS.ErrnoException)?.code;
   return new PacSpaceApiError(`Could not reach PacSpace for ${path}: ${code ?? (cause as Error)?.message ?? 'network error'}`, {
     status: 0,

@@ -1,12 +1,14 @@
 export { createMeter } from './meter.js';
 export type { DeltaInput, DeliveryReceipt, EnqueueResult, Meter } from './meter.js';
 export { METER_OPTION_NAMES, resolveMeterConfig, assertKnownOptions } from './options.js';
+export { definedOptions, describeOptionValue, headerNameOption, optionalFunctionOption } from './adapter-options.js';
 export type { MeterConfig, MeterOptions } from './options.js';
 export type { DeliveredEvent, DropEvent, DropReason, ErrorContext, RetryEvent } from './events.js';
 export type { CloseReport, DrainReport, MeterStats } from './stats.js';
 export { createPacSpaceClient } from './client.js';
 export { dryRunClient } from './dry-run-client.js';
 export type { BalanceClient, BatchDelta, BatchResult, EmitOptions, EmitReceipt, PacSpaceClient, PacSpaceClientOptions } from './client.js';
+export type { TransportChoice } from './transport-choice.js';
 export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, MeteringConfigError, MeteringError, PacSpaceApiError } from './errors.js';
 export type { PacSpaceApiErrorInit } from './errors.js';
 export { buildReferenceId } from './reference-id.js';

@@ -41,7 +41,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const enabled = options.enabled !== false;
   const client: BalanceClient = !enabled
     ? dryRunClient()
-    : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency }));
+    : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency, transport: options.transport }));
   const builtIn = isBuiltInClient(client) ? client : undefined;
   const store: MeterStore = options.store ?? new MemoryStore();
   const events = createMeterEvents(options, resolveLogger(options.logger));

@@ -2,6 +2,7 @@ import type { BalanceClient } from './client.js';
 import { MeteringConfigError } from './errors.js';
 import type { MeteringLogger } from './logger.js';
 import type { MeterStore } from './store.js';
+import type { TransportChoice } from './transport-choice.js';
 import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
 
 /**
@@ -27,6 +28,12 @@ export interface MeterOptions {
   apiKey?: string | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
   baseUrl?: string | undefined;
+  /**
+   * The built-in client's HTTP client: `'node'` (node:http/https with a keep-alive agent),
+   * `'fetch'` (the global `fetch`), or `'auto'`: node:http on Node.js, `fetch` on Bun, Deno,
+   * Cloudflare Workers and edge runtimes. Default: `'auto'`.
+   */
+  transport?: TransportChoice | undefined;
   /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
   scope?: string | undefined;
   /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
@@ -106,7 +113,7 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'enabled', 'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'enabled', 'client', 'apiKey', 'baseUrl', 'transport', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
   'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
@@ -155,6 +162,7 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   if (options.logger !== undefined && !['debug', 'info', 'warn', 'error'].every((l) => typeof (options.logger as unknown as Record<string, unknown>)?.[l] === 'function')) {
     throw new MeteringConfigError('logger', 'must have debug, info, warn and error methods (pino-compatible)');
   }
+  if (options.transport !== undefined) oneOf(options.transport, 'auto', ['auto', 'node', 'fetch'], 'transport');
   const config: MeterConfig = {
     scope,
     maxQueueSize: int(options.maxQueueSize, 10_000, 'maxQueueSize', 1),

@@ -35,6 +35,15 @@ export const CONSUMERS = [
     main: 'dist/main.js',
   },
   {
+    name: 'hono-node-esm-ts',
+    summary: 'Hono 4 on @hono/node-server, ESM TypeScript (strict, exactOptionalPropertyTypes, skipLibCheck off)',
+    node: 22,
+    packages: ['core', 'hono'],
+    shared: [],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+  {
     name: 'nest11-cjs',
     summary: 'Nest 11 on Express, TypeScript compiled to CommonJS',
     node: 20,
