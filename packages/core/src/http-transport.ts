@@ -1,11 +1,8 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
-<<<<<<< HEAD
 import { boundText, MAX_UPSTREAM_CODE_LENGTH, MAX_UPSTREAM_MESSAGE_LENGTH } from './error-codes.js';
-=======
 import { nodeBuiltin } from './node-builtins.js';
->>>>>>> fetch-hono
 import { keyRedactor } from './redact.js';
 
 /** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
