@@ -29,7 +29,7 @@ describe('meterNow (Fastify)', () => {
     const app = Fastify();
     await app.register(fastifyMetering, { meter, customerId: () => 'acme', requestId: () => Promise.resolve('late') as never });
     app.post('/export', async (request) => {
-      const err = await meterNow(meter, request, { customerId: 'acme', reason: 'export' }).catch((e: unknown) => e as DeltaValidationError);
+      const err = (await meterNow(meter, request, { customerId: 'acme', reason: 'export' }).catch((e: unknown) => e)) as DeltaValidationError;
       return { field: err.field };
     });
     const running = await listenFastify(app);

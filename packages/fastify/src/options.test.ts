@@ -19,18 +19,19 @@ async function registrationError(options: unknown): Promise<unknown> {
 
 describe('fastifyMetering: bad configuration', () => {
   const { meter } = recordingMeter();
+  const acme = (): string => 'a';
 
-  it.each([
+  it.each<[string, unknown, string, RegExp]>([
     ['no options', undefined, 'meter', /is required: a Meter from createMeter/],
-    ['no meter', { customerId: () => 'a' }, 'meter', /is required/],
-    ['a meter without emit', { meter: { enqueue() {} }, customerId: () => 'a' }, 'meter', /with scope, enqueue and emit/],
+    ['no meter', { customerId: acme }, 'meter', /is required/],
+    ['a meter without emit', { meter: { enqueue() {} }, customerId: acme }, 'meter', /with scope, enqueue and emit/],
     ['a customerId string', { meter, customerId: 'acme' }, 'customerId', /is required: a function \(request, reply\)/],
-    ['delta 0', { meter, customerId: () => 'a', delta: 0 }, 'delta', /non-zero number .*or a function/],
-    ['an empty reason', { meter, customerId: () => 'a', reason: '' }, 'reason', /non-empty string/],
-    ['skip: true', { meter, customerId: () => 'a', skip: true }, 'skip', /must be a function/],
-    ["trustUpstreamId: 'yes'", { meter, customerId: () => 'a', trustUpstreamId: 'yes' }, 'trustUpstreamId', /true or false/],
-    ['a header name with spaces', { meter, customerId: () => 'a', requestIdHeader: 'x request id' }, 'requestIdHeader', /HTTP header name/],
-    ['a misspelt option', { meter, customerId: () => 'a', reasons: 'typo' }, 'reasons', /is not an option; allowed: meter, customerId/],
+    ['delta 0', { meter, customerId: acme, delta: 0 }, 'delta', /non-zero number .*or a function/],
+    ['an empty reason', { meter, customerId: acme, reason: '' }, 'reason', /non-empty string/],
+    ['skip: true', { meter, customerId: acme, skip: true }, 'skip', /must be a function/],
+    ["trustUpstreamId: 'yes'", { meter, customerId: acme, trustUpstreamId: 'yes' }, 'trustUpstreamId', /true or false/],
+    ['a header name with spaces', { meter, customerId: acme, requestIdHeader: 'x request id' }, 'requestIdHeader', /HTTP header name/],
+    ['a misspelt option', { meter, customerId: acme, reasons: 'typo' }, 'reasons', /is not an option; allowed: meter, customerId/],
   ])('refuses the registration with %s, naming %s', async (_label, options, option, message) => {
     const err = await registrationError(options);
     expect(err).toBeInstanceOf(MeteringConfigError);

@@ -1,6 +1,6 @@
 import type { Meter } from '@pacspace-metering/core';
 import { fastifyMetering, getRequestId } from '@pacspace-metering/fastify';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { abortMidResponse, call, listenFastify, recordingMeter, type RunningApp } from '../test-support/harness.js';
 
@@ -37,7 +37,7 @@ describe('fastifyMetering: what is billed', () => {
     });
     // An error handler that answers 200 makes a failure a success: the status sent decides.
     app.register(async (scope) => {
-      scope.setErrorHandler(async (error, _request, reply) => reply.code(200).send({ recovered: error.message }));
+      scope.setErrorHandler(async (error: Error, _request, reply) => reply.code(200).send({ recovered: error.message }));
       scope.get('/handled', async () => {
         throw new Error('recovered');
       });
@@ -103,7 +103,7 @@ describe('fastifyMetering: what is billed', () => {
 });
 
 describe('fastifyMetering: options', () => {
-  async function start(meter: Meter, options: Record<string, unknown>, routes: (app: ReturnType<typeof Fastify>) => void = () => undefined) {
+  async function start(meter: Meter, options: Record<string, unknown>, routes: (app: FastifyInstance) => void = () => undefined) {
     const app = Fastify();
     await app.register(fastifyMetering, { meter, customerId: () => 'acme', ...options });
     app.get('/v1/reports/:id', async () => 'report');

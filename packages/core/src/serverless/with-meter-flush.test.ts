@@ -117,13 +117,14 @@ describe('withMeterFlush', () => {
     await stuck.meter.close({ timeoutMs: 10 });
   });
 
-  it.each([
-    [{ meter: {}, handler: () => 1, options: {} }, 'meter'],
-    [{ meter: null, handler: () => 1, options: {} }, 'meter'],
+  const one = (): number => 1;
+  it.each<[{ meter: unknown; handler: unknown; options: unknown }, string]>([
+    [{ meter: {}, handler: one, options: {} }, 'meter'],
+    [{ meter: null, handler: one, options: {} }, 'meter'],
     [{ meter: 'ok', handler: 'not a function', options: {} }, 'handler'],
-    [{ meter: 'ok', handler: () => 1, options: { flushTimeoutMs: -1 } }, 'flushTimeoutMs'],
-    [{ meter: 'ok', handler: () => 1, options: { flushTimeoutMs: 1.5 } }, 'flushTimeoutMs'],
-    [{ meter: 'ok', handler: () => 1, options: { flushTimeoutMs: Number.NaN } }, 'flushTimeoutMs'],
+    [{ meter: 'ok', handler: one, options: { flushTimeoutMs: -1 } }, 'flushTimeoutMs'],
+    [{ meter: 'ok', handler: one, options: { flushTimeoutMs: 1.5 } }, 'flushTimeoutMs'],
+    [{ meter: 'ok', handler: one, options: { flushTimeoutMs: Number.NaN } }, 'flushTimeoutMs'],
   ])('refuses %j naming %s', (args, option) => {
     const { meter } = meterWith('at-once');
     const given = args.meter === 'ok' ? meter : args.meter;
