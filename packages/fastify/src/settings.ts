@@ -92,25 +92,23 @@ function definedFields(value: unknown, name: string, expected: string): Record<s
 }
 
 function deltaOf(value: unknown, name: string, fallback: number): number | Resolver {
-  if (value === undefined) return fallback;
-  if (typeof value === 'function') return value as Resolver;
-  try {
-    assertDelta(value, name);
-  } catch (err) {
-    throw asConfigError(err, name, 'or a function (request, reply) => number');
-  }
-  return value;
+  return valueOrResolver(value, name, fallback, assertDelta, 'or a function (request, reply) => number');
 }
 
 function reasonOf(value: unknown, name: string, fallback: string): string | Resolver {
+  return valueOrResolver(value, name, fallback, assertReason, 'or a function (request, reply) => string');
+}
+
+/** A fixed value that core's `check` accepts, a resolver, or `fallback` when absent. */
+function valueOrResolver<T>(value: unknown, name: string, fallback: T, check: (value: unknown, field: string) => void, alternative: string): T | Resolver {
   if (value === undefined) return fallback;
   if (typeof value === 'function') return value as Resolver;
   try {
-    assertReason(value, name);
+    check(value, name);
   } catch (err) {
-    throw asConfigError(err, name, 'or a function (request, reply) => string');
+    throw asConfigError(err, name, alternative);
   }
-  return value;
+  return value as T;
 }
 
 function functionOf<F>(value: unknown, name: string): F | undefined {
