@@ -140,7 +140,7 @@ describe('fastifyMetering: options', () => {
     await running.close();
   });
 
-  it('never changes the response when a resolver throws or returns a Promise: the delta is refused naming the option', async () => {
+  it('never changes the response when a resolver (or skip, or isSuccess) throws or returns a Promise: the delta is refused naming the option', async () => {
     const { meter, sent, drops } = recordingMeter();
     const running = await start(meter, {}, (app) => {
       app.get('/throws', { config: { metering: { customerId: () => { throw new Error('no user'); } } } }, async () => 'fine');
@@ -153,6 +153,17 @@ describe('fastifyMetering: options', () => {
     expect(drops.map((d) => [d.reason, (d.error as { field?: string }).field])).toEqual([['invalid', 'customerId'], ['invalid', 'delta']]);
     expect(drops[0]!.error.message).toBe('customerId: the customerId resolver threw: no user');
     await running.close();
+
+    // A skip that cannot answer leaves the request unmetered, reported; an isSuccess that throws bills nothing, reported.
+    const broken = recordingMeter();
+    const skipping = await start(broken.meter, { skip: () => { throw new Error('no skip'); } });
+    const judging = await start(broken.meter, { isSuccess: () => { throw new Error('no verdict'); } });
+    const served = [await call(skipping, '/v1/reports/1'), await call(judging, '/v1/reports/1')];
+    await Promise.all([skipping.waitForDone(1), judging.waitForDone(1)]);
+    expect(served.map((a) => a.status)).toEqual([200, 200]);
+    expect(broken.sent).toEqual([]);
+    expect(broken.drops.map((d) => (d.error as { field?: string }).field)).toEqual(['skip', 'isSuccess']);
+    await Promise.all([skipping.close(), judging.close()]);
   });
 
   it('echoes under another header name, or not at all', async () => {

@@ -3,7 +3,11 @@ import type { Meter } from '../meter-api.js';
 
 /**
  * What {@link withMeterFlush} reads from the handler's second argument: AWS Lambda's context has
- * `getRemainingTimeInMillis()`; anything else (no context, another platform's) is fine too.
+ * `getRemainingTimeInMillis()`; anything else (no context, another platform's) is fine too, and
+ * then `flushTimeoutMs` alone bounds the wait.
+ *
+ * @example
+ * const context: InvocationContextLike = { getRemainingTimeInMillis: () => deadline - Date.now() };
  */
 export interface InvocationContextLike {
   getRemainingTimeInMillis?: (() => number) | undefined;
@@ -29,7 +33,14 @@ export interface WithMeterFlushOptions {
   flushTimeoutMs?: number | undefined;
 }
 
-/** Kept free at the end of an invocation for the function to return its result after the flush. */
+/**
+ * Kept free at the end of an invocation for the function to return its result after the flush:
+ * the wait is at most the remaining time less this (250 ms).
+ *
+ * @example
+ * // 1,000 ms left in the invocation: the flush waits 750 ms at most.
+ * Math.min(flushTimeoutMs, 1_000 - FLUSH_RESERVE_MS);
+ */
 export const FLUSH_RESERVE_MS = 250;
 
 /**
