@@ -9,7 +9,8 @@ import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
 import Fastify from 'fastify';
 import { request } from 'node:http';
-import { listen, trackResponses, waitFor, type RunningApp } from '../packages/express/test-support/harness.js';
+import { listen, waitFor, type RunningApp } from '../packages/express/test-support/harness.js';
+import { listenFastify } from '../packages/fastify/test-support/harness.js';
 
 /** A durable store that writes behind: each add is durable only when the test says so. */
 class WriteBehindStore extends MemoryStore {
@@ -58,8 +59,7 @@ const startFastify: StartApp = async (meter, slow) => {
   app.get('/slow', (_request, reply) => {
     slow(() => void reply.send({ late: true }));
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return trackResponses(app.server, () => app.close());
+  return listenFastify(app);
 };
 
 describe.each([

@@ -1,18 +1,18 @@
-// Issue 24, "Must show": the Express mixed-traffic suite (support/mixed-traffic.ts) through a real
-// Fastify app with @pacspace-metering/fastify, on Fastify 5 and on Fastify 4: one delta per 2xx
-// under API faults; none for 4xx, throws, rejections and aborts.
+// Issue 24, "Must show": the mixed-traffic suite (support/mixed-traffic.ts) through a real Fastify
+// app with @pacspace-metering/fastify, on Fastify 5 and on Fastify 4: one delta per 2xx under API
+// faults; none for 4xx, throws, rejections and aborts.
 import type { Meter } from '@pacspace-metering/core';
 import { fastifyMetering } from '@pacspace-metering/fastify';
 import Fastify5, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import { Readable } from 'node:stream';
-import { trackResponses } from '../packages/express/test-support/harness.js';
-import { describeMixedTraffic } from './support/mixed-traffic.js';
+import { fastifyListener } from '../packages/fastify/test-support/harness.js';
+import { describeMixedTraffic, inProcess } from './support/mixed-traffic.js';
 
 type Query = { units: string; status?: string };
 
 /** The suite's routes, in a prefixed child plugin: the metering plugin registered at the root meters it. */
-async function start(app: FastifyInstance, meter: Meter) {
+function reportsApp(app: FastifyInstance, meter: Meter): FastifyInstance {
   // Not awaited, and declared before the routes: the hooks still reach every route of the scope.
   app.register(fastifyMetering, {
     meter,
@@ -40,9 +40,8 @@ async function start(app: FastifyInstance, meter: Meter) {
     },
     { prefix: '/v1/reports' },
   );
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return trackResponses(app.server, () => app.close());
+  return app;
 }
 
-describeMixedTraffic('Fastify 5', 'fastify5-e2e', (meter) => start(Fastify5(), meter));
-describeMixedTraffic('Fastify 4', 'fastify4-e2e', (meter) => start(Fastify4() as unknown as FastifyInstance, meter));
+describeMixedTraffic('Fastify 5', { route: '/v1/reports/:id', start: inProcess((meter) => fastifyListener(reportsApp(Fastify5(), meter))) });
+describeMixedTraffic('Fastify 4', { route: '/v1/reports/:id', start: inProcess((meter) => fastifyListener(reportsApp(Fastify4() as unknown as FastifyInstance, meter))) });

@@ -1,14 +1,32 @@
-// Test helpers for @pacspace-metering/fastify: a Fastify app listening on 127.0.0.1:0, tracked like
-// the Express harness's apps (done responses, close). Not part of the published package.
+// Test helpers for @pacspace-metering/fastify: a Fastify app served on 127.0.0.1:0 by the Express
+// harness's server (which counts the responses done), through Fastify's own request router
+// (`app.routing`, what Fastify's server calls). Not part of the published package.
 import type { FastifyInstance } from 'fastify';
-import { trackResponses, type RunningApp } from '../../express/test-support/harness.js';
+import type { RequestListener } from 'node:http';
+import { listen, type RunningApp } from '../../express/test-support/harness.js';
 
 export { abortMidResponse, recordingMeter, waitFor, type RunningApp } from '../../express/test-support/harness.js';
 
-/** Readies `app`, listens on 127.0.0.1 port 0, and counts the responses done; `close` closes the app. */
+/**
+ * The request listener of `app`: Fastify's router, once the app is ready (requests that come
+ * earlier wait for it). Fastify 4 and 5 alike.
+ */
+export function fastifyListener(app: FastifyInstance): RequestListener {
+  const ready = app.ready();
+  return (req, res) => void ready.then(() => app.routing(req, res));
+}
+
+/** Readies `app`, serves it on 127.0.0.1 port 0, and counts the responses done; `close` closes both. */
 export async function listenFastify(app: FastifyInstance): Promise<RunningApp> {
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return trackResponses(app.server, () => app.close());
+  await app.ready();
+  const running = await listen(fastifyListener(app));
+  return {
+    ...running,
+    close: async () => {
+      await running.close();
+      await app.close();
+    },
+  };
 }
 
 /** GETs (or sends `init`) and reads the body; resolves with the status, the echoed request id and the body. */
