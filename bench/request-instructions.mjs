@@ -12,7 +12,7 @@
 // the "user share" column of request-overhead.mjs) is not counted, so instruction ratios are a
 // slightly conservative bound on throughput ratios.
 //
-// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest] [--variants a,b]
+// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest|fastify] [--variants a,b]
 //        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expressVariants } from './servers/express-variants.mjs';
+import { fastifyVariants } from './servers/fastify-variants.mjs';
 import { nestVariants } from './servers/nest-variants.mjs';
 import { startChild, stop } from './support/processes.mjs';
 import { arg, median, printTable } from './support/report.mjs';
@@ -79,7 +80,9 @@ async function measure(variant, seed) {
 }
 
 async function load(url, amount) {
-  const result = await autocannon({ url, connections, amount });
+  // 60 s, not autocannon's 10: under valgrind on a busy machine a cold server's first answers
+  // (Fastify compiles its serializers then) can take longer, and a timeout would end the run.
+  const result = await autocannon({ url, connections, amount, timeout: 60 });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
 }
 
@@ -122,8 +125,9 @@ async function group(title, variants) {
 }
 
 try {
-  if (only !== 'nest') await group('Express 5', expressVariants);
-  if (only !== 'express') await group('Nest 12 (Express adapter)', nestVariants);
+  if (only === 'all' || only === 'express') await group('Express 5', expressVariants);
+  if (only === 'all' || only === 'nest') await group('Nest 12 (Express adapter)', nestVariants);
+  if (only === 'all' || only === 'fastify') await group('Fastify 5', fastifyVariants);
 } finally {
   if (sandbox) await stop(sandbox.child);
   rmSync(outDir, { recursive: true, force: true });

@@ -29,7 +29,7 @@ export { MemoryStore } from './memory-store.js';
 export type { MeterStore, QueuedDelta } from './store.js';
 export { retryDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
-export { claimKey, claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone } from './response-outcome.js';
+export { claimKey, claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone, responseFinished } from './response-outcome.js';
 export type { ResponseOutcome } from './response-outcome.js';
 export { isUnbilledOptionsRequest } from './options-requests.js';
 export * from './periodic/index.js';

@@ -123,7 +123,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       delivered.then(relax, relax);
       return delivered;
     },
-    flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs),
+    flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs, flushOptions.reportPending === true),
     close: (closeOptions = {}) => drain.close(closeOptions.timeoutMs),
     stats,
     async checkpoint(customerId, checkpointOptions = {}) {

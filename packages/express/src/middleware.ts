@@ -1,4 +1,4 @@
-import { claimOnce, customerIdOf, isUnbilledOptionsRequest, onResponseCompleted, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, isUnbilledOptionsRequest, onResponseCompleted, responseFinished, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
@@ -103,9 +103,10 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
       return next();
     }
     // 'close' follows 'finish' on every response and is the only event of an aborted one (core's
-    // onResponseDone, inlined: one closure less per request).
+    // onResponseDone, inlined: one closure less per request). responseFinished, not
+    // writableFinished alone: under serverless-http the latter never turns true.
     res.on('close', () => {
-      if (res.writableFinished) settle(req, res, requestId, state);
+      if (responseFinished(res)) settle(req, res, requestId, state);
     });
     next();
   };

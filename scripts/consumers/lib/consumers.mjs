@@ -62,6 +62,15 @@ export const CONSUMERS = [
     main: 'dist/main.js',
   },
   {
+    name: 'fastify5-esm-ts',
+    summary: 'Fastify 5 with @pacspace-metering/fastify, ESM TypeScript (strict, exactOptionalPropertyTypes)',
+    node: 22,
+    packages: ['core', 'fastify'],
+    shared: [],
+    typescript: true,
+    main: 'dist/main.js',
+  },
+  {
     name: 'nest11-fastify',
     summary: 'Nest 11 on Fastify, TypeScript compiled to CommonJS',
     node: 22,
