@@ -78,7 +78,7 @@ export class Journal {
   bury(item: QueuedDelta, reason: string, error: unknown, at: number): void {
     const { code, status, message } = errorColumns(error);
     const { seq: id, referenceId, customerId, body, bytes, acceptedAt, attempts } = item;
-    // Positional parameters (both drivers bind them the same way): id and acceptedAt appear twice.
+    // Positional parameters: id and acceptedAt appear twice.
     this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, id, acceptedAt, acceptedAt, attempts, reason, code, status, message, at]]);
     this.defer([this.deleteRow, [item.seq]]);
   }

@@ -4,7 +4,7 @@ import { Journal } from './journal.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
 import { itemFromRow, type OutboxRow } from './rows.js';
-import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 
 /**
@@ -15,7 +15,7 @@ import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 const SETTLE_DELAY_MS = 5;
 
 /**
- * A durable {@link MeterStore} on SQLite (node:sqlite or better-sqlite3, WAL mode): every accepted delta is
+ * A durable {@link MeterStore} on SQLite (Node's node:sqlite, WAL mode): every accepted delta is
  * written with its frozen body and Idempotency-Key before `add` returns (or within
  * `commitWindowMs`), so a Meter created on the same file after a crash or restart sends exactly the
  * same requests again and PacSpace counts each delta once. Deltas the meter gives up on are kept in
@@ -38,8 +38,6 @@ export class SqliteStore implements MeterStore {
   readonly durable = true;
   /** The absolute path of the store file. */
   readonly path: string;
-  /** The SQLite bindings in use (see the `driver` option). */
-  readonly driver: SqliteDriverName;
   private readonly index = new MemoryStore();
   private readonly db: SqliteConnection;
   private readonly lock: StoreLock;
@@ -51,20 +49,21 @@ export class SqliteStore implements MeterStore {
 
   /**
    * Opens (or creates) the store file and loads the deltas it holds. Throws `MeteringConfigError`
-   * naming a bad option, or {@link SqliteStoreError} naming the path.
+   * naming a bad option, `MeteringError` `UNSUPPORTED_RUNTIME` on a Node.js without node:sqlite,
+   * or {@link SqliteStoreError} naming the path.
    *
    * @param options - see {@link SqliteStoreOptions}; defaults: `synchronous` `'normal'`,
-   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true, `driver` `'auto'`.
+   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true.
    */
   constructor(options: SqliteStoreOptions) {
     const config = resolveSqliteStoreOptions(options);
-    this.driver = resolveDriver(config.driver);
+    loadNodeSqlite(); // an unsupported Node.js is refused before the file is touched
     this.path = realStorePath(config.path);
     this.reportError = config.onError ?? warnAtMostEveryMinute();
     checkStorePath(this.path, true);
-    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path, this.driver), this.driver);
+    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path));
     try {
-      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity, driver: this.driver });
+      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity });
     } catch (err) {
       this.lock.release();
       throw err;
@@ -207,8 +206,7 @@ export class SqliteStore implements MeterStore {
  *
  * @param options - `path` (required); `synchronous` (default `'normal'`), `commitWindowMs`
  *   (default 0: committed before `enqueue` returns), `lockTimeoutMs` (default 0),
- *   `checkIntegrity` (default true), `driver` (default `'auto'`: node:sqlite where Node has it,
- *   else better-sqlite3), `onError` (default: a process warning, at most one a minute).
+ *   `checkIntegrity` (default true), `onError` (default: a process warning, at most one a minute).
  * @throws MeteringConfigError naming a bad option; {@link SqliteStoreError} naming the path when
  *   the file cannot be written, is not a store, is damaged, or is open in another process.
  *

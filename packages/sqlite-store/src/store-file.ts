@@ -1,7 +1,7 @@
 import type { DeadLetter } from '@pacspace-metering/core';
 import { hostname } from 'node:os';
 import { openStoreDatabase, realStorePath } from './open-database.js';
-import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import type { StoreOwner } from './store-lock.js';
 
 /**
@@ -109,13 +109,12 @@ export class StoreFile {
    * exist, is not a store, or is damaged.
    *
    * @param path - the store file.
-   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first;
-   *   `driver` (default `'auto'`: node:sqlite where Node has it, else better-sqlite3).
+   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
    */
-  static open(path: string, options: { checkIntegrity?: boolean; driver?: SqliteDriverName | 'auto' } = {}): StoreFile {
-    const driver = resolveDriver(options.driver);
+  static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
+    loadNodeSqlite(); // an unsupported Node.js is refused before the file is looked at
     const absolute = realStorePath(path);
-    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true, driver });
+    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
     return new StoreFile(absolute, db);
   }
 
