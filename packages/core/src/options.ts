@@ -29,6 +29,16 @@ export interface MeterOptions {
   baseUrl?: string | undefined;
   /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
   scope?: string | undefined;
+  /**
+   * A stable name for the PacSpace account this Meter bills into (1-128 printable characters, no
+   * spaces), e.g. `'acme-live'`. A durable store tags every delta it keeps with the Meter's
+   * `scope` and `account`, and delivers it only from a Meter with the same two, so two services
+   * (or two accounts) sharing a database never deliver each other's usage. Default: a fingerprint
+   * of the API key (`key:` and 16 hex digits of its SHA-256; never the key), which a new key
+   * changes: set `account` before rotating keys, or give it to an SDK-shaped client (default
+   * `'sdk-client'`, its key being invisible to the Meter).
+   */
+  account?: string | undefined;
   /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
   maxQueueSize?: number | undefined;
   /** Bytes of serialized deltas held at most. Default: 16 MiB. */
@@ -102,7 +112,7 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'enabled', 'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'enabled', 'client', 'apiKey', 'baseUrl', 'scope', 'account', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
   'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
@@ -130,6 +140,7 @@ export interface MeterConfig {
 }
 
 const SCOPE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ACCOUNT = /^[\x21-\x7e]{1,128}$/;
 /** PacSpace's documented (and the SDK's) ceiling of deltas per batch request. */
 export const MAX_BATCH_SIZE = 100;
 /** Room for `{"deltas":[` ... `]}` around the items of a batch body. */
@@ -141,6 +152,9 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   assertKnownOptions(options, METER_OPTION_NAMES, '');
   const scope = options.scope ?? 'metering';
   if (typeof scope !== 'string' || !SCOPE.test(scope)) throw new MeteringConfigError('scope', `must be 1-64 characters of letters, digits, '_', '-', '.' (got ${JSON.stringify(scope)})`);
+  if (options.account !== undefined && (typeof options.account !== 'string' || !ACCOUNT.test(options.account))) {
+    throw new MeteringConfigError('account', `must be 1-128 printable characters without spaces (got ${JSON.stringify(options.account)})`);
+  }
   for (const hook of ['onDelivered', 'onRetry', 'onDrop', 'onError', 'now', 'random'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new MeteringConfigError(hook, 'must be a function');
   }
