@@ -54,7 +54,7 @@ describe('migrations', () => {
       expect(results.filter((r) => r.from === 0)).toHaveLength(1);
       expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
       const versions = await pool.query('SELECT version FROM race_schema.schema_version');
-      expect(versions.rows).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(versions.rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
       expect(await migrate(pools[0]!, 'race_schema')).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
     } finally {
       await Promise.all(pools.map((p) => p.end()));
@@ -164,7 +164,7 @@ describe('write-behind', () => {
     let inserts = 0;
     const query = counted.query.bind(counted) as (...args: unknown[]) => unknown;
     (counted as unknown as { query: unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].startsWith(`INSERT INTO ${schema}.outbox`)) inserts++;
+      if (typeof args[0] === 'string' && args[0].startsWith(`INSERT INTO "${schema}".outbox`)) inserts++;
       return query(...args);
     };
     const s = await store({ schema, pool: counted, connectionString: undefined });
