@@ -298,20 +298,12 @@ export class PostgresStore implements MeterStore {
    * @param input - the delta, as for `meter.enqueue`.
    *
    * @example
-   * const client = await pool.connect();
-   * let broken: Error | undefined;
-   * try {
-   *   await client.query('BEGIN');
+   * import { inTransaction } from '@pacspace-metering/postgres-store';
+   *
+   * await inTransaction(pool, async (client) => {
    *   await client.query('INSERT INTO orders (id, customer_id) VALUES ($1, $2)', [orderId, customerId]);
    *   await store.enqueueInTransaction(client, meter, { customerId, delta: -1, reason: 'order_placed', requestId: orderId });
-   *   await client.query('COMMIT'); // the order and its delta, or neither
-   * } catch (err) {
-   *   // A broken connection cannot roll back (the server already has): keep the first error.
-   *   broken = await client.query('ROLLBACK').then(() => undefined, (rollbackError: Error) => rollbackError);
-   *   throw err;
-   * } finally {
-   *   client.release(broken); // a client whose ROLLBACK failed is discarded, never reused
-   * }
+   * }); // committed: the order and its delta, or neither
    */
   async enqueueInTransaction(client: ClientBase, meter: Meter, input: DeltaInput): Promise<InsertedDelta> {
     if (typeof meter?.prepare !== 'function') throw new TypeError('enqueueInTransaction: meter must be a Meter from createMeter() (it has no prepare())');
