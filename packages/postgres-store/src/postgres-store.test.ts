@@ -77,6 +77,33 @@ describe('migrations', () => {
   });
 });
 
+describe('schema names', () => {
+  // Issue 20, item 13: reserved words passed validation, then failed at start with a syntax error
+  // reported as STORE_UNAVAILABLE. Every statement quotes the schema now.
+  it.each(['user', 'order'])('a reserved word (%s) works: migration, a Meter delivering through it, status and replay', async (schema) => {
+    const sandbox = await startSandbox({ seed: 13 });
+    try {
+      const s = await store({ schema, pollIntervalMs: 10 });
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store: s, scope: 'reserved', retryBaseDelayMs: 5, flushIntervalMs: 5 });
+      const results = Array.from({ length: 20 }, (_, i) => meter.enqueue({ customerId: `cust_${i % 2}`, delta: -1, reason: 'api_request', requestId: `${schema}-${i}` }));
+      expect(await Promise.all(results.map((r) => (r as { committed: Promise<boolean> }).committed))).toEqual(Array(20).fill(true));
+      expect(await meter.flush({ timeoutMs: 10_000 })).toMatchObject({ delivered: 20, pending: 0 });
+      expect(sandbox.ledger().deltas).toHaveLength(20);
+      await meter.close(); // writes the settles behind
+      expect(await outboxRows(`"${schema}"`)).toBe(0);
+      const outbox = await PostgresOutbox.open({ connectionString: db.url, schema });
+      try {
+        expect(await outbox.status()).toMatchObject({ schema, pending: 0, deadLetters: { total: 0 } });
+        expect(await outbox.replay()).toEqual({ replayed: [], skipped: [] });
+      } finally {
+        await outbox.close();
+      }
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('leases', () => {
   it('two stores leasing at once split the rows: each row leased by exactly one', async () => {
     const schema = 'lease_split';
