@@ -252,6 +252,69 @@ describe('dead letters', () => {
   });
 });
 
+describe('the table is the queue, rows belong to a Meter', () => {
+  const meterA = { scope: 'test', account: 'key:aaaaaaaaaaaaaaaa', maxCount: 4, maxBytes: 1_000_000 };
+
+  it('beyond the memory window a delta is inserted unleased, durably, and leased as room frees', async () => {
+    const schema = 'memory_window';
+    const s = await store({ schema, pollIntervalMs: 60_000 });
+    s.attach(meterA);
+    const added = Array.from({ length: 10 }, (_, i) => delta(`w${i}`));
+    await Promise.all(added.map((item) => s.add(item)));
+    expect({ count: s.count(), backlog: s.backlog() }).toEqual({ count: 4, backlog: 6 });
+    expect((await pool.query(`SELECT count(*) FILTER (WHERE lease_owner IS NULL) AS unleased, count(*) AS n FROM ${schema}.outbox`)).rows[0]).toEqual({ unleased: '6', n: '10' });
+    const sent: string[] = [];
+    for (let guard = 0; guard < 50 && sent.length < 10; guard++) {
+      const batch = await s.leaseBatch(Date.now(), 2, 1_000_000, noPause);
+      for (const item of batch) {
+        sent.push(item.referenceId);
+        s.remove(item);
+      }
+      expect(s.count()).toBeLessThanOrEqual(4);
+    }
+    expect(sent.sort()).toEqual(added.map((d) => d.referenceId).sort());
+    // The last lease was full, so there might be more: the next one finds none and says so.
+    expect(await s.leaseBatch(Date.now(), 2, 1_000_000, noPause)).toEqual([]);
+    expect(s.backlog()).toBe(0);
+  });
+
+  it('leases only its own rows; reports rows of its scope from another account; counts its due rows for a flush', async () => {
+    const schema = 'owners';
+    const a = await store({ schema });
+    a.attach(meterA);
+    await Promise.all([delta('o1'), delta('o2')].map((item) => a.add(item)));
+    await a.close(); // hands them back, unleased
+    const errors: Error[] = [];
+    const b = await store({ schema, pollIntervalMs: 10, onError: (e) => void errors.push(e) });
+    b.attach({ ...meterA, account: 'key:bbbbbbbbbbbbbbbb' });
+    await waitFor('the other account reported', () => errors.length > 0);
+    expect(errors).toMatchObject([{ code: 'STORE_FOREIGN_ROWS', message: expect.stringContaining("account: 'key:aaaaaaaaaaaaaaaa'") }]);
+    await b.refreshBacklog();
+    expect(b.backlog()).toBe(0);
+    expect(await leaseAll(b, 10)).toEqual([]);
+    const c = await store({ schema, pollIntervalMs: 10 });
+    c.attach(meterA);
+    await c.refreshBacklog();
+    expect(c.backlog()).toBe(2);
+    expect((await leaseAll(c, 10)).map((d) => d.customerId).sort()).toEqual(['o1', 'o2']);
+  });
+
+  it('upgrades schema 1; its rows go to the Meter of the scope their referenceId starts with', async () => {
+    const schema = 'upgrade';
+    await migrate(pool, schema);
+    // What version 1 wrote: no owner columns, no schema 2.
+    await pool.query(`ALTER TABLE ${schema}.outbox DROP COLUMN scope, DROP COLUMN account; ALTER TABLE ${schema}.dead_letters DROP COLUMN scope, DROP COLUMN account; DELETE FROM ${schema}.schema_version WHERE version = 2`);
+    const legacy = delta('legacy');
+    const other = delta('other', { referenceId: 'another-service:api_request:other:1' });
+    for (const item of [legacy, other]) {
+      await pool.query(`INSERT INTO ${schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at) VALUES ($1, $2, $3, $4, 0, 0)`, [item.referenceId, item.customerId, item.body, item.bytes]);
+    }
+    const s = await store({ schema, pollIntervalMs: 10 });
+    s.attach(meterA);
+    expect((await leaseAll(s, 10)).map((d) => d.referenceId)).toEqual([legacy.referenceId]);
+  });
+});
+
 describe('a Meter on the store', () => {
   it('delivers every delta once through a faulty sandbox and leaves the outbox empty', async () => {
     const sandbox = await startSandbox({ seed: 15, faults: { serverError: { rate: 0.1, statuses: [503] }, commitThenDrop: { rate: 0.1 } } });
