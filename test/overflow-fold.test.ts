@@ -8,6 +8,7 @@ import { duplicateReferenceIds, startSandbox, sumByCustomer, type Sandbox } from
 import express from 'express';
 import { Agent, request } from 'node:http';
 import { listen } from '../packages/express/test-support/harness.js';
+import { waitFor } from './support/wait.js';
 
 const CUSTOMERS = Array.from({ length: 10 }, (_, i) => `cust-${i}`);
 const CALLS = 20_000;
@@ -93,7 +94,8 @@ describe('a full queue folds deltas into per-customer sums', () => {
       const report = await meter.close({ timeoutMs: 200 });
       expect({ pending: report.pending, timedOut: report.timedOut, ids: report.pendingReferenceIds.length, sumIds: report.pendingReferenceIds.filter((id) => id.includes(':overflow.')).length }).toEqual({ pending: 1_000, timedOut: true, ids: 13, sumIds: 3 });
       // With the memory store they are lost, and each is counted and reported as such (a sum's drop
-      // carries its total: -1 for each delta it holds).
+      // carries its total: -1 for each delta it holds); a request abandoned under way settles last.
+      await waitFor(() => meter.stats().dropped.shutdown === 1_000, 'every delta reported dropped');
       expect(meter.stats().dropped).toEqual({ shutdown: 1_000 });
       expect(drops.reduce((n, d) => n - (d.delta ?? 0), 0)).toBe(1_000);
     } finally {

@@ -77,7 +77,6 @@ export function createIntake(ctx: IntakeContext): Intake {
   let overflowing = false;
   /** The store keeps deltas beyond the memory window: a full queue is never folded. */
   const storeIsQueue = typeof store.backlog === 'function';
-  let beyondWindow = false;
   let queueFullError: DeltaDroppedError | undefined;
   let closedError: DeltaDroppedError | undefined;
 
@@ -163,17 +162,18 @@ export function createIntake(ctx: IntakeContext): Intake {
     return false;
   }
 
+  /** Says once per episode that the queue is full, and what becomes of further deltas. */
+  function sayFull(then: string): void {
+    if (overflowing) return;
+    overflowing = true;
+    events.logger.warn({ maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes }, `pacspace-metering: the queue is full${then}`);
+  }
+
   function fold(fields: DeltaFields): boolean {
     if (!ctx.overflow?.add(fields.customerId, fields.reason, fields.delta, ctx.now())) return false;
     counters.accepted++;
     counters.folded++;
-    if (!overflowing) {
-      overflowing = true;
-      events.logger.warn(
-        { maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes },
-        'pacspace-metering: the queue is full; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)',
-      );
-    }
+    sayFull('; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)');
     return true;
   }
 
@@ -183,13 +183,7 @@ export function createIntake(ctx: IntakeContext): Intake {
    */
   function whenFull(input: DeltaInput, fields: DeltaFields, canFold: boolean): EnqueueResult | undefined {
     if (canFold && storeIsQueue) {
-      if (!beyondWindow) {
-        beyondWindow = true;
-        events.logger.warn(
-          { maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes },
-          'pacspace-metering: the queue is full in memory; further deltas wait, whole, in the durable store until there is room',
-        );
-      }
+      sayFull(' in memory; further deltas wait, whole, in the durable store until there is room');
       return undefined;
     }
     if (canFold && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
@@ -217,7 +211,7 @@ export function createIntake(ctx: IntakeContext): Intake {
     if (isFull(bytes)) {
       const answer = whenFull(input, fields, canFold);
       if (answer) return answer;
-    } else beyondWindow = false;
+    } else if (storeIsQueue) overflowing = false;
     const added = add(fields, body, bytes);
     if (added === true) {
       counters.accepted++;

@@ -74,12 +74,16 @@ export class OutboxTable {
     );
   }
 
-  /** Due rows of this Meter that nobody holds: what a lease could take now. */
-  async countLeasable(now: number): Promise<number> {
-    const { sql, params } = this.mine(1);
+  /**
+   * Due rows of this Meter that nobody holds, what a lease could take now, counted up to `atMost`
+   * (a flush needs to know there are some, not to scan a backlog of millions).
+   */
+  async countLeasable(now: number, atMost: number): Promise<number> {
+    const { sql, params } = this.mine(2);
     const { rows } = await this.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.t.outbox} WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < clock_timestamp())${sql}`,
-      [now, ...params],
+      `SELECT count(*) AS n FROM (
+         SELECT 1 FROM ${this.t.outbox} WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < clock_timestamp())${sql} LIMIT $2) AS due`,
+      [now, atMost, ...params],
     );
     return Number(rows[0]!.n);
   }

@@ -18,6 +18,8 @@ import { Writer } from './writer.js';
 const LEASE_AHEAD = 4;
 /** What `dueCount` adds while a poll of the table is due: unknown, so the Meter should not wait to fill a batch first. */
 const UNKNOWN_BACKLOG = 1_000_000;
+/** `refreshBacklog` counts due rows up to this many: enough to know a flush must wait, without scanning a huge backlog. */
+const COUNT_AT_MOST = 100_000;
 
 /**
  * A durable, shared {@link MeterStore} on PostgreSQL: every instance of an API writes its accepted
@@ -255,7 +257,7 @@ export class PostgresStore implements MeterStore {
     if (!this.open) return;
     const keptBefore = this.keptInTable;
     try {
-      this.tableBacklog = (await this.table.countLeasable(Date.now())) + (this.keptInTable - keptBefore);
+      this.tableBacklog = (await this.table.countLeasable(Date.now(), COUNT_AT_MOST)) + (this.keptInTable - keptBefore);
       if (this.tableBacklog > 0) this.nextPollAt = 0;
     } catch (error) {
       this.failed('STORE_UNAVAILABLE', `could not count the rows waiting in the outbox (${messageOf(error)})`, error);
