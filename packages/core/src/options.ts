@@ -39,9 +39,9 @@ export interface MeterOptions {
    * `'sdk-client'`, its key being invisible to the Meter).
    */
   account?: string | undefined;
-  /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
+  /** Deltas held in memory at most (queued, waiting to retry and in flight); a durable store keeps the rest. Default: 10000. */
   maxQueueSize?: number | undefined;
-  /** Bytes of serialized deltas held at most. Default: 16 MiB. */
+  /** Bytes of serialized deltas held in memory at most. Default: 16 MiB. */
   maxQueueBytes?: number | undefined;
   /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
   maxDeltaBytes?: number | undefined;
@@ -68,7 +68,8 @@ export interface MeterOptions {
    * What happens to a delta when the queue is full (`maxQueueSize` or `maxQueueBytes`). `'fold'`
    * (the default): it is added to a running sum per (customer, reason), delivered later as one
    * delta with its own instance-safe referenceId, so the amount is billed even when per-request
-   * detail cannot be kept. `'drop'`: it is refused as `queue_full`.
+   * detail cannot be kept; with a durable store (the store is the queue) it is kept whole in the
+   * store instead, as durably as any delta. `'drop'`: it is refused as `queue_full`.
    */
   overflow?: 'fold' | 'drop' | undefined;
   /** Open overflow sums (customer, reason pairs) held at most; beyond, deltas are dropped as `queue_full`. Default: 10000. */

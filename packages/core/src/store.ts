@@ -62,10 +62,12 @@ export interface StoreAttachment extends StoreIdentity {
  * Where the Meter keeps accepted deltas until they are delivered. `add` and the settling calls
  * (`remove`, `release`, `deadLetter`) return at once: `enqueue` must never wait for I/O, so a
  * store on a remote database writes them behind (a bounded window it documents; its `add` answers
- * a promise of durability), while embedded stores (memory, SQLite) do them before returning. Only `leaseBatch` may be asynchronous: a shared outbox
- * leases rows from a database that other instances also write; the Meter then runs one lease at
- * a time and counts it against `concurrency`. `count`, `bytes`, `list` and `oldestAcceptedAt` are
- * this process's view (what it accepted and has not settled, and what it leased).
+ * a promise of durability), while embedded stores (memory, SQLite) do them before returning. Only
+ * `leaseBatch` and `refreshBacklog` may be asynchronous: a shared outbox leases rows from a
+ * database that other instances also write; the Meter then runs one lease at a time and counts it
+ * against `concurrency`. `count`, `bytes`, `list` and `oldestAcceptedAt` are this process's view
+ * of memory (what it accepted and has not settled, and what it leased); `backlog` what a durable
+ * store keeps beyond it.
  *
  * @example
  * const meter = createMeter({ apiKey, store: new MemoryStore() });
