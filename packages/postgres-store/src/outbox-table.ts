@@ -3,6 +3,9 @@ import type { Pool } from 'pg';
 import type { OutboxRow } from './rows.js';
 import { tableNames, type TableNames } from './sql-names.js';
 
+/** Rows one renewal statement extends: short enough that a settle waiting for one of them is not held up. */
+const RENEW_CHUNK = 500;
+
 /**
  * The statements one store instance runs against the shared `outbox` table, apart from its
  * writes (see `Writer`): lease, renew, hand back, count. Once the Meter is known (`identify`), each
@@ -53,16 +56,23 @@ export class OutboxTable {
   }
 
   /**
-   * Extends every lease this instance holds. A row a settle or another instance has locked at
-   * this moment is skipped (renewed next time, a third of a lease later), so a renewal never waits
-   * in a lock cycle with a settle that deletes rows in another order.
+   * Extends every lease this instance holds, a chunk of rows at a time in id order, each chunk its
+   * own short statement: a settle waiting for one of those rows waits for one chunk, not for the
+   * renewal of thousands. A row a settle or another instance has locked at this moment is skipped
+   * (renewed next time, a third of a lease later), so a renewal never waits in a lock cycle.
    */
   async renew(leaseMs: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.t.outbox} SET lease_until = clock_timestamp() + $2 * interval '1 millisecond'
-       WHERE id IN (SELECT id FROM ${this.t.outbox} WHERE lease_owner = $1 ORDER BY id FOR UPDATE SKIP LOCKED)`,
-      [this.owner, leaseMs],
-    );
+    for (let after = 0; ;) {
+      const { rows } = await this.pool.query<{ id: string }>(
+        `UPDATE ${this.t.outbox} SET lease_until = clock_timestamp() + $2 * interval '1 millisecond'
+         WHERE id IN (SELECT id FROM ${this.t.outbox} WHERE lease_owner = $1 AND id > $3 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [this.owner, leaseMs, after, RENEW_CHUNK],
+      );
+      // SKIP LOCKED fills the chunk from further on: a short chunk is the last.
+      if (rows.length < RENEW_CHUNK) return;
+      after = Math.max(...rows.map((r) => Number(r.id)));
+    }
   }
 
   /** Clears this instance's leases (it closes): another instance, or the next start, takes the rows at once. Locks them in id order. */
