@@ -50,9 +50,10 @@ export class Drain {
     return this.waiters.size > 0;
   }
 
-  /** Deltas not yet settled, an open overflow sum counting one. */
+  /** Deltas not yet settled: held in memory, summed in overflow, or kept by a store beyond memory. */
   pending(): number {
-    return this.ctx.store.count() + (this.ctx.overflow?.size ?? 0);
+    const { store, overflow } = this.ctx;
+    return store.count() + (store.backlog?.() ?? 0) + (overflow?.deltas ?? 0);
   }
 
   isIdle(): boolean {
@@ -69,6 +70,8 @@ export class Drain {
   async flush(timeoutMs?: number, reportPending = false): Promise<DrainReport> {
     if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) throw new TypeError('flush: timeoutMs must be a non-negative number of milliseconds');
     const start = copyCounters(this.ctx.counters);
+    // A store that keeps deltas beyond memory (rows an earlier run left in a shared table) says how many first.
+    await this.ctx.store.refreshBacklog?.();
     const report = this.reportSince(start, await this.waitIdle(timeoutMs));
     if (reportPending && report.timedOut && report.pending > 0) this.reportStillPending(report.pending, timeoutMs!);
     return report;
@@ -77,13 +80,16 @@ export class Drain {
   close(timeoutMs = 30_000): Promise<CloseReport> {
     this.closing ??= (async () => {
       this.ctx.lifecycle.closed = true;
+      await this.ctx.store.refreshBacklog?.();
       const timedOut = await this.waitIdle(timeoutMs);
-      // What was undelivered when time ran out, whether it is then dropped, kept or still in flight.
+      // What was undelivered when time ran out, whether it is then dropped, kept or still in flight:
+      // deltas, a sum counting the deltas it holds; the ids of those held in memory and of the sums.
+      const pending = this.pending();
       const pendingReferenceIds = this.pendingReferenceIds();
-      if (timedOut) this.stop(pendingReferenceIds.length);
+      if (timedOut) this.stop(pending);
       await this.ctx.release();
       // The meter's whole life, not just the drain: after a quiet period the drain itself delivers nothing.
-      return { ...this.reportSince(newCounters(), timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
+      return { ...this.reportSince(newCounters(), timedOut), pending, pendingReferenceIds };
     })();
     return this.closing;
   }

@@ -36,9 +36,19 @@ export interface MeterOptions {
   transport?: TransportChoice | undefined;
   /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
   scope?: string | undefined;
-  /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
+  /**
+   * A stable name for the PacSpace account this Meter bills into (1-128 printable characters, no
+   * spaces), e.g. `'acme-live'`. A durable store tags every delta it keeps with the Meter's
+   * `scope` and `account`, and delivers it only from a Meter with the same two, so two services
+   * (or two accounts) sharing a database never deliver each other's usage. Default: a fingerprint
+   * of the API key (`key:` and 16 hex digits of its SHA-256; never the key), which a new key
+   * changes: set `account` before rotating keys, or give it to an SDK-shaped client (default
+   * `'sdk-client'`, its key being invisible to the Meter).
+   */
+  account?: string | undefined;
+  /** Deltas held in memory at most (queued, waiting to retry and in flight); a durable store keeps the rest. Default: 10000. */
   maxQueueSize?: number | undefined;
-  /** Bytes of serialized deltas held at most. Default: 16 MiB. */
+  /** Bytes of serialized deltas held in memory at most. Default: 16 MiB. */
   maxQueueBytes?: number | undefined;
   /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
   maxDeltaBytes?: number | undefined;
@@ -65,7 +75,8 @@ export interface MeterOptions {
    * What happens to a delta when the queue is full (`maxQueueSize` or `maxQueueBytes`). `'fold'`
    * (the default): it is added to a running sum per (customer, reason), delivered later as one
    * delta with its own instance-safe referenceId, so the amount is billed even when per-request
-   * detail cannot be kept. `'drop'`: it is refused as `queue_full`.
+   * detail cannot be kept; with a durable store (the store is the queue) it is kept whole in the
+   * store instead, as durably as any delta. `'drop'`: it is refused as `queue_full`.
    */
   overflow?: 'fold' | 'drop' | undefined;
   /** Open overflow sums (customer, reason pairs) held at most; beyond, deltas are dropped as `queue_full`. Default: 10000. */
@@ -113,7 +124,7 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'enabled', 'client', 'apiKey', 'baseUrl', 'transport', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'enabled', 'client', 'apiKey', 'baseUrl', 'transport', 'scope', 'account', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
   'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
@@ -141,6 +152,7 @@ export interface MeterConfig {
 }
 
 const SCOPE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ACCOUNT = /^[\x21-\x7e]{1,128}$/;
 /** PacSpace's documented (and the SDK's) ceiling of deltas per batch request. */
 export const MAX_BATCH_SIZE = 100;
 /** Room for `{"deltas":[` ... `]}` around the items of a batch body. */
@@ -152,6 +164,9 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   assertKnownOptions(options, METER_OPTION_NAMES, '');
   const scope = options.scope ?? 'metering';
   if (typeof scope !== 'string' || !SCOPE.test(scope)) throw new MeteringConfigError('scope', `must be 1-64 characters of letters, digits, '_', '-', '.' (got ${JSON.stringify(scope)})`);
+  if (options.account !== undefined && (typeof options.account !== 'string' || !ACCOUNT.test(options.account))) {
+    throw new MeteringConfigError('account', `must be 1-128 printable characters without spaces (got ${JSON.stringify(options.account)})`);
+  }
   for (const hook of ['onDelivered', 'onRetry', 'onDrop', 'onError', 'now', 'random'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new MeteringConfigError(hook, 'must be a function');
   }
