@@ -57,7 +57,9 @@ function lambdaResponse(): http.ServerResponse {
 }
 
 describe('responseFinished', () => {
-  it('counts a response written into a serverless stand-in socket as finished, where writableFinished never turns true', async () => {
+  // On Node 22 and 24 `writableFinished` never turns true there (Node 26 sets it): whichever Node
+  // runs this, the response must count as finished.
+  it('counts a response written into a serverless stand-in socket as finished, whether or not writableFinished turns true', async () => {
     const outcomes: ResponseOutcome[] = [];
     let completed = 0;
     const res = lambdaResponse();
@@ -66,7 +68,7 @@ describe('responseFinished', () => {
     const closed = new Promise((resolve) => res.once('close', resolve));
     res.end('{"ok":true}');
     await closed;
-    expect([res.writableFinished, responseFinished(res), outcomes, completed]).toEqual([false, true, ['finished'], 1]);
+    expect([responseFinished(res), outcomes, completed]).toEqual([true, ['finished'], 1]);
   });
 
   it('does not count a stand-in response that was never ended', () => {
