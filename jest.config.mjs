@@ -14,15 +14,13 @@ const swc = {
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  // .cts files (CommonJS on purpose, e.g. sqlite-store's optional require) stay CommonJS under Jest.
-  transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+\\.cts$': ['@swc/jest', { ...swc, module: { type: 'commonjs' } }] },
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
-    '^@pacspace-metering/core/(opentelemetry|prometheus)$': '<rootDir>/packages/core/src/$1/index.ts',
+    '^@pacspace-metering/core/(opentelemetry|prometheus|serverless)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
-    '^@pacspace-metering/(core|sandbox|express|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@pacspace-metering/hono/fetch$': '<rootDir>/packages/hono/src/fetch.ts',
+    '^@pacspace-metering/(core|sandbox|express|fastify|hono|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // Only our own .cts helper: packages in node_modules import real .cjs files.
-    '^(\\.{1,2}/(?:.*/)?require-optional)\\.cjs$': '$1.cts',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],
   // test/.tmp holds projects the tests write (the README snippets' own Jest tests among them).

@@ -6,8 +6,10 @@
 //      processes, each a Meter on the shared outbox) to the sandbox, against an in-process Meter
 //      on the memory store delivering as many deltas;
 //   3. what a SIGKILL loses in each mode: a process enqueues bursts of 100 and kills itself;
-//      lost = accepted - rows in the outbox.
+//      lost = accepted - rows in the outbox; with PacSpace up (a queue of 1,000,000) and with
+//      PacSpace down and a full queue (a memory window of 100, 1,900 deltas beyond it).
 // Run: pnpm build && node bench/postgres-store.mjs [--count 5000] [--rounds 3] [--kills 5] [--pg URL]
+//      [--parts accept,delivery,crash]
 // Without --pg (or PACSPACE_TEST_PG_URL) it starts a throwaway cluster (fsync on) for the run.
 import { createMeter } from '@pacspace-metering/core';
 import { createPostgresStore, insertPrepared } from '@pacspace-metering/postgres-store';
@@ -28,6 +30,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const count = Number(arg('count', 5000));
 const rounds = Number(arg('rounds', 3));
 const kills = Number(arg('kills', 5));
+const parts = new Set(arg('parts', 'accept,delivery,crash').split(','));
 const given = arg('pg', process.env.PACSPACE_TEST_PG_URL);
 const cluster = given ? undefined : await startCluster();
 // The throwaway cluster goes with the bench, whatever ends it.
@@ -92,7 +95,8 @@ async function acceptCost(variant, round) {
 async function filledOutbox(round) {
   const url = await freshDatabase();
   const store = await createPostgresStore({ connectionString: url });
-  const meter = createMeter({ apiKey: 'psk_bench_unused', baseUrl: 'http://127.0.0.1:9', store });
+  // The account the instances run with (bench/support/pg-instance.mjs): they deliver only its rows.
+  const meter = createMeter({ apiKey: 'psk_bench_unused', baseUrl: 'http://127.0.0.1:9', store, account: 'bench' });
   const client = await store.pool.connect();
   await client.query('BEGIN');
   for (let i = 0; i < count; i++) await insertPrepared(client, meter.prepare({ customerId: `c${i % 50}`, delta: -1, reason: 'bench', requestId: `d${round}-${i}` }));
@@ -174,47 +178,57 @@ const sandbox = await startSandbox({ seed: 1, maxRequestLog: 10 });
 const accept = acceptVariants.map(() => ({ micros: [], latency: [], quiet: [] }));
 const delivery = { memory: [], one: [], three: [] };
 // Round 0 warms the JIT, the disk and the server and is not counted.
-for (let round = 0; round <= rounds; round++) {
-  for (const [i, variant] of acceptVariants.entries()) {
-    const { micros, latencyMs, quietMs } = await acceptCost(variant, round);
-    if (round > 0) {
-      accept[i].micros.push(micros);
-      accept[i].latency.push(latencyMs);
-      accept[i].quiet.push(quietMs);
+for (let round = 0; round <= rounds && (parts.has('accept') || parts.has('delivery')); round++) {
+  if (parts.has('accept')) {
+    for (const [i, variant] of acceptVariants.entries()) {
+      const { micros, latencyMs, quietMs } = await acceptCost(variant, round);
+      if (round > 0) {
+        accept[i].micros.push(micros);
+        accept[i].latency.push(latencyMs);
+        accept[i].quiet.push(quietMs);
+      }
     }
   }
-  const m = await memoryRate(sandbox, round);
-  const one = await drainRate(sandbox, 1, round);
-  const three = await drainRate(sandbox, 3, round);
-  if (round > 0) {
-    delivery.memory.push(m);
-    delivery.one.push(one);
-    delivery.three.push(three);
+  if (parts.has('delivery')) {
+    const m = await memoryRate(sandbox, round);
+    const one = await drainRate(sandbox, 1, round);
+    const three = await drainRate(sandbox, 3, round);
+    if (round > 0) {
+      delivery.memory.push(m);
+      delivery.one.push(one);
+      delivery.three.push(three);
+    }
   }
 }
+const crashModes = ['sqlite', 'sqlite-group', 'postgres', 'postgres-await'];
 const losses = {};
-for (const mode of ['sqlite', 'sqlite-group', 'postgres', 'postgres-await']) losses[mode] = await crashLoss(mode, 20);
+if (parts.has('crash')) for (const mode of crashModes) for (const variant of [mode, `${mode}-full`]) losses[variant] = await crashLoss(variant, 20);
 
 const fmt = (values, digits) => `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)})`;
 const ratios = (values, baseline) => values.map((v, k) => v / baseline[k]);
-printTable(`Accept cost until durable, ${count} enqueues per round (100 per event-loop turn), ${rounds} interleaved rounds (median (min..max))`, acceptVariants.map((variant, i) => ({
+if (parts.has('accept')) printTable(`Accept cost until durable, ${count} enqueues per round (100 per event-loop turn), ${rounds} interleaved rounds (median (min..max))`, acceptVariants.map((variant, i) => ({
   store: variant.name,
   'µs per delta': fmt(accept[i].micros, 2),
   'cost vs memory (x)': fmt(ratios(accept[i].micros, accept[0].micros), 2),
   'under the burst: enqueue -> durable, median ms': i === 3 ? fmt(accept[i].latency, 2) : 'at enqueue',
   'one at a time: enqueue -> durable, median ms': fmt(accept[i].quiet, 3),
 })));
-printTable(`Delivery from the outbox to the sandbox, ${count} deltas per round, concurrency 8 per instance, ${rounds} rounds (median (min..max))`, [
+if (parts.has('delivery')) printTable(`Delivery from the outbox to the sandbox, ${count} deltas per round, concurrency 8 per instance, ${rounds} rounds (median (min..max))`, [
   { source: 'memory store, in-process (baseline)', 'deltas/s': fmt(delivery.memory, 0), 'vs memory': '1.00', 'vs 1 instance': '' },
   { source: 'postgres outbox, 1 instance', 'deltas/s': fmt(delivery.one, 0), 'vs memory': fmt(ratios(delivery.one, delivery.memory), 2), 'vs 1 instance': '1.00' },
   { source: 'postgres outbox, 3 instances', 'deltas/s': fmt(delivery.three, 0), 'vs memory': fmt(ratios(delivery.three, delivery.memory), 2), 'vs 1 instance': fmt(ratios(delivery.three, delivery.one), 2) },
 ]);
-printTable(`What a SIGKILL loses: 2,000 deltas enqueued in 20 bursts of 100, then kill -9, ${kills} runs each`, [
-  { mode: 'sqlite, commit per add (default)', 'lost per run': losses.sqlite.join(', ') },
-  { mode: 'sqlite, group commit 5 ms', 'lost per run': losses['sqlite-group'].join(', ') },
-  { mode: 'postgres, killed right after enqueue (nothing awaited)', 'lost per run': losses.postgres.join(', ') },
-  { mode: 'postgres, killed after `committed` resolved (what the middleware waits for)', 'lost per run': losses['postgres-await'].join(', ') },
-]);
+const crashNames = {
+  sqlite: 'sqlite, commit per add (default)',
+  'sqlite-group': 'sqlite, group commit 5 ms',
+  postgres: 'postgres, killed right after enqueue (nothing awaited)',
+  'postgres-await': 'postgres, killed after `committed` resolved (what the middleware waits for)',
+};
+if (parts.has('crash')) printTable(`What a SIGKILL loses: 2,000 deltas enqueued in 20 bursts of 100, then kill -9, ${kills} runs each`, crashModes.map((mode) => ({
+  mode: crashNames[mode],
+  'lost per run, PacSpace up': losses[mode].join(', '),
+  'lost per run, PacSpace down, queue full (window of 100)': losses[`${mode}-full`].join(', '),
+})));
 console.log(`\nnode ${process.version}, PostgreSQL at ${given ? 'the given URL' : 'a throwaway cluster (fsync on)'}, ${count} deltas`);
 await sandbox.close();
 rmSync(dir, { recursive: true, force: true });

@@ -12,8 +12,8 @@
 // the "user share" column of request-overhead.mjs) is not counted, so instruction ratios are a
 // slightly conservative bound on throughput ratios.
 //
-// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest] [--variants a,b]
-//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 10]
+// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest|fastify] [--variants a,b]
+//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 60]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expressVariants } from './servers/express-variants.mjs';
+import { fastifyVariants } from './servers/fastify-variants.mjs';
 import { nestVariants } from './servers/nest-variants.mjs';
 import { startChild, stop } from './support/processes.mjs';
 import { arg, median, printTable } from './support/report.mjs';
@@ -31,7 +32,7 @@ const warmup = Number(arg('warmup', 5000));
 const connections = Number(arg('connections', 8));
 const jobs = Number(arg('jobs', 2));
 // Seconds autocannon waits for an answer: a loaded machine slows a server under callgrind a lot.
-const timeout = Number(arg('timeout', 10));
+const timeout = Number(arg('timeout', 60));
 const only = arg('only', 'all');
 const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
@@ -85,9 +86,11 @@ async function measure(variant, seed) {
 }
 
 async function load(url, amount) {
+  // 60 s by default, not autocannon's 10: under valgrind on a busy machine a cold server's first
+  // answers (Fastify compiles its serializers then) can take longer, and a timeout would end the run.
   const result = await autocannon({ url, connections, amount, timeout });
   if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx`);
-  // A loaded machine can time a few requests out under callgrind: said, and tolerated up to 1%.
+  // A loaded machine can still time a few requests out under callgrind: said, and tolerated up to 1%.
   if (result.errors > 0) process.stderr.write(`${url}: ${result.errors} errors (${result.timeouts} timeouts) in ${amount} requests\n`);
   if (result.errors > amount / 100) throw new Error(`${url}: ${result.errors} errors in ${amount} requests`);
 }
@@ -131,8 +134,9 @@ async function group(title, variants) {
 }
 
 try {
-  if (only !== 'nest') await group('Express 5', expressVariants);
-  if (only !== 'express') await group('Nest 12 (Express adapter)', nestVariants);
+  if (only === 'all' || only === 'express') await group('Express 5', expressVariants);
+  if (only === 'all' || only === 'nest') await group('Nest 12 (Express adapter)', nestVariants);
+  if (only === 'all' || only === 'fastify') await group('Fastify 5', fastifyVariants);
 } finally {
   if (sandbox) await stop(sandbox.child);
   rmSync(outDir, { recursive: true, force: true });

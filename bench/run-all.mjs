@@ -10,7 +10,7 @@ const hasValgrind = (() => {
     return false;
   }
 })();
-const scripts = ['request-instructions.mjs', 'request-overhead.mjs', 'delivery-throughput.mjs', 'outage-memory.mjs', 'aggregation.mjs', 'sqlite-store.mjs', 'postgres-store.mjs'];
+const scripts = ['request-instructions.mjs', 'request-overhead.mjs', 'delivery-throughput.mjs', 'outage-memory.mjs', 'aggregation.mjs', 'sqlite-store.mjs', 'postgres-store.mjs', 'serverless-flush.mjs'];
 for (const script of scripts) {
   console.log(`\n## ${script}`);
   if (script === 'request-instructions.mjs' && !hasValgrind) {

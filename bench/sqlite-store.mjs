@@ -7,11 +7,7 @@
 //      (autocannon, 10 connections), delivery held as in (1), so only the request path differs.
 // Rounds are interleaved (memory, sqlite variants, memory, ...) so machine noise hits all alike.
 // Run: pnpm build && node bench/sqlite-store.mjs [--count 5000] [--rounds 5] [--seconds 3] [--dir /tmp]
-//      [--driver auto|node:sqlite|better-sqlite3|both] [--parts enqueue,delivery,requests]
-//      [--better-sqlite3 DIR]
-// --driver both runs every SQLite variant on both drivers in the same process; that needs a Node
-// with node:sqlite (22.13+/24) and a better-sqlite3 built for it: --better-sqlite3 DIR points at a
-// directory whose node_modules/better-sqlite3 is (the workspace's copy is built for Node 20).
+//      [--parts enqueue,delivery,requests]
 import autocannon from 'autocannon';
 import { createMeter } from '@pacspace-metering/core';
 import { meterRequests } from '@pacspace-metering/express';
@@ -19,7 +15,6 @@ import { startSandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import Module from 'node:module';
 import { join } from 'node:path';
 import { createSqliteStore } from '@pacspace-metering/sqlite-store';
 import { heldClient } from './support/held-client.mjs';
@@ -29,18 +24,7 @@ const count = Number(arg('count', 5000));
 const rounds = Number(arg('rounds', 5));
 const seconds = Number(arg('seconds', 3));
 const dir = mkdtempSync(join(arg('dir', tmpdir()), 'sqlite-store-bench-'));
-const driverArg = arg('driver', 'auto');
-const drivers = driverArg === 'both' ? ['node:sqlite', 'better-sqlite3'] : [driverArg];
 const parts = new Set(arg('parts', 'enqueue,delivery,requests').split(','));
-const betterSqlite3Dir = arg('better-sqlite3', '');
-if (betterSqlite3Dir) {
-  // Bench only: the store's require('better-sqlite3') gets the copy built for this Node.js.
-  const target = Module.createRequire(join(betterSqlite3Dir, 'package.json')).resolve('better-sqlite3');
-  const resolveFilename = Module._resolveFilename;
-  Module._resolveFilename = function (request, ...rest) {
-    return request === 'better-sqlite3' ? target : resolveFilename.call(this, request, ...rest);
-  };
-}
 
 /** The stores compared; `undefined` options mean the meter's default MemoryStore. */
 const sqliteVariants = [
@@ -51,19 +35,14 @@ const sqliteVariants = [
 ];
 const variants = [
   { name: 'memory (baseline)', store: undefined },
-  ...sqliteVariants.flatMap((v) => drivers.map((driver) => ({
-    name: `sqlite${driver === 'auto' ? '' : ` [${driver}]`}, ${v.name}`,
-    store: driver === 'auto' ? v.store : { ...v.store, driver },
-  }))),
+  ...sqliteVariants.map((v) => ({ name: `sqlite, ${v.name}`, store: v.store })),
 ];
 
 const sandbox = await startSandbox({ seed: 1, maxRequestLog: 10 });
 let file = 0;
-const stores = [];
 
 function newMeter(variant, client, maxQueueSize = count) {
   const store = variant.store && createSqliteStore({ path: join(dir, `store-${++file}.db`), ...variant.store });
-  if (store && stores.length < 100) stores.push(store);
   const delivery = client ? { client } : { apiKey: sandbox.apiKey, baseUrl: sandbox.url };
   const meter = createMeter({ ...delivery, concurrency: 8, maxQueueSize, maxQueueBytes: 1024 * 1024 * 1024, ...(store ? { store } : {}) });
   return { meter, store };
@@ -160,7 +139,6 @@ if (parts.has('requests')) printTable(`Request path: Express hello world + meter
   'requests/s': fmt(requests[i], 0),
   'throughput vs memory': fmt(ratios(requests[i], requests[0]), 2),
 })));
-const used = [...new Set(stores.map((s) => s.driver))].join(', ') || 'none';
-console.log(`\nnode ${process.version}, drivers used: ${used}, ${count} deltas, store files in ${dir} (removed)`);
+console.log(`\nnode ${process.version}, node:sqlite, ${count} deltas, store files in ${dir} (removed)`);
 await sandbox.close();
 rmSync(dir, { recursive: true, force: true });

@@ -1,13 +1,16 @@
-// Issue #15, "no crash window by default": with a durable store, meterRequests() accepts the delta
-// when the handler ends the response, before its bytes leave; with a store that writes behind, the
-// answer leaves only once the delta is durable. Error answers and calls the client abandoned
-// before the handler answered are still not billed.
-import { createMeter, MemoryStore, type QueuedDelta } from '@pacspace-metering/core';
+// Issue #15, "no crash window by default": with a durable store, meterRequests() (and the Fastify
+// plugin, issue 24) accepts the delta when the handler ends the response, before its bytes leave;
+// with a store that writes behind, the answer leaves only once the delta is durable. Error answers
+// and calls the client abandoned before the handler answered are still not billed.
+import { createMeter, MemoryStore, type Meter, type QueuedDelta } from '@pacspace-metering/core';
 import { meterRequests } from '@pacspace-metering/express';
+import { fastifyMetering } from '@pacspace-metering/fastify';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
+import Fastify from 'fastify';
 import { request } from 'node:http';
 import { listen, waitFor, type RunningApp } from '../packages/express/test-support/harness.js';
+import { listenFastify } from '../packages/fastify/test-support/harness.js';
 
 /** A durable store that writes behind: each add is durable only when the test says so. */
 class WriteBehindStore extends MemoryStore {
@@ -33,7 +36,36 @@ function get(url: string, abortAfterHeaders = false): Promise<{ status: number; 
   });
 }
 
-describe('with a durable store, a delta is accepted when the handler ends the response', () => {
+/**
+ * Starts the app under test, metered with `customerId` 'acme': `GET /ok` (200), `GET /refused`
+ * (422), `GET /slow` (answers 200 when `release` is called, after the client may have gone).
+ */
+type StartApp = (meter: Meter, slow: (answer: () => void) => void) => Promise<RunningApp>;
+
+const startExpress: StartApp = (meter, slow) => {
+  const app = express();
+  app.use(meterRequests(meter, { customerId: () => 'acme' }));
+  app.get('/ok', (_req, res) => void res.json({ ok: true }));
+  app.get('/refused', (_req, res) => void res.status(422).json({ error: 'no' }));
+  app.get('/slow', (_req, res) => slow(() => void res.json({ late: true })));
+  return listen(app);
+};
+
+const startFastify: StartApp = async (meter, slow) => {
+  const app = Fastify();
+  await app.register(fastifyMetering, { meter, customerId: () => 'acme' });
+  app.get('/ok', async () => ({ ok: true }));
+  app.get('/refused', async (_request, reply) => reply.code(422).send({ error: 'no' }));
+  app.get('/slow', (_request, reply) => {
+    slow(() => void reply.send({ late: true }));
+  });
+  return listenFastify(app);
+};
+
+describe.each([
+  ['Express', startExpress],
+  ['Fastify', startFastify],
+])('%s with a durable store: a delta is accepted when the handler ends the response', (_name, start) => {
   let sandbox: Sandbox;
   let running: RunningApp;
   let store: WriteBehindStore;
@@ -44,15 +76,9 @@ describe('with a durable store, a delta is accepted when the handler ends the re
     sandbox = await startSandbox();
     store = new WriteBehindStore();
     meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store });
-    const app = express();
-    app.use(meterRequests(meter, { customerId: () => 'acme' }));
-    app.get('/ok', (_req, res) => void res.json({ ok: true }));
-    app.get('/refused', (_req, res) => void res.status(422).json({ error: 'no' }));
-    // Answers only when the test lets it, after the client may have gone.
-    app.get('/slow', (_req, res) => {
-      release = () => void res.json({ late: true });
+    running = await start(meter, (answer) => {
+      release = answer;
     });
-    running = await listen(app);
   });
   afterAll(async () => {
     for (const p of store.pending) p.commit();

@@ -3,6 +3,9 @@
 // top-up is seen within the TTL, deltas PacSpace has not verified yet are still counted, and one
 // balance read serves every call of a customer per TTL.
 import { PROBLEM_TYPES } from '@pacspace-metering/core';
+import { requireBalance } from '@pacspace-metering/express';
+import express from 'express';
+import { listen } from '../packages/express/test-support/harness.js';
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { deriveReads, gatedApp, verifiedBalance, type GatedApp } from './support/gated-app.js';
 import { waitFor } from './support/wait.js';
@@ -78,6 +81,25 @@ describe('balance gate on Express, one instance', () => {
     expect(deriveReads(sandbox, 'other')).toBe(3);
     expect(gated.gate.stats().deriveCalls).toBe(deriveReads(sandbox));
   });
+});
+
+it('lets a CORS preflight through a gated app unchecked (no credentials, no customer): the call that follows is checked', async () => {
+  const sandbox = await startSandbox();
+  const gated = await gatedApp(sandbox);
+  const app = express();
+  app.use(requireBalance(gated.gate, { customerId: (req) => req.headers['x-customer'] as string | undefined }));
+  app.use((req, res) => void res.status(req.method === 'OPTIONS' ? 204 : 200).end());
+  const running = await listen(app);
+  try {
+    const preflight = await fetch(`${running.url}/v1/work`, { method: 'OPTIONS', headers: { 'access-control-request-method': 'GET', origin: 'https://example.com' } });
+    expect(preflight.status).toBe(204);
+    expect((await fetch(`${running.url}/v1/work`, { headers: { 'x-customer': 'nobody' } })).status).toBe(402);
+    expect(gated.gate.stats()).toMatchObject({ checks: 1, invalid: 0 });
+  } finally {
+    await running.close();
+    await gated.close();
+    await sandbox.close();
+  }
 });
 
 describe('balance gate on Express, PacSpace verifies slowly', () => {

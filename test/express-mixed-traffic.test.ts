@@ -1,62 +1,11 @@
-// Issue #3, "Must show": mixed traffic through a real Express app, billed into the sandbox through
-// injected 5xx, connection resets and commit-then-drop. Exactly the successful requests are billed,
-// each exactly once.
-import { createMeter, type Meter } from '@pacspace-metering/core';
+// The mixed-traffic suite (test/support/mixed-traffic.ts) through the Express middleware.
 import { meterRequests } from '@pacspace-metering/express';
-import { duplicateReferenceIds, startSandbox, sumByCustomer, type Sandbox } from '@pacspace-metering/sandbox';
 import express from 'express';
-import { abortMidResponse, listen, pool, type RunningApp } from '../packages/express/test-support/harness.js';
+import { describeMixedTraffic, inProcess } from './support/mixed-traffic.js';
 
-type Kind = 'success' | 'client-error' | 'throws' | 'rejects' | 'aborted';
-
-interface Call {
-  kind: Kind;
-  customer: string;
-  units: number;
-  path: string;
-}
-
-const SCOPE = 'express-e2e';
-const CUSTOMERS = ['cust-a', 'cust-b', 'cust-c', 'cust-d', 'cust-e'];
-
-/** 500 successes, 100 4xx, 100 throws, 50 rejections, 30 aborts, interleaved in a fixed order. */
-function plan(): Call[] {
-  const counts: Array<[Kind, number]> = [['success', 500], ['client-error', 100], ['throws', 100], ['rejects', 50], ['aborted', 30]];
-  const byKind = counts.map(([kind, n]) =>
-    Array.from({ length: n }, (_, i): Call => {
-      const customer = CUSTOMERS[i % CUSTOMERS.length]!;
-      const units = (i % 3) + 1;
-      const path = {
-        success: `/v1/reports/${i}?units=${units}`,
-        'client-error': `/v1/reports/${i}/invalid?status=${[400, 404, 409, 422][i % 4]}&units=${units}`,
-        throws: `/v1/reports/${i}/throws?units=${units}`,
-        rejects: `/v1/reports/${i}/rejects?units=${units}`,
-        aborted: `/v1/reports/${i}/stream?units=${units}`,
-      }[kind];
-      return { kind, customer, units, path };
-    }),
-  );
-  const calls: Call[] = [];
-  for (let round = 0; calls.length < 780; round++) for (const list of byKind) if (round < list.length) calls.push(list[round]!);
-  return calls;
-}
-
-describe('Express mixed traffic -> sandbox with faults', () => {
-  let sandbox: Sandbox;
-  let meter: Meter;
-  let running: RunningApp;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({
-      seed: 2024,
-      faults: {
-        serverError: { rate: 0.1 },
-        resetBeforeProcessing: { rate: 0.05 },
-        commitThenDrop: { rate: 0.05, requests: [2, 4] },
-      },
-    });
-    meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: SCOPE, concurrency: 8, retryBaseDelayMs: 5, retryMaxDelayMs: 50 });
-
+describeMixedTraffic('Express', {
+  route: '/v1/reports/:id',
+  start: inProcess((meter) => {
     const app = express();
     app.use(meterRequests(meter, { customerId: (req) => req.get('x-customer'), delta: (req) => -Number(req.query.units) }));
     const reports = express.Router();
@@ -75,70 +24,6 @@ describe('Express mixed traffic -> sandbox with faults', () => {
       res.once('close', () => res.end(']}'));
     });
     app.use('/v1/reports', reports);
-    running = await listen(app);
-  });
-
-  afterAll(async () => {
-    await running?.close();
-    await meter?.close({ timeoutMs: 5_000 });
-    await sandbox?.close();
-  });
-
-  it('bills exactly the 500 successful requests, once each, with the right sums per customer', async () => {
-    const calls = plan();
-    const outcomes = await pool(
-      calls.map((call) => async () => {
-        const headers = { 'x-customer': call.customer };
-        if (call.kind === 'aborted') {
-          const received = await abortMidResponse(running.url + call.path, headers);
-          return { call, status: 0, requestId: received['x-request-id'] as string | undefined };
-        }
-        const res = await fetch(running.url + call.path, { headers });
-        await res.arrayBuffer();
-        return { call, status: res.status, requestId: res.headers.get('x-request-id') ?? undefined };
-      }),
-      12,
-    );
-
-    // Every response is done on the server (all finish/close listeners ran) before we look.
-    await running.waitForDone(calls.length);
-    const report = await meter.flush({ timeoutMs: 60_000 });
-    expect(report.timedOut).toBe(false);
-    expect(report.pending).toBe(0);
-
-    const successes = outcomes.filter((o) => o.call.kind === 'success');
-    const failures = outcomes.filter((o) => o.call.kind !== 'success');
-    expect(successes).toHaveLength(500);
-    expect(successes.every((o) => o.status === 200 && typeof o.requestId === 'string')).toBe(true);
-    expect(failures.filter((o) => o.call.kind === 'client-error').every((o) => o.status >= 400 && o.status < 500)).toBe(true);
-    expect(failures.filter((o) => o.call.kind === 'throws' || o.call.kind === 'rejects').every((o) => o.status === 500)).toBe(true);
-
-    const ledger = sandbox.ledger();
-    const expectedIds = new Set(successes.map((o) => `${SCOPE}:api_request:${o.call.customer}:${o.requestId}`));
-    expect(expectedIds.size).toBe(500);
-    expect(ledger.deltas).toHaveLength(500);
-    expect(duplicateReferenceIds(ledger)).toEqual([]);
-    expect(new Set(ledger.deltas.map((d) => d.referenceId))).toEqual(expectedIds);
-
-    // No failed or aborted request left a trace, under any customer.
-    const billedRequestIds = new Set(ledger.deltas.map((d) => d.referenceId!.split(':').pop()));
-    const failedIds = failures.map((o) => o.requestId).filter((id): id is string => id !== undefined);
-    expect(failedIds.length).toBeGreaterThanOrEqual(30); // at least the aborted calls saw their id
-    expect(failedIds.filter((id) => billedRequestIds.has(id))).toEqual([]);
-
-    const expectedSums: Record<string, number> = {};
-    for (const o of successes) expectedSums[o.call.customer] = (expectedSums[o.call.customer] ?? 0) - o.call.units;
-    expect(sumByCustomer(ledger)).toEqual(expectedSums);
-
-    // The route dimension is the pattern, for every delta.
-    expect(new Set(ledger.deltas.map((d) => d.metadata?.route))).toEqual(new Set(['/v1/reports/:id']));
-
-    // The faults really happened, and the replays were recognised rather than billed twice.
-    const stats = meter.stats();
-    expect(ledger.counts.faults).toBeGreaterThan(0);
-    expect(stats.retried).toBeGreaterThan(0);
-    expect(stats).toMatchObject({ accepted: 500, delivered: 500, dropped: {}, failed: {} });
-    expect(ledger.requests.some((r) => r.outcome === 'fault:commit-drop')).toBe(true);
-    expect(stats.deduplicated).toBeGreaterThan(0);
-  });
+    return app;
+  }),
 });

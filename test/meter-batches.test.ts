@@ -16,7 +16,8 @@ function byKey(requests: ProxiedRequest[]): Map<string, ProxiedRequest[]> {
   return keys;
 }
 
-describe('Meter -> sandbox: batched delivery', () => {
+// Issue 24: the same guarantees through either HTTP client of the built-in client.
+describe.each(['node', 'fetch'] as const)('Meter -> sandbox: batched delivery (%s transport)', (transport) => {
   let sandbox: Sandbox;
   let proxy: RecordingProxy;
   const unhandled = trackUnhandledRejections();
@@ -50,6 +51,7 @@ describe('Meter -> sandbox: batched delivery', () => {
     const meter = createMeter({
       apiKey: sandbox.apiKey,
       baseUrl: proxy.url,
+      transport,
       scope: 'batches',
       retryBaseDelayMs: 5,
       retryMaxDelayMs: 100,
@@ -93,7 +95,7 @@ describe('Meter -> sandbox: batched delivery', () => {
   });
 
   it('resolves each emit() with its own item receipt when it travelled in a batch with others', async () => {
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, scope: 'emits' });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, transport, scope: 'emits' });
     for (let i = 0; i < 30; i++) meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', requestId: `bulk-${i}` });
     const receipts = await Promise.all([1, 2, 3].map((n) => meter.emit({ customerId: `vip-${n}`, delta: -n, reason: 'export', requestId: `critical-${n}` })));
     expect(proxy.requests).toHaveLength(1);
@@ -107,7 +109,7 @@ describe('Meter -> sandbox: batched delivery', () => {
   });
 
   it('delivers a lone delta without a flush, and groups the ones queued together into one request', async () => {
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, flushIntervalMs: 50 });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, transport, flushIntervalMs: 50 });
     meter.enqueue({ customerId: 'quiet', delta: -1, reason: 'api_request' });
     await waitFor(() => meter.stats().delivered === 1, 'the lone delta delivered');
     for (let i = 0; i < 40; i++) meter.enqueue({ customerId: 'quiet', delta: -1, reason: 'api_request' });
@@ -117,7 +119,7 @@ describe('Meter -> sandbox: batched delivery', () => {
   });
 
   it('drops only the item PacSpace refuses for good inside a 2xx answer, with its reason (SDK-shaped client with emitBatch)', async () => {
-    const real = createPacSpaceClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
+    const real = createPacSpaceClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport });
     const sent: number[] = [];
     // An SDK-shaped client whose batch carries one item the API refuses: a reason over 500 characters.
     const client = {
@@ -150,7 +152,7 @@ describe('Meter -> sandbox: batched delivery', () => {
     const dir = mkdtempSync(join(tmpdir(), 'batch-dead-letter-'));
     const path = join(dir, 'outbox.db');
     try {
-      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'dl', store: createSqliteStore({ path }) });
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport, scope: 'dl', store: createSqliteStore({ path }) });
       for (let i = 0; i < 50; i++) meter.enqueue({ customerId: i === 20 ? 'bad' : 'good', delta: -1, reason: 'api_request', requestId: `r-${i}` });
       const report = await meter.close();
       expect(report).toMatchObject({ delivered: 49, failed: 1, pending: 0 });
@@ -167,7 +169,7 @@ describe('Meter -> sandbox: batched delivery', () => {
   it('narrows a batch refused whole (400) down to the one bad item, delivering the 99 others', async () => {
     sandbox.setFaults({ batchRejection: { customerIds: ['bad'] } });
     const drops: DropEvent[] = [];
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: proxy.url, transport, onDrop: (d) => drops.push(d) });
     for (let i = 0; i < 100; i++) meter.enqueue({ customerId: i === 63 ? 'bad' : `good-${i % 4}`, delta: -1, reason: 'api_request', requestId: `r-${i}` });
     const report = await meter.flush();
     expect(report).toMatchObject({ delivered: 99, failed: 1, dropped: 1, pending: 0 });
@@ -183,7 +185,7 @@ describe('Meter -> sandbox: batched delivery', () => {
 
   it('splits a batch PacSpace answers 413 until each part fits, and delivers every delta once', async () => {
     const small = await startSandbox({ maxBodyBytes: 4096 });
-    const meter = createMeter({ apiKey: small.apiKey, baseUrl: small.url, retryBaseDelayMs: 5 });
+    const meter = createMeter({ apiKey: small.apiKey, baseUrl: small.url, transport, retryBaseDelayMs: 5 });
     for (let i = 0; i < 100; i++) meter.enqueue({ customerId: `c-${i % 3}`, delta: -1, reason: 'api_request', requestId: `big-${i}`, metadata: { note: 'x'.repeat(60) } });
     const report = await meter.flush();
     const ledger = small.ledger();
@@ -198,7 +200,7 @@ describe('Meter -> sandbox: batched delivery', () => {
 
   it('falls back to one delta per request when the batch endpoint does not exist (404)', async () => {
     const noBatch = await startRecordingProxy(sandbox.url, (path) => (path === BATCH ? { status: 404, body: { success: false, error: { code: 'NOT_FOUND', message: 'no such route' } } } : undefined));
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: noBatch.url, retryBaseDelayMs: 5 });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: noBatch.url, transport, retryBaseDelayMs: 5 });
     for (let i = 0; i < 5; i++) meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request', requestId: `nb-${i}` });
     const report = await meter.flush();
     expect(report).toMatchObject({ delivered: 5, failed: 0, dropped: 0 });
@@ -211,7 +213,7 @@ describe('Meter -> sandbox: batched delivery', () => {
   it('close({ timeoutMs }) with a batch in flight and one waiting to be resent reports every delta', async () => {
     sandbox.setFaults({ latencyMs: 30_000 });
     const drops: DropEvent[] = [];
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, maxBatchSize: 10, concurrency: 1, attemptTimeoutMs: 60_000, onDrop: (d) => drops.push(d) });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport, maxBatchSize: 10, concurrency: 1, attemptTimeoutMs: 60_000, onDrop: (d) => drops.push(d) });
     const refs: string[] = [];
     for (let i = 0; i < 25; i++) {
       const result = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: `stall-${i}` });

@@ -2,7 +2,8 @@ import { createMeter, type RetryEvent } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { trackUnhandledRejections } from './support/wait.js';
 
-describe('Meter -> sandbox: exactly once under faults', () => {
+// Issue 24: the same guarantees through either HTTP client of the built-in client.
+describe.each(['node', 'fetch'] as const)('Meter -> sandbox: exactly once under faults (%s transport)', (transport) => {
   let sandbox: Sandbox;
   const unhandled = trackUnhandledRejections();
 
@@ -25,6 +26,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
     const meter = createMeter({
       apiKey: sandbox.apiKey,
       baseUrl: sandbox.url,
+      transport,
       scope: 'e2e',
       delivery: 'single',
       concurrency: 8,
@@ -61,7 +63,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
   it('sends the body frozen at acceptance on every retry, whatever the caller mutates later', async () => {
     sandbox.reset();
     sandbox.setFaults({ commitThenDrop: { requests: [1] } });
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, retryBaseDelayMs: 5 });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport, retryBaseDelayMs: 5 });
     const metadata: Record<string, unknown> = { plan: 'pro' };
     const result = meter.enqueue({ customerId: 'acme', delta: -3, reason: 'report', requestId: 'r1', metadata });
     metadata.plan = 'changed-after-enqueue';
@@ -78,7 +80,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
   it('lets concurrent flush calls share one drain that really waits', async () => {
     sandbox.reset();
     sandbox.setFaults({ latencyMs: 30 });
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, concurrency: 2 });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport, concurrency: 2 });
     for (let i = 0; i < 20; i++) meter.enqueue({ customerId: 'acme', delta: -1, reason: 'r', requestId: `f-${i}` });
     const [a, b] = await Promise.all([meter.flush(), meter.flush({ timeoutMs: 60_000 })]);
     expect(a).toMatchObject({ delivered: 20, pending: 0, timedOut: false });
@@ -90,7 +92,7 @@ describe('Meter -> sandbox: exactly once under faults', () => {
   it('resolves emit() with the receipt once PacSpace has the delta', async () => {
     sandbox.reset();
     sandbox.setFaults({ serverError: { requests: [1, 2] } });
-    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, retryBaseDelayMs: 5 });
+    const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, transport, retryBaseDelayMs: 5 });
     const receipt = await meter.emit({ customerId: 'acme', delta: -10, reason: 'export', requestId: 'critical-1' });
     expect(receipt).toMatchObject({ referenceId: 'metering:export:acme:critical-1', attempts: 3, deduplicated: false });
     expect(receipt.receipt.recordId).toEqual(sandbox.ledger().deltas[0]!.recordId);

@@ -1,5 +1,7 @@
-// Issue #14: a NestJS Terminus health indicator for the Meter, in a real Nest app with a /health
-// route, its Meter delivering to the sandbox over real sockets.
+// Issue #14: a NestJS Terminus health indicator for the Meter, in a real Nest app with health
+// routes, its Meter delivering to the sandbox over real sockets. Issue 20, item 8: readiness never
+// fails on PacSpace's health (an outage would take every instance out of the load balancer at
+// once); the alert check counts drops over a trailing window, so it clears once they stop.
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -23,6 +25,15 @@ async function get(base: string, path: string, headers: Record<string, string> =
   return { status: res.status, body: text.startsWith('{') ? (JSON.parse(text) as HealthBody) : { status: text } };
 }
 
+/** Polls `path` until it answers `status` (a condition, never a fixed wait); fails after 15 s. */
+async function untilStatus(base: string, path: string, status: number, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await get(base, path)).status !== status) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** An app with Terminus, the Metering module and a /health route judged with `thresholds`. */
 function appModule(meteringOptions: Parameters<typeof MeteringModule.forRoot>[0], thresholds: MeterHealthOptions) {
   @Controller()
@@ -41,10 +52,16 @@ function appModule(meteringOptions: Parameters<typeof MeteringModule.forRoot>[0]
       private readonly metering: MeteringHealthIndicator,
     ) {}
 
-    @Get()
+    @Get('ready')
     @HealthCheck()
-    check() {
-      return this.health.check([() => this.metering.isHealthy('metering', thresholds)]);
+    ready() {
+      return this.health.check([() => this.metering.isReady()]);
+    }
+
+    @Get('billing')
+    @HealthCheck()
+    billing() {
+      return this.health.check([() => this.metering.isBillingHealthy('metering', thresholds)]);
     }
 
     @Get('periodic')
@@ -80,45 +97,51 @@ describe('MeteringHealthIndicator (Terminus) in a real Nest app', () => {
     await sandbox.close();
   });
 
-  it('is up while billing flows, down (503) once a delta was dropped, with the reason in the body', async () => {
+  it('readiness stays up while a dropped delta takes the billing check down, for the window only', async () => {
     const { app, base, meter } = await boot(
-      appModule({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'terminus-drop', customerId, maxDeltaBytes: 256, logger: silentLogger, metadata: (req: { headers: Record<string, string | undefined> }) => ({ pad: req.headers['x-pad'] ?? '' }) }, {}),
+      appModule({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'terminus-drop', customerId, maxDeltaBytes: 256, logger: silentLogger, metadata: (req: { headers: Record<string, string | undefined> }) => ({ pad: req.headers['x-pad'] ?? '' }) }, { windowSeconds: 1 }),
     );
     try {
       expect((await get(base, '/items/1', { 'x-customer': 'acme' })).status).toBe(200);
       await waitFor(() => meter.stats().delivered === 1, 'the first delta delivered');
-      const up = await get(base, '/health');
+      const up = await get(base, '/health/billing');
       expect(up.status).toBe(200);
-      expect(up.body.status).toBe('ok');
       expect(up.body.info?.metering).toMatchObject({ status: 'up', message: 'ok', problems: [], dropped: 0 });
 
-      // A delta over maxDeltaBytes is refused at intake: dropped as too_large, and /health says so.
+      // A delta over maxDeltaBytes is refused at intake: dropped as too_large, and the billing check says so.
       expect((await get(base, '/items/2', { 'x-customer': 'acme', 'x-pad': 'x'.repeat(400) })).status).toBe(200);
       await waitFor(() => meter.stats().dropped.too_large === 1, 'the oversized delta dropped');
-      const down = await get(base, '/health');
+      const down = await get(base, '/health/billing');
       expect(down.status).toBe(503);
-      expect(down.body.status).toBe('error');
-      expect(down.body.error?.metering).toMatchObject({ status: 'down', problems: ['dropped'], dropped: 1, droppedByReason: { too_large: 1 } });
+      expect(down.body.error?.metering).toMatchObject({ status: 'down', problems: ['dropped'], dropped: 1, droppedByReason: { too_large: 1 }, droppedSinceStart: 1 });
+      const ready = await get(base, '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.info?.metering).toMatchObject({ status: 'up', ready: true, healthy: false, problems: ['dropped'] });
+
+      // No drop since: once the 1 s window has passed, the billing check is up again.
+      await untilStatus(base, '/health/billing', 200, 'the billing check up again after its window');
+      expect((await get(base, '/health/billing')).body.info?.metering).toMatchObject({ status: 'up', dropped: 0, droppedSinceStart: 1 });
     } finally {
       await app.close();
     }
   });
 
-  it('is down with "unauthorized" when PacSpace refuses the key, even when drops are tolerated', async () => {
+  it('takes the billing check down with "unauthorized" when PacSpace refuses the key, never readiness', async () => {
     const { app, base, meter } = await boot(appModule({ apiKey: 'pk_test_wrong.key', baseUrl: sandbox.url, scope: 'terminus-key', customerId, logger: silentLogger }, { maxDropped: 100 }));
     try {
-      expect((await get(base, '/health')).status).toBe(200);
+      expect((await get(base, '/health/billing')).status).toBe(200);
       expect((await get(base, '/items/1', { 'x-customer': 'acme' })).status).toBe(200);
       await waitFor(() => meter.stats().dropped.unauthorized === 1, 'the delta refused as unauthorized');
-      const down = await get(base, '/health');
+      const down = await get(base, '/health/billing');
       expect(down.status).toBe(503);
-      expect(down.body.error?.metering).toMatchObject({ status: 'down', problems: ['unauthorized'], message: 'PacSpace refused the API key (1 delta dropped as unauthorized)' });
+      expect(down.body.error?.metering).toMatchObject({ status: 'down', problems: ['unauthorized'], message: expect.stringMatching(/^PacSpace refused the API key \(1 delta dropped as unauthorized in the last \d+ s\)$/) });
+      expect((await get(base, '/health/ready')).status).toBe(200);
     } finally {
       await app.close();
     }
   });
 
-  it('is down while the oldest queued delta is older than maxOldestQueuedAgeSeconds, and up again once PacSpace is back', async () => {
+  it('keeps readiness up through a PacSpace outage (a stale queue takes the billing check down), and both up once PacSpace is back', async () => {
     const { app, base, meter } = await boot(
       appModule({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'terminus-stale', customerId, logger: silentLogger, retryBaseDelayMs: 20, retryMaxDelayMs: 100 }, { maxOldestQueuedAgeSeconds: 0.5 }),
     );
@@ -126,17 +149,33 @@ describe('MeteringHealthIndicator (Terminus) in a real Nest app', () => {
       await sandbox.stop();
       expect((await get(base, '/items/1', { 'x-customer': 'acme' })).status).toBe(200);
       await waitFor(() => meter.stats().oldestQueuedAgeMs > 500, 'the delta waiting longer than 0.5 s');
-      const down = await get(base, '/health');
+      const down = await get(base, '/health/billing');
       expect(down.status).toBe(503);
       expect(down.body.error?.metering).toMatchObject({ status: 'down', problems: ['stale_queue'], queued: 1, dropped: 0 });
+      const ready = await get(base, '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.info?.metering).toMatchObject({ status: 'up', ready: true, queued: 1 }); // judged with the default 300 s: no problem yet
 
       await sandbox.start();
       await waitFor(() => meter.stats().delivered === 1, 'the delta delivered once PacSpace is back', 30_000);
-      const up = await get(base, '/health');
+      const up = await get(base, '/health/billing');
       expect(up.status).toBe(200);
       expect(up.body.info?.metering).toMatchObject({ status: 'up', queued: 0, oldestQueuedAgeSeconds: 0 });
     } finally {
       await sandbox.start().catch(() => undefined);
+      await app.close();
+    }
+  });
+
+  it('takes readiness down once the Meter is closed: calls served then would go unbilled', async () => {
+    const { app, base, meter } = await boot(appModule({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'terminus-closed', customerId, logger: silentLogger }, {}));
+    try {
+      expect((await get(base, '/health/ready')).status).toBe(200);
+      await meter.close();
+      const down = await get(base, '/health/ready');
+      expect(down.status).toBe(503);
+      expect(down.body.error?.metering).toMatchObject({ status: 'down', ready: false, problems: ['closed'], message: 'the meter is closed' });
+    } finally {
       await app.close();
     }
   });

@@ -8,6 +8,7 @@ import { duplicateReferenceIds, startSandbox, sumByCustomer, type Sandbox } from
 import express from 'express';
 import { Agent, request } from 'node:http';
 import { listen } from '../packages/express/test-support/harness.js';
+import { waitFor } from './support/wait.js';
 
 const CUSTOMERS = Array.from({ length: 10 }, (_, i) => `cust-${i}`);
 const CALLS = 20_000;
@@ -78,4 +79,27 @@ describe('a full queue folds deltas into per-customer sums', () => {
     agent.destroy();
     // 20,000 HTTP calls: on a loaded 2-core machine this can take longer than Jest's default minute.
   }, 240_000);
+
+  // Issue 20, item 6: close() after an outage with folded sums reported `pending` 13 (10 queued
+  // deltas + 3 sums) when 1,000 deltas were not delivered, and the shutdown snippet of the READMEs
+  // printed "13 usage deltas not delivered". `pending` counts deltas now; the referenceIds listed are
+  // those of the deltas held and of each sum, and the drops counted as `shutdown` match.
+  it('close() during an outage reports every delta not delivered, folded ones included', async () => {
+    await sandbox.stop();
+    try {
+      const drops: DropEvent[] = [];
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'fold-close', maxQueueSize: 10, retryBaseDelayMs: 10, retryMaxDelayMs: 50, onDrop: (d) => drops.push(d), logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      for (let i = 0; i < 1_000; i++) expect(meter.enqueue({ customerId: CUSTOMERS[i % 3]!, delta: -1, reason: 'search', requestId: `q-${i}` }).accepted).toBe(true);
+      expect(meter.stats()).toMatchObject({ folded: 990, overflow: { sums: 3, deltas: 990 } });
+      const report = await meter.close({ timeoutMs: 200 });
+      expect({ pending: report.pending, timedOut: report.timedOut, ids: report.pendingReferenceIds.length, sumIds: report.pendingReferenceIds.filter((id) => id.includes(':overflow.')).length }).toEqual({ pending: 1_000, timedOut: true, ids: 13, sumIds: 3 });
+      // With the memory store they are lost, and each is counted and reported as such (a sum's drop
+      // carries its total: -1 for each delta it holds); a request abandoned under way settles last.
+      await waitFor(() => meter.stats().dropped.shutdown === 1_000, 'every delta reported dropped');
+      expect(meter.stats().dropped).toEqual({ shutdown: 1_000 });
+      expect(drops.reduce((n, d) => n - (d.delta ?? 0), 0)).toBe(1_000);
+    } finally {
+      await sandbox.start();
+    }
+  });
 });

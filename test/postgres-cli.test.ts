@@ -46,7 +46,9 @@ describe('pacspace-metering --postgres', () => {
     expect(text).toMatchObject({ code: 0, stderr: '' });
     expect(text.stdout).toMatch(/^outbox\s+postgres schema pacspace_metering$/m);
     expect(text.stdout).toMatch(/^pending\s+1 \(\d+ bytes\)$/m);
-    expect(text.stdout).toMatch(/^unleased\s+1 \(sent by the next instance that polls\)$/m);
+    expect(text.stdout).toMatch(/^unleased\s+1 \(sent by the next instance of their Meter that polls\)$/m);
+    // Written by a store no Meter was attached to: rows without an owner.
+    expect(text.stdout).toMatch(/^by meter\s+\(written before rows had an owner\) 1$/m);
     expect(text.stdout).toMatch(/^dead letters\s+2 \(integrity 1, rejected 1\)$/m);
     const json = JSON.parse(cli(['status', '--postgres', db.url, '--json']).stdout);
     expect(json).toMatchObject({ schema: 'pacspace_metering', pending: 1, unleased: 1, leasedBy: {}, deadLetters: { total: 2, byReason: { rejected: 1, integrity: 1 } } });

@@ -6,7 +6,7 @@ import { buildReferenceId } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startChild, type Child } from '../packages/postgres-store/test-support/helpers.js';
+import { startChild, waitFor, type Child } from '../packages/postgres-store/test-support/helpers.js';
 import { startTestDatabase, type TestDatabase } from '../packages/postgres-store/test-support/pg-cluster.js';
 
 const APP = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'fixtures', 'pg-orders-app.mjs');
@@ -67,16 +67,18 @@ describe('transactional enqueue: the order and its delta, or neither', () => {
       main.child.kill('SIGTERM');
       expect(await main.nextLine()).toEqual({ closed: true, pending: 0 });
       await main.exited;
-      const left = await client.query('SELECT count(*)::int AS n FROM pacspace_metering.outbox');
-      if (left.rows[0].n > 0) {
-        // The o99 row may have been committed after the survivor's last poll: a fresh instance takes it.
+      const rowsLeft = async () => (await client.query('SELECT count(*)::int AS n FROM pacspace_metering.outbox')).rows[0].n as number;
+      if ((await rowsLeft()) > 0) {
+        // The o99 row may have been committed after the survivor's last poll, or leased by the
+        // killed instance itself in its last moment (its lease then runs out after 2 s): a fresh
+        // instance takes it.
         const next = start();
         await next.nextLine();
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await waitFor('an empty outbox', async () => (await rowsLeft()) === 0, 30_000);
         next.child.kill('SIGTERM');
         expect(await next.nextLine()).toMatchObject({ closed: true });
       }
-      expect((await client.query('SELECT count(*)::int AS n FROM pacspace_metering.outbox')).rows[0].n).toBe(0);
+      expect(await rowsLeft()).toBe(0);
     } finally {
       await client.end();
     }

@@ -140,7 +140,7 @@ const errors = compileErrors(compiled);
 describe('README snippets', () => {
   it('finds the snippets of every README', () => {
     const readmes = new Set(snippets.map((s) => s.readme));
-    for (const readme of ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/nestjs/README.md', 'packages/sandbox/README.md', 'packages/sqlite-store/README.md', 'packages/postgres-store/README.md']) {
+    for (const readme of ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/fastify/README.md', 'packages/hono/README.md', 'packages/nestjs/README.md', 'packages/sandbox/README.md', 'packages/sqlite-store/README.md', 'packages/postgres-store/README.md']) {
       expect(readmes).toContain(readme);
     }
     expect(snippets.length).toBeGreaterThanOrEqual(17);
@@ -197,6 +197,12 @@ describe('README snippets', () => {
       const run = await runNode([script('core-dry-run')], undefined, { NODE_ENV: 'production' });
       expect(run.code).not.toBe(0);
       expect(run.stderr).toContain('apiKey: must be a PacSpace API key');
+    });
+
+    it('hono README, "Testing your app": app.request() through the middleware bills the sandbox it starts, with the route pattern', async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('hono-testing')], undefined);
+      expect(run).toMatchObject({ code: 0, stderr: '', stdout: "[ [ 'acme', -1, '/reports/:id' ] ]\n" });
     });
 
     it.each(['packages/express/README.md', 'packages/nestjs/README.md'])(

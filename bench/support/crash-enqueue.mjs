@@ -5,15 +5,19 @@
 //                   (what the framework packages wait for before the answer leaves)
 //   sqlite          the SQLite store, commit per add (the default)
 //   sqlite-group    the SQLite store with commitWindowMs 5
+// Each with `-full` appended: PacSpace down and a queue (memory window) of 100, so 1,900 of the 2,000
+// deltas are beyond it: what a long outage leaves. Before issue 20 those were summed in memory.
 // Prints nothing; the bench counts the rows left in the outbox.
 import { createMeter } from '@pacspace-metering/core';
 import { createPostgresStore } from '@pacspace-metering/postgres-store';
 import { createSqliteStore } from '@pacspace-metering/sqlite-store';
 
-const [mode, target, bursts] = process.argv.slice(2);
+const [variant, target, bursts] = process.argv.slice(2);
+const full = variant.endsWith('-full');
+const mode = full ? variant.slice(0, -'-full'.length) : variant;
 const store = mode.startsWith('postgres') ? await createPostgresStore({ connectionString: target }) : createSqliteStore({ path: target, ...(mode === 'sqlite-group' ? { commitWindowMs: 5 } : {}) });
 // Nothing is delivered: an unreachable PacSpace keeps every accepted delta in the outbox.
-const meter = createMeter({ apiKey: 'psk_bench_unused', baseUrl: 'http://127.0.0.1:9', store, maxQueueSize: 1_000_000, maxQueueBytes: 1024 ** 3, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+const meter = createMeter({ apiKey: 'psk_bench_unused', baseUrl: 'http://127.0.0.1:9', store, maxQueueSize: full ? 100 : 1_000_000, maxQueueBytes: 1024 ** 3, logger: { debug() {}, info() {}, warn() {}, error() {} } });
 let last;
 for (let b = 0; b < Number(bursts); b++) {
   for (let i = 0; i < 100; i++) last = meter.enqueue({ customerId: `c${i % 10}`, delta: -1, reason: 'bench', requestId: `${process.pid}-${b}-${i}` });

@@ -10,7 +10,8 @@ const store = await createPostgresStore({ connectionString: url, pollIntervalMs:
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 let meter;
 createInterface({ input: process.stdin }).once('line', () => {
-  meter = createMeter({ apiKey, baseUrl, store, concurrency: 8 });
+  // The same account as the Meter that filled the outbox: rows belong to the Meter that accepted them.
+  meter = createMeter({ apiKey, baseUrl, store, concurrency: 8, account: 'bench' });
 });
 process.on('SIGTERM', async () => {
   await meter?.close({ timeoutMs: 10_000 });

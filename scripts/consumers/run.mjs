@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The consumer test: packs every publishable package, installs the tarballs with plain npm into
 // fresh apps (Express 4 CJS, Express 5 ESM strict TS, Nest 11 CJS, Nest 12 ESM, Nest 11 on
-// Fastify), builds them, starts each against a sandbox run from the sandbox's own tarball, and
-// checks over HTTP: a success billed once, a 4xx not billed, SIGTERM delivers what is queued and
-// the app exits 0. Prints one line per app and a summary; exits 1 when any app failed.
+// Fastify, a TypeScript 7 project that also runs the READMEs' Jest set-ups as written), builds
+// them, starts each against a sandbox run from the sandbox's own tarball, and checks over HTTP: a
+// success billed once, a 4xx not billed, SIGTERM delivers what is queued and the app exits 0.
+// Prints one line per app and a summary; exits 1 when any app failed.
 //
 // Usage: node scripts/consumers/run.mjs [--only name,name] [--keep]
 // npm's cache persists in $PACSPACE_CONSUMERS_CACHE (default ~/.cache/pacspace-consumers), so a
 // repeat run installs from it (--prefer-offline). The packages must be built first.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +18,10 @@ import { checkApp } from './lib/checks.mjs';
 import { CONSUMERS } from './lib/consumers.mjs';
 import { packAll } from './lib/pack.mjs';
 import { run, start } from './lib/processes.mjs';
+import { writeReadmeProject } from './lib/readme-setup.mjs';
 import { nodeBinary, nodeVersion } from './lib/runtimes.mjs';
-import { startSandbox } from './lib/sandbox.mjs';
+import { checkReadmeCommand, startSandbox } from './lib/sandbox.mjs';
+import { checkRefusedWithoutNodeSqlite, checkStoreFileEmpty } from './lib/sqlite-store-checks.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -49,6 +52,8 @@ try {
   mkdirSync(sandboxDir);
   writeFileSync(join(sandboxDir, 'package.json'), '{ "name": "consumer-sandbox", "private": true }\n');
   await npmInstall(sandboxDir, [tarballs.sandbox], join(work, 'sandbox-install.log'));
+  await checkReadmeCommand(sandboxDir, join(work, 'sandbox-install.log'));
+  console.log('consumers: the READMEs\' sandbox command (npx -y @pacspace-metering/sandbox) runs the installed tarball');
 
   const binaries = new Map(consumers.map((c) => [c.node, nodeBinary(c.node)]));
   const results = [];
@@ -77,23 +82,35 @@ if (!flags.keep && failed === 0) rmSync(work, { recursive: true, force: true });
 process.exit(failed === 0 ? 0 : 1);
 
 /**
- * Node 20 has no node:sqlite and this app did not install better-sqlite3 (an optional peer): the
- * store must refuse to open with the error that says what to install, from both builds.
+ * Copies the app and its shared files, and the README projects it runs; returns what npm installs:
+ * the tarballs it names, and the packages the READMEs' set-ups install (ours from tarballs too).
  */
-async function checkMissingBetterSqlite3(dir, logPath) {
-  const node20 = nodeBinary(20);
-  const open = "createSqliteStore({ path: 'never.db' })";
-  const scripts = [
-    ['--input-type=commonjs', `const { createSqliteStore } = require('@pacspace-metering/sqlite-store'); try { ${open}; console.log('opened'); } catch (e) { console.log(e.name, e.message); }`],
-    ['--input-type=module', `import { createSqliteStore } from '@pacspace-metering/sqlite-store'; try { ${open}; console.log('opened'); } catch (e) { console.log(e.name, e.message); }`],
-  ];
-  for (const [type, source] of scripts) {
-    const { stdout } = await run(node20, [type, '-e', source], { cwd: dir, logPath, timeoutMs: 60_000 });
-    if (!/^MeteringConfigError driver: .*better-sqlite3 package, which is not installed\. Install it: npm install better-sqlite3@12/.test(stdout.trim())) {
-      throw new Error(`${type}: expected the store to refuse with a MeteringConfigError naming driver and npm install better-sqlite3@12, got: ${stdout.trim()}`);
-    }
+function createConsumer(consumer, dir, tarballs) {
+  cpSync(join(here, 'apps', consumer.name), dir, { recursive: true });
+  for (const pair of consumer.shared) {
+    const [from, to] = pair.split(':');
+    cpSync(join(here, 'apps', from), join(dir, to));
   }
-  return 'Node 20 without better-sqlite3: refused naming driver and npm install better-sqlite3@12 (CJS and ESM)';
+  const readmePackages = (consumer.readmes ?? []).flatMap((r) => writeReadmeProject(join(repo, r.readme), join(dir, r.dir)));
+  const ours = (name) => name.startsWith('@pacspace-metering/') && tarballs[name.slice('@pacspace-metering/'.length)];
+  return [...new Set([...consumer.packages.map((name) => tarballs[name]), ...readmePackages.map((name) => ours(name) || name)])];
+}
+
+/** Type-checks and runs each README's test project as its text says; returns the ms taken. */
+async function runReadmeTests(consumer, dir, node, logPath) {
+  const started = Date.now();
+  for (const { dir: sub, nodeOptions } of consumer.readmes ?? []) {
+    await run(node, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', sub, '--noEmit'], { cwd: dir, logPath, timeoutMs: 300_000 });
+    const { stdout } = await run(node, [...nodeOptions, join(dir, 'node_modules/jest/bin/jest.js'), '--ci', '--json'], { cwd: join(dir, sub), logPath, timeoutMs: 300_000 });
+    const report = JSON.parse(stdout);
+    if (!report.success || report.numPassedTests === 0) throw new Error(`${sub}: jest passed ${report.numPassedTests} of ${report.numTotalTests} tests`);
+  }
+  return Date.now() - started;
+}
+
+/** Versions a README-following consumer ended up with, e.g. 'typescript 7.0.2, jest 30.5.2'. */
+function installedVersions(dir, names) {
+  return names.map((name) => `${name} ${JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version}`).join(', ');
 }
 
 /** Creates, installs, builds, starts and checks one consumer; never throws. */
@@ -102,20 +119,22 @@ async function runConsumer(consumer, node, tarballs, sandboxDir) {
   const logPath = join(work, `${consumer.name}.log`);
   const times = { install: 0, build: 0, checks: 0 };
   const result = { name: consumer.name, summary: consumer.summary, version: nodeVersion(node), times, logPath };
+  const extras = [];
   let step = 'create';
   let app;
   let sandbox;
   try {
-    cpSync(join(here, 'apps', consumer.name), dir, { recursive: true });
-    for (const pair of consumer.shared) {
-      const [from, to] = pair.split(':');
-      cpSync(join(here, 'apps', from), join(dir, to));
-    }
+    const specs = createConsumer(consumer, dir, tarballs);
     step = 'npm install';
-    times.install = (await npmInstall(dir, consumer.packages.map((name) => tarballs[name]), logPath)).ms;
+    times.install = (await npmInstall(dir, specs, logPath)).ms;
     if (consumer.typescript) {
       step = 'tsc';
       times.build = (await run(node, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, logPath, timeoutMs: 300_000 })).ms;
+    }
+    if (consumer.readmes) {
+      step = 'README test set-ups (tsc --noEmit, jest)';
+      times.build += await runReadmeTests(consumer, dir, node, logPath);
+      extras.push(`READMEs' Jest tests pass as written (${installedVersions(dir, ['typescript', 'jest', '@swc/jest'])})`);
     }
     step = 'sandbox';
     sandbox = await startSandbox(sandboxDir, logPath);
@@ -126,17 +145,16 @@ async function runConsumer(consumer, node, tarballs, sandboxDir) {
     const [, appUrl] = await app.waitFor(/listening on (http:\/\/\S+)/, 90_000);
     step = 'checks';
     result.seen = await checkApp({ appUrl: appUrl.replace('[::1]', '127.0.0.1'), app, sandbox, account: `acct-${consumer.name}` });
-    if (consumer.packages.includes('sqlite-store')) {
+    if (consumer.sqliteStore) {
       step = 'pacspace-metering status';
-      const { stdout } = await run(node, [join(dir, 'node_modules/@pacspace-metering/sqlite-store/bin/pacspace-metering.cjs'), 'status', '--store', env.METERING_DB], { cwd: dir, logPath, timeoutMs: 60_000 });
-      if (!/^pending +0$/m.test(stdout) || !/closed cleanly/.test(stdout)) throw new Error(`the store file should hold nothing and be closed cleanly after the app exited:\n${stdout}`);
-      result.extra = 'store file empty after exit (pacspace-metering status)';
-      step = 'sqlite-store on Node 20 without better-sqlite3';
-      result.extra += `, ${await checkMissingBetterSqlite3(dir, logPath)}`;
+      extras.push(await checkStoreFileEmpty(node, dir, env.METERING_DB, logPath));
+      step = 'sqlite-store without node:sqlite';
+      extras.push(await checkRefusedWithoutNodeSqlite(node, dir, logPath));
     }
     times.checks = Date.now() - checksStarted;
     step = 'sandbox stop';
     await sandbox.stop();
+    result.extra = extras.join(', ');
     result.ok = true;
   } catch (error) {
     app?.kill();

@@ -15,10 +15,26 @@ export interface ProxiedRequest {
 }
 
 /**
+ * What the proxy does with one request instead of passing it through:
+ * - `{ status, body }`: answers itself, `body` as JSON (or as it is, with `contentType`, e.g. an
+ *   HTML error page from a load balancer or a WAF);
+ * - `'forward-then-cut'`: passes it on and lets PacSpace commit it, then drops the client's
+ *   connection without an answer (the answer was lost on the way back).
+ */
+export type ProxyAction = { status: number; body: unknown; contentType?: string } | 'forward-then-cut';
+
+/** What `answer` sees of a request: its path, its record so far and its body. */
+export interface ProxyExchange {
+  record: ProxiedRequest;
+  body: string;
+}
+
+/**
  * An HTTP proxy on 127.0.0.1 in front of the sandbox that records what the Meter really sent
  * (key, body hash, item count) and passes everything through, dropped connections included (a
  * reset or a commit-then-drop at the sandbox drops the client's connection too). `answer` can
- * answer a request itself instead, e.g. to play a server without the batch endpoint.
+ * answer a request itself instead, e.g. to play a server without the batch endpoint, a proxy's
+ * HTML 404 or a WAF's 403, or lose PacSpace's answer on the way back (see {@link ProxyAction}).
  *
  * @example
  * const proxy = await startRecordingProxy(sandbox.url);
@@ -30,9 +46,29 @@ export interface RecordingProxy {
   close(): Promise<void>;
 }
 
-export async function startRecordingProxy(target: string, answer?: (path: string) => { status: number; body: unknown } | undefined): Promise<RecordingProxy> {
+export async function startRecordingProxy(target: string, answer?: (path: string, exchange: ProxyExchange) => ProxyAction | undefined): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const requests: ProxiedRequest[] = [];
+
+  function forward(req: IncomingMessage, res: ServerResponse, record: ProxiedRequest, body: Buffer, cut: boolean): void {
+    const onward = request({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (reply) => {
+      if (cut) {
+        // PacSpace answered (and committed); the answer never reaches the client.
+        reply.resume();
+        reply.on('end', () => req.socket.destroy());
+        return;
+      }
+      record.status = reply.statusCode ?? 0;
+      res.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(res);
+      reply.on('error', () => req.socket.destroy());
+    });
+    onward.on('error', () => {
+      record.status = 0;
+      req.socket.destroy();
+    });
+    onward.end(body);
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
@@ -42,26 +78,15 @@ export async function startRecordingProxy(target: string, answer?: (path: string
       const key = req.headers['idempotency-key'];
       const record: ProxiedRequest = { path: req.url ?? '', idempotencyKey: typeof key === 'string' ? key : null, bodyHash: createHash('sha256').update(body).digest('hex'), items: itemCount(body), status: 0 };
       requests.push(record);
-      const own = answer?.(record.path);
+      const own = answer?.(record.path, { record, body: body.toString('utf8') });
+      if (own === 'forward-then-cut') return forward(req, res, record, body, true);
       if (own) {
         record.status = own.status;
-        res.writeHead(own.status, { 'content-type': 'application/json' }).end(JSON.stringify(own.body));
+        const text = own.contentType === undefined ? JSON.stringify(own.body) : String(own.body);
+        res.writeHead(own.status, { 'content-type': own.contentType ?? 'application/json' }).end(text);
         return;
       }
-      const forward = request(
-        { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-        (reply) => {
-          record.status = reply.statusCode ?? 0;
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
-          reply.on('error', () => req.socket.destroy());
-        },
-      );
-      forward.on('error', () => {
-        record.status = 0;
-        req.socket.destroy();
-      });
-      forward.end(body);
+      forward(req, res, record, body, false);
     });
   }
 

@@ -1,3 +1,5 @@
+import { boundText, MAX_UPSTREAM_CODE_LENGTH, MAX_UPSTREAM_MESSAGE_LENGTH } from './error-codes.js';
+
 /**
  * What one item of a batch answer means.
  *
@@ -60,8 +62,9 @@ function itemOutcome(result: Record<string, unknown>, wholeReplay: boolean): Ite
     const recordId = result.recordId;
     return typeof recordId === 'string' ? { kind: 'delivered', replayed, recordId, receipt: result } : { kind: 'delivered', replayed, receipt: result };
   }
-  const code = typeof result.error === 'string' && result.error.length > 0 ? result.error : 'API_ERROR';
-  const message = typeof result.message === 'string' ? result.message : `item failed with ${code}`;
+  // Upstream text, kept for logs and hooks but bounded (a chatty proxy can put anything there).
+  const code = typeof result.error === 'string' && result.error.length > 0 ? boundText(result.error, MAX_UPSTREAM_CODE_LENGTH) : 'API_ERROR';
+  const message = typeof result.message === 'string' ? boundText(result.message, MAX_UPSTREAM_MESSAGE_LENGTH) : `item failed with ${code}`;
   if (INTEGRITY_ITEM_CODES.has(code)) return { kind: 'permanent', code, message, integrity: true };
   if (TRANSIENT_ITEM_CODES.has(code)) return { kind: 'transient', code, message, retryAfterMs: seconds(result.retryAfterSeconds) };
   return { kind: 'permanent', code, message, integrity: false };

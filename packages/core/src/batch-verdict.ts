@@ -9,11 +9,13 @@ import type { Batch } from './batch.js';
  *   for now or for good.
  * - `retry`: the request failed transiently (network, deadline, 408/429/5xx, 202 in progress):
  *   resend the frozen batch, same key and body, after a backoff.
- * - `halve`: 413, or a batch-level 400/409/422 on two or more members: split it to find the member
- *   at fault (a single member is then `failed`).
- * - `unbatched`: the batch endpoint does not exist here (404/405/501): deliver one by one.
- * - `failed`: refused for good, every member: `unauthorized` (401/403: the key, not the deltas),
- *   `integrity` (409), or `rejected` (402, ..., or a single member's 4xx).
+ * - `halve`: 413, a batch-level 400/409/422, or a 401/403 that is not PacSpace's key error (a WAF
+ *   refusing what one item carries), on two or more members: split it to find the member at fault
+ *   (a single member is then `failed`).
+ * - `unbatched`: PacSpace answered that the batch endpoint does not exist (404/405/501): deliver
+ *   one by one. The same statuses from anything else (an HTML page) are `retry`.
+ * - `failed`: refused for good, every member: `unauthorized` (PacSpace's 401/403: the key, not the
+ *   deltas), `integrity` (409), or `rejected` (402, ..., or a single member's 4xx).
  *
  * @example
  * const verdict: BatchVerdict = { kind: 'retry', error, retryAfterMs: 1000, pause: 'meter' };
@@ -60,19 +62,56 @@ export function verdictFromError(batch: Batch, error: unknown): BatchVerdict {
   const verdict = classifyError(error);
   if (verdict.kind === 'retry') return verdict;
   if (verdict.kind === 'delivered') throw new Error('unreachable: classifyError never answers delivered');
-  const status = (verdict.error as PacSpaceApiError).status ?? 0;
+  const status = statusOf(verdict.error);
   if (batch.mode === 'batch') {
     if (NO_BATCH_ENDPOINT.has(status)) return { kind: 'unbatched', error: verdict.error };
-    if (batch.members.length > 1 && SPLITTABLE.has(status)) return { kind: 'halve', error: verdict.error };
+    const aboutContent = SPLITTABLE.has(status) || ((status === 401 || status === 403) && !refusesKey(verdict.error));
+    if (batch.members.length > 1 && aboutContent) return { kind: 'halve', error: verdict.error };
   }
   return { kind: 'failed', error: verdict.error, reason: failureReason(verdict.kind === 'integrity', verdict.error) };
 }
 
-/** 401 and 403 refuse the key (or its environment), whatever the deltas: a configuration failure. */
+/**
+ * What becomes of a verdict for a batch that may have been recorded: one a send of it ended
+ * without a definite answer (`unconfirmed`), or one that carries a delta an earlier batch may have
+ * recorded (`carriesUnconfirmed`). Such deltas never leave the batch endpoint: an `unbatched`
+ * answer (which PacSpace would not give to a request it had recorded) is retried as it is, because
+ * the single endpoint deduplicates by Idempotency-Key only and would bill them again. A `halve`
+ * stays a `halve`: the halves go to the batch endpoint, which deduplicates each item by its
+ * referenceId (an item already recorded comes back `idempotent: true`), so one hostile item or a
+ * proxy's 413 cannot hold its honest neighbours back until they run out of time.
+ *
+ * @example
+ * holdUnconfirmed({ kind: 'unbatched', error }, true, () => false); // -> { kind: 'retry', error }
+ */
+export function holdUnconfirmed(verdict: BatchVerdict, unconfirmed: boolean, carriesUnconfirmed: () => boolean): BatchVerdict {
+  if (verdict.kind === 'unbatched' && (unconfirmed || carriesUnconfirmed())) return { kind: 'retry', error: verdict.error };
+  return verdict;
+}
+
+/**
+ * Whether a 401/403 is PacSpace refusing the API key or the account: an answer in PacSpace's JSON
+ * error envelope (the built-in client tells, `pacspaceEnvelope`), or, from an SDK-shaped client, an
+ * error whose `code` is PacSpace's (not the SDKs' catch-all `API_ERROR`/`UNKNOWN` for a body they
+ * could not read). Anything else (a WAF's HTML 403) is about what the request carried.
+ */
+function refusesKey(error: Error): boolean {
+  const { pacspaceEnvelope, code } = error as Partial<PacSpaceApiError>;
+  if (pacspaceEnvelope !== undefined) return pacspaceEnvelope;
+  return typeof code === 'string' && code !== 'API_ERROR' && code !== 'UNKNOWN';
+}
+
+/** A 401 or 403 from PacSpace refuses the key (or its environment), whatever the deltas: a configuration failure. */
 function failureReason(integrity: boolean, error: Error): 'rejected' | 'integrity' | 'unauthorized' {
   if (integrity) return 'integrity';
-  const status = (error as PacSpaceApiError).status;
-  return status === 401 || status === 403 ? 'unauthorized' : 'rejected';
+  const status = statusOf(error);
+  return (status === 401 || status === 403) && refusesKey(error) ? 'unauthorized' : 'rejected';
+}
+
+function statusOf(error: Error): number {
+  const fields = error as unknown as { status?: unknown; statusCode?: unknown };
+  const status = typeof fields.status === 'number' ? fields.status : fields.statusCode;
+  return typeof status === 'number' ? status : 0;
 }
 
 function pendingVerdict(retryAfterMs: number | undefined): BatchVerdict {

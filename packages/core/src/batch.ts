@@ -8,7 +8,8 @@ export type DeliveryMode = 'batch' | 'single';
  * One request's worth of deltas, frozen when it is formed: the same members in the same order, the
  * same body and the same Idempotency-Key on every resend after a transient failure. A batch is only
  * ever re-formed (new members, so a new key) when some of its members must go their own way:
- * items PacSpace refused for now, a 413 or 400 that splits it, a member out of attempts or time.
+ * items PacSpace refused for now, a 413 or 400 that splits it (never once it may have been
+ * recorded), a member out of attempts or time, a customer paused by a cadence limit.
  *
  * @example
  * const batch = formBatch(store.leaseBatch(now, 100, maxBytes, pauses.customerPausedUntil), 'batch', 'billing-api');
@@ -23,6 +24,12 @@ export interface Batch {
   readonly body: string;
   /** Requests made with this batch so far. */
   sends: number;
+  /**
+   * True once a send of it ended without a definite answer (network error, deadline, 5xx, 408/429,
+   * a 2xx we could not read, 202 in progress, an answer that was not PacSpace's): PacSpace may have
+   * recorded it, so it is resent as it is until an answer settles it (see `holdUnconfirmed`).
+   */
+  unconfirmed: boolean;
   /** Epoch ms before which it must not be sent again. */
   dueAt: number;
 }
@@ -35,10 +42,10 @@ export interface Batch {
  * formBatch([item], 'single', 'billing-api'); // -> { key: item.referenceId, body: item.body, ... }
  */
 export function formBatch(members: readonly QueuedDelta[], mode: DeliveryMode, scope: string): Batch {
-  if (mode === 'single') return { mode, members, key: members[0]!.referenceId, body: members[0]!.body, sends: 0, dueAt: 0 };
+  if (mode === 'single') return { mode, members, key: members[0]!.referenceId, body: members[0]!.body, sends: 0, unconfirmed: false, dueAt: 0 };
   let body = '{"deltas":[';
   for (let i = 0; i < members.length; i++) body += (i === 0 ? '' : ',') + members[i]!.body;
-  return { mode, members, key: batchIdempotencyKey(scope, members), body: body + ']}', sends: 0, dueAt: 0 };
+  return { mode, members, key: batchIdempotencyKey(scope, members), body: body + ']}', sends: 0, unconfirmed: false, dueAt: 0 };
 }
 
 /**

@@ -41,4 +41,12 @@ describe('classification', () => {
     expect(classifyAnswer({ status: 202, data: {}, replayed: false, pending: true })).toMatchObject({ kind: 'retry' });
     expect(classifyAnswer({ status: 200, data: { recordId: 'r' }, replayed: true, pending: false })).toMatchObject({ kind: 'delivered', deduplicated: true });
   });
+
+  it("retries a 404, 405 or 501 that was not PacSpace's answer (an HTML page from a proxy), not PacSpace's own", () => {
+    for (const status of [404, 405, 501]) {
+      expect(classifyError(apiError(status, 'NOT_FOUND', { pacspaceEnvelope: false })).kind).toBe('retry');
+      expect(classifyError(apiError(status, 'NOT_FOUND', { pacspaceEnvelope: true })).kind).toBe('permanent');
+    }
+    expect(classifyError(apiError(400, 'VALIDATION_ERROR', { pacspaceEnvelope: false })).kind).toBe('permanent');
+  });
 });

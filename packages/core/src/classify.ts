@@ -1,3 +1,4 @@
+import { NODE_NETWORK_ERROR_CODES } from './error-codes.js';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
 import type { ApiAnswer } from './http-transport.js';
 
@@ -11,7 +12,13 @@ export type Verdict =
 /** Statuses worth another attempt: timeouts, rate limits and server trouble. */
 const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** Client-side failure codes (ours, the SDK's and Node's) that mean "the request may not have arrived". */
-const TRANSIENT_CODES = new Set(['NETWORK_ERROR', 'TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TRANSIENT_CODES = new Set(['NETWORK_ERROR', 'TIMEOUT', ...NODE_NETWORK_ERROR_CODES]);
+/**
+ * Statuses that, from something other than PacSpace (an HTML page, a gateway's JSON), say nothing
+ * about the request: a proxy or load balancer without a route for now, or in the middle of a
+ * deploy. Retried; only PacSpace's own JSON answer means the route is not there.
+ */
+const FOREIGN_TRANSIENT_STATUSES = new Set([404, 405, 501]);
 
 /** Reads the verdict from what the built-in client answered. */
 export function classifyAnswer(answer: ApiAnswer): Verdict {
@@ -32,8 +39,9 @@ export function classifyResult(result: unknown): Verdict {
 /**
  * Reads the verdict from a thrown error, ours or the SDK's (`status`/`statusCode`, `code`,
  * `retryAfterMs`/`retryAfter`/`retryAfterSeconds`, `customerId`). 409 is an integrity error; the
- * transient statuses and network failures are retried; every other status is permanent. An error
- * with no status and an unknown code is retried, since the request may never have left.
+ * transient statuses and network failures are retried, and so is a 404, 405 or 501 that the
+ * built-in client saw was not PacSpace's answer (`pacspaceEnvelope: false`); every other status is
+ * permanent. An error with no status and an unknown code is retried, since the request may never have left.
  */
 export function classifyError(error: unknown): Verdict {
   const err = error instanceof Error ? error : new Error(String(error));
@@ -51,6 +59,7 @@ export function classifyError(error: unknown): Verdict {
   }
   // A 2xx we could not read may well have been committed: retrying gets the replay.
   if (status >= 200 && status < 300) return { kind: 'retry', error: err };
+  if (FOREIGN_TRANSIENT_STATUSES.has(status) && fields.pacspaceEnvelope === false) return { kind: 'retry', error: err };
   if (status >= 100) return { kind: 'permanent', error: err };
   if (code === undefined || TRANSIENT_CODES.has(code) || !(err instanceof PacSpaceApiError)) return { kind: 'retry', error: err };
   return { kind: 'permanent', error: err };

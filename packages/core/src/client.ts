@@ -1,5 +1,6 @@
 import { MeteringConfigError } from './errors.js';
-import { createHttpTransport, type ApiAnswer, type HttpTransport } from './http-transport.js';
+import type { ApiAnswer, HttpTransport } from './http-transport.js';
+import { createTransport, type TransportChoice } from './transport-choice.js';
 import type { AdjustsReference } from './validation.js';
 
 /** Options of the SDK-shaped `balance.emit`. */
@@ -75,8 +76,13 @@ export interface PacSpaceClientOptions {
   chainId?: number | undefined;
   /** Absolute deadline per request (connect, headers and body). Default: 10000 ms. */
   timeoutMs?: number | undefined;
-  /** Keep-alive sockets to PacSpace at most. Default: 32. */
+  /** Keep-alive sockets to PacSpace at most (the node transport; `fetch` pools its own). Default: 32. */
   maxSockets?: number | undefined;
+  /**
+   * The HTTP client: `'node'` (node:http/https), `'fetch'` (the global `fetch`), or `'auto'`:
+   * node:http on Node.js, `fetch` on Bun, Deno, Workers and edge runtimes. Default: `'auto'`.
+   */
+  transport?: TransportChoice | undefined;
 }
 
 /** The built-in client: SDK-shaped, plus raw access the Meter uses to send pre-serialized bodies. */
@@ -121,7 +127,7 @@ export function createPacSpaceClient(options: PacSpaceClientOptions = {}): PacSp
   const timeoutMs = positiveInt(options.timeoutMs, 10_000, 'timeoutMs');
   const maxSockets = positiveInt(options.maxSockets, 32, 'maxSockets');
   const chainId = options.chainId === undefined ? defaultChainId(apiKey) : positiveInt(options.chainId, 0, 'chainId');
-  const transport: HttpTransport = createHttpTransport({ baseUrl, apiKey, maxSockets, userAgent: USER_AGENT, chainId });
+  const transport: HttpTransport = createTransport(options.transport, { baseUrl, apiKey, maxSockets, userAgent: USER_AGENT, chainId });
 
   const post = (path: string, body: string, key: string | undefined, perCall = timeoutMs) => transport.request('POST', path, body, key, perCall);
   const get = async (path: string) => (await transport.request('GET', path, undefined, undefined, timeoutMs)).data;

@@ -37,7 +37,7 @@ export class DeadlineQueue {
     this.entries.push(entry);
     this.live++;
     if (this.timer === undefined) this.timer = setTimeout(() => this.expire(), this.ms);
-    else if (this.live === 1) this.timer.ref();
+    else if (this.live === 1) this.timer.ref?.();
     return entry;
   }
 
@@ -61,7 +61,7 @@ export class DeadlineQueue {
     if (--this.live === 0) {
       this.entries.length = 0;
       this.head = 0;
-      this.timer?.unref();
+      this.timer?.unref?.();
       return;
     }
     const { entries } = this;

@@ -1,4 +1,5 @@
 import type { MeteringLogger } from './logger.js';
+import { processWarning } from './process-warning.js';
 
 /** How often the same kind of problem is written out again, at most. */
 const REPEAT_MS = 60_000;
@@ -31,7 +32,7 @@ function brief(obj: object): string {
  * // (node:1234) [PACSPACE_METERING] Warning: pacspace-metering: delta refused (queue_full)
  */
 export function createDefaultReporter(
-  write: (line: string) => void = (line) => process.emitWarning(line, { code: 'PACSPACE_METERING' }),
+  write: (line: string) => void = (line) => processWarning(line, 'PACSPACE_METERING'),
   now: () => number = Date.now,
 ): MeteringLogger {
   const kinds = new Map<string, { writtenAt: number; since: number; detail: string }>();
@@ -60,7 +61,7 @@ export function createDefaultReporter(
     const detail = brief(obj);
     if (seen && at - seen.writtenAt < REPEAT_MS) {
       // Repeats are summed and written once the minute is over (an unref'd timer: it never holds the process).
-      if (seen.since++ === 0) setTimeout(() => summarize(kind), seen.writtenAt + REPEAT_MS - at).unref();
+      if (seen.since++ === 0) setTimeout(() => summarize(kind), seen.writtenAt + REPEAT_MS - at).unref?.();
       seen.detail = detail;
       return;
     }

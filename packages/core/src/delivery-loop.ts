@@ -1,9 +1,10 @@
 import { retryDelay, type BackoffPolicy } from './backoff.js';
 import { formBatch, halves, type Batch, type DeliveryMode } from './batch.js';
 import type { BatchSender } from './batch-sender.js';
-import type { BatchVerdict } from './batch-verdict.js';
+import { holdUnconfirmed, type BatchVerdict } from './batch-verdict.js';
 import type { DeltaOutcomes } from './delta-outcomes.js';
-import { DeltaDroppedError, MeteringError } from './errors.js';
+import { DeliveryModeSwitch } from './delivery-mode.js';
+import { DeltaDroppedError, MeteringError, type PacSpaceApiError } from './errors.js';
 import type { MeterEvents } from './meter-events.js';
 import { MinHeap } from './min-heap.js';
 import { BATCH_ENVELOPE_BYTES, type MeterConfig } from './options.js';
@@ -45,7 +46,8 @@ export class DeliveryLoop {
   inFlightDeltas = 0;
   /** Requests under way. */
   inFlightRequests = 0;
-  mode: DeliveryMode;
+  /** Batches or one delta per request; single after PacSpace said it has no batch endpoint, until a probe. */
+  private readonly modes: DeliveryModeSwitch;
   private stopped = false;
   private readonly retrying = new MinHeap<Batch>((batch) => batch.dueAt);
   private pumpScheduled = false;
@@ -58,25 +60,30 @@ export class DeliveryLoop {
   private leasing = false;
 
   constructor(private readonly ctx: DeliveryContext) {
-    this.mode = ctx.mode;
+    this.modes = new DeliveryModeSwitch(ctx.mode, ctx.config.retryMaxDelayMs);
   }
 
   /** A delta was accepted into the store: pump when a batch is full, or when no linger window is open yet. */
   accepted(): void {
     if (this.pumpScheduled || this.stopped) return;
-    if (this.lingerUntil !== undefined && this.mode === 'batch' && ++this.acceptedSincePump < this.ctx.config.maxBatchSize && !this.ctx.urgent()) return;
+    if (this.lingerUntil !== undefined && this.modes.current === 'batch' && ++this.acceptedSincePump < this.ctx.config.maxBatchSize && !this.ctx.urgent()) return;
     this.schedulePump();
   }
 
   /** Someone started waiting (flush, close, emit): send what is due now and keep the process alive. */
   hurry(): void {
-    this.wakeTimer?.ref();
+    // Start afresh rather than trust what is armed: a runtime may have dropped it (Cloudflare
+    // Workers cancel a request's timers once it ends), leaving a pump or a wake that never comes.
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = Infinity;
+    this.pumpScheduled = false;
     this.schedulePump();
   }
 
   /** Nobody waits any more: idle timers must not keep the process alive. */
   relax(): void {
-    if (!this.ctx.urgent()) this.wakeTimer?.unref();
+    if (!this.ctx.urgent()) this.wakeTimer?.unref?.();
   }
 
   /** Stops sending (a timed-out close) and abandons the SDK attempts under way; answers still arriving settle their deltas. */
@@ -108,7 +115,7 @@ export class DeliveryLoop {
     const at = this.ctx.now();
     if (pauses.meterUntil > at) return this.armWake(pauses.meterUntil);
     while (this.hasSlot() && this.retrying.size > 0 && this.retrying.peek()!.dueAt <= at) this.send(this.retrying.pop()!);
-    const single = this.mode === 'single';
+    const single = this.modeAt(at) === 'single';
     const batchSize = single ? 1 : config.maxBatchSize;
     while (this.hasSlot() && !this.leasing) {
       const due = store.dueCount(at);
@@ -120,7 +127,7 @@ export class DeliveryLoop {
       if (due < batchSize && at < this.lingerUntil && !this.ctx.urgent()) break;
       const leased = store.leaseBatch(at, batchSize, config.maxBatchBytes - BATCH_ENVELOPE_BYTES, pauses.customerPausedUntil);
       if (!Array.isArray(leased)) return this.awaitLease(leased);
-      if (leased.length > 0) this.send(formBatch(leased, this.mode, config.scope));
+      if (leased.length > 0) this.send(this.form(leased));
     }
     this.armNextWake(at);
   }
@@ -142,7 +149,7 @@ export class DeliveryLoop {
         return;
       }
       if (members.length > 0) {
-        this.send(formBatch(members, this.mode, this.ctx.config.scope));
+        this.send(this.form(members));
         this.schedulePump();
       } else {
         this.armNextWake(this.ctx.now());
@@ -153,6 +160,24 @@ export class DeliveryLoop {
       this.ctx.events.logger.error({ err }, 'pacspace-metering: the store failed to lease deltas');
       done([]);
     });
+  }
+
+  /** The mode of the batches formed now; says so when a probe brings batches back. */
+  private modeAt(at: number): DeliveryMode {
+    const before = this.modes.current;
+    const mode = this.modes.modeAt(at);
+    if (mode !== before) this.ctx.events.logger.info({}, 'pacspace-metering: trying the batch endpoint again');
+    return mode;
+  }
+
+  /**
+   * Freezes leased deltas into a batch of the current mode; except that a delta PacSpace may have
+   * recorded through the batch endpoint goes there again even in single mode: the single endpoint
+   * deduplicates by Idempotency-Key only, and its key (the referenceId) is not the batch's.
+   */
+  private form(members: QueuedDelta[]): Batch {
+    const mode = this.modes.current === 'single' && this.ctx.outcomes.unconfirmedOn(members[0]!) === 'batch' ? 'batch' : this.modes.current;
+    return formBatch(members, mode, this.ctx.config.scope);
   }
 
   private hasSlot(): boolean {
@@ -178,7 +203,7 @@ export class DeliveryLoop {
       this.pump();
     }, Math.max(0, at - this.ctx.now()));
     // Idle waiting must not keep the process alive, but a flush, close or emit that waits must.
-    if (!this.ctx.urgent()) this.wakeTimer.unref();
+    if (!this.ctx.urgent()) this.wakeTimer.unref?.();
   }
 
   private send(batch: Batch): void {
@@ -193,15 +218,18 @@ export class DeliveryLoop {
       .catch((err) => this.ctx.events.logger.error({ err }, 'pacspace-metering: internal delivery error'));
   }
 
-  private settle(batch: Batch, verdict: BatchVerdict): void {
+  private settle(batch: Batch, answer: BatchVerdict): void {
     this.inFlightRequests--;
     this.inFlightDeltas -= batch.members.length;
     const { outcomes, pauses } = this.ctx;
+    const verdict = holdUnconfirmed(answer, batch.unconfirmed, () => batch.members.some((m) => outcomes.unconfirmedOn(m) === 'batch'));
     if (verdict.kind === 'retry') this.retryBatch(batch, verdict);
     else {
       pauses.answered();
-      if (verdict.kind === 'answered') batch.members.forEach((member, i) => outcomes.itemAnswered(member, verdict.items[i]!, verdict.status));
-      else if (verdict.kind === 'failed') for (const member of batch.members) outcomes.giveUp(member, verdict.reason, verdict.error);
+      if (verdict.kind === 'answered') {
+        if (batch.mode === 'batch') this.modes.batchAnswered();
+        batch.members.forEach((member, i) => outcomes.itemAnswered(member, verdict.items[i]!, verdict.status));
+      } else if (verdict.kind === 'failed') for (const member of batch.members) outcomes.giveUp(member, verdict.reason, verdict.error);
       else if (verdict.kind === 'halve') this.split(batch, verdict.error);
       else this.unbatch(batch, verdict.error);
     }
@@ -210,13 +238,21 @@ export class DeliveryLoop {
   }
 
   /**
-   * A transient failure of the whole request: the frozen batch is resent as it is after a backoff
-   * (the server's hint a floor), unless some member may not be tried again, or a cadence limit
-   * names one customer: then the members go back to the queue one by one, to travel under new keys.
+   * A transient failure of the whole request, or an answer that is not a definite one: PacSpace
+   * may have recorded the batch, so its members are marked so, and the frozen batch is resent as
+   * it is after a backoff (the server's hint a floor). Unless some member may not be tried again,
+   * or a cadence limit names one customer: then the members go back to the queue one by one, to
+   * travel again under new keys, which only the batch endpoint may carry for them (it deduplicates
+   * each item by its referenceId; see `form`).
    */
   private retryBatch(batch: Batch, verdict: BatchVerdict & { kind: 'retry' }): void {
     const { outcomes, pauses } = this.ctx;
     const at = this.ctx.now();
+    batch.unconfirmed = true;
+    for (const member of batch.members) outcomes.markUnconfirmed(member, batch.mode);
+    if ((verdict.error as Partial<PacSpaceApiError>).pacspaceEnvelope === false) {
+      this.ctx.events.logger.warn({ status: (verdict.error as PacSpaceApiError).status, err: verdict.error }, "pacspace-metering: an answer that is not PacSpace's (from a proxy, load balancer or firewall between?); retrying it");
+    }
     const hint = outcomes.clampHint(verdict.retryAfterMs);
     const pending = verdict.error instanceof MeteringError && verdict.error.code === 'IDEMPOTENCY_PENDING';
     pauses.failed(at, hint, verdict.pause === 'meter', pending);
@@ -256,13 +292,17 @@ export class DeliveryLoop {
     this.retrying.push(right);
   }
 
-  /** The batch endpoint is not there: this meter delivers one delta per request from now on. */
+  /**
+   * PacSpace answered that the batch endpoint is not there (to a batch it cannot have recorded):
+   * the members go back to the queue, and this meter delivers one delta per request until a probe
+   * finds the endpoint back.
+   */
   private unbatch(batch: Batch, error: Error): void {
-    if (this.mode === 'batch') {
-      this.mode = 'single';
-      this.ctx.events.logger.warn({ err: error }, 'pacspace-metering: the batch endpoint answered that it does not exist; delivering one delta per request');
-    }
     const at = this.ctx.now();
+    const singleForMs = this.modes.noBatchEndpoint(at);
+    if (singleForMs !== undefined) {
+      this.ctx.events.logger.warn({ err: error, retryBatchesInMs: singleForMs }, 'pacspace-metering: the batch endpoint answered that it does not exist; delivering one delta per request, and trying batches again later');
+    }
     for (const member of batch.members) {
       member.dueAt = 0;
       this.ctx.store.release(member, at);

@@ -1,5 +1,7 @@
 import { retryDelay, type BackoffPolicy } from './backoff.js';
+import type { DeliveryMode } from './batch.js';
 import type { ItemOutcome } from './batch-result.js';
+import { errorCodeLabel } from './error-codes.js';
 import { DeltaDroppedError, PacSpaceApiError, type MeteringError } from './errors.js';
 import type { DropReason } from './events.js';
 import type { MeterEvents } from './meter-events.js';
@@ -47,6 +49,12 @@ interface Waiter {
  */
 export class DeltaOutcomes {
   private readonly waiters = new Map<string, Waiter[]>();
+  /**
+   * Deltas a request ended without a definite answer for, and that request's endpoint: PacSpace
+   * may have recorded them there. Kept beside the deltas rather than in them, so no store needs a
+   * field for it; it lasts as long as the delta object (this process).
+   */
+  private readonly unconfirmed = new WeakMap<QueuedDelta, DeliveryMode>();
 
   constructor(private readonly ctx: OutcomeContext) {}
 
@@ -115,6 +123,16 @@ export class DeltaOutcomes {
     if (events.has('onRetry')) events.hook('onRetry', { referenceId: item.referenceId, customerId: item.customerId, attempts: item.attempts, delayMs, error });
   }
 
+  /** A request that carried `item` through `mode`'s endpoint ended without a definite answer. The first endpoint is kept. */
+  markUnconfirmed(item: QueuedDelta, mode: DeliveryMode): void {
+    if (!this.unconfirmed.has(item)) this.unconfirmed.set(item, mode);
+  }
+
+  /** The endpoint through which PacSpace may have recorded `item` already, or undefined when every request that carried it was answered. */
+  unconfirmedOn(item: QueuedDelta): DeliveryMode | undefined {
+    return this.unconfirmed.get(item);
+  }
+
   /** `max_attempts` or `max_elapsed` when the delta may not be tried again, else undefined. */
   expiredReason(item: QueuedDelta, at: number): DropReason | undefined {
     if (item.attempts >= this.ctx.config.maxAttempts) return 'max_attempts';
@@ -141,20 +159,31 @@ export class DeltaOutcomes {
     this.reportLost(item, reason, cause);
   }
 
-  /** Counts and reports a delta that left the store undelivered. */
+  /**
+   * Counts and reports a delta that left the store undelivered. One that a request ended without
+   * an answer for is reported as possibly recorded (`mayBeRecorded`): PacSpace may have it, and it
+   * was never resent under another key; check before billing it another way.
+   */
   reportLost(item: QueuedDelta, reason: DropReason, cause: Error): void {
     const { counters, events } = this.ctx;
-    this.ctx.usage.tracker?.settle(item.referenceId);
-    const code = (cause as MeteringError).code ?? 'UNKNOWN';
+    // A code from upstream can be anything (a proxy's sentence, customer ids): counted by known code only.
+    const code = errorCodeLabel((cause as MeteringError).code ?? 'UNKNOWN');
     if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
     counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
+    const mayBeRecorded = this.unconfirmed.has(item);
+    // A balance gate keeps counting one PacSpace may have recorded (as a delivery with no receipt); the others were never billed.
+    if (mayBeRecorded) this.ctx.usage.tracker?.delivered(item.referenceId, undefined, this.ctx.now());
+    else this.ctx.usage.tracker?.settle(item.referenceId);
     const level = reason === 'integrity' || reason === 'unauthorized' ? 'error' : 'warn';
-    events.logger[level]({ referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause }, LOST_MESSAGES[reason] ?? `pacspace-metering: delta not delivered (${reason})`);
-    events.hook('onDrop', { reason, referenceId: item.referenceId, customerId: item.customerId, delta: item.fields.delta, attempts: item.attempts, error: cause });
+    const message = LOST_MESSAGES[reason] ?? `pacspace-metering: delta not delivered (${reason})`;
+    const fields = { referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause };
+    events.logger[level](mayBeRecorded ? { ...fields, mayBeRecorded } : fields, mayBeRecorded ? `${message}; PacSpace may have recorded it: a request that carried it ended without an answer` : message);
+    const dropped = { reason, referenceId: item.referenceId, customerId: item.customerId, delta: item.fields.delta, attempts: item.attempts, error: cause };
+    events.hook('onDrop', mayBeRecorded ? { ...dropped, mayBeRecorded: true as const } : dropped);
     events.error(cause, { stage: 'delivery', referenceId: item.referenceId, customerId: item.customerId });
     if (this.waiters.size === 0) return;
-    const dropped = new DeltaDroppedError(reason, `delta ${item.referenceId} was not delivered (${reason}): ${cause.message}`, { cause });
-    this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' || reason === 'unauthorized' ? cause : dropped));
+    const droppedError = new DeltaDroppedError(reason, `delta ${item.referenceId} was not delivered (${reason}): ${cause.message}`, { cause });
+    this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' || reason === 'unauthorized' ? cause : droppedError));
   }
 
   private settleWaiters(referenceId: string, settleOne: (w: Waiter) => void): void {

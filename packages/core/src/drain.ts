@@ -1,6 +1,6 @@
 import type { DeliveryLoop } from './delivery-loop.js';
 import type { DeltaOutcomes } from './delta-outcomes.js';
-import { DeltaDroppedError } from './errors.js';
+import { DeltaDroppedError, MeteringError } from './errors.js';
 import type { Intake } from './intake.js';
 import type { MeterEvents } from './meter-events.js';
 import type { OverflowSum, OverflowSums } from './overflow-sums.js';
@@ -50,9 +50,10 @@ export class Drain {
     return this.waiters.size > 0;
   }
 
-  /** Deltas not yet settled, an open overflow sum counting one. */
+  /** Deltas not yet settled: held in memory, summed in overflow, or kept by a store beyond memory. */
   pending(): number {
-    return this.ctx.store.count() + (this.ctx.overflow?.size ?? 0);
+    const { store, overflow } = this.ctx;
+    return store.count() + (store.backlog?.() ?? 0) + (overflow?.deltas ?? 0);
   }
 
   isIdle(): boolean {
@@ -65,24 +66,49 @@ export class Drain {
     for (const done of [...this.waiters]) done();
   }
 
-  async flush(timeoutMs?: number): Promise<DrainReport> {
+  /** `reportPending`: time running out with deltas still held is reported (logger and `onError`), not only answered. */
+  async flush(timeoutMs?: number, reportPending = false): Promise<DrainReport> {
     if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) throw new TypeError('flush: timeoutMs must be a non-negative number of milliseconds');
     const start = copyCounters(this.ctx.counters);
-    return this.reportSince(start, await this.waitIdle(timeoutMs));
+    // A store that keeps deltas beyond memory (rows an earlier run left in a shared table) says how many first.
+    await this.ctx.store.refreshBacklog?.();
+    const report = this.reportSince(start, await this.waitIdle(timeoutMs));
+    if (reportPending && report.timedOut && report.pending > 0) this.reportStillPending(report.pending, timeoutMs!);
+    return report;
   }
 
   close(timeoutMs = 30_000): Promise<CloseReport> {
     this.closing ??= (async () => {
       this.ctx.lifecycle.closed = true;
+      await this.ctx.store.refreshBacklog?.();
       const timedOut = await this.waitIdle(timeoutMs);
-      // What was undelivered when time ran out, whether it is then dropped, kept or still in flight.
-      const pendingReferenceIds = [...this.ctx.store.list().map((item) => item.referenceId), ...(this.ctx.overflow?.list().map((s) => s.referenceId) ?? [])];
-      if (timedOut) this.stop(pendingReferenceIds.length);
+      // What was undelivered when time ran out, whether it is then dropped, kept or still in flight:
+      // deltas, a sum counting the deltas it holds; the ids of those held in memory and of the sums.
+      const pending = this.pending();
+      const pendingReferenceIds = this.pendingReferenceIds();
+      if (timedOut) this.stop(pending);
       await this.ctx.release();
       // The meter's whole life, not just the drain: after a quiet period the drain itself delivers nothing.
-      return { ...this.reportSince(newCounters(), timedOut), pending: pendingReferenceIds.length, pendingReferenceIds };
+      return { ...this.reportSince(newCounters(), timedOut), pending, pendingReferenceIds };
     })();
     return this.closing;
+  }
+
+  /** The referenceIds of every delta held (queued, waiting to retry, in flight) and of every open overflow sum. */
+  private pendingReferenceIds(): string[] {
+    return [...this.ctx.store.list().map((item) => item.referenceId), ...(this.ctx.overflow?.list().map((s) => s.referenceId) ?? [])];
+  }
+
+  /**
+   * A flush that ran out of time where the process may stop right after it (a serverless
+   * function returning): what is still held is not lost yet, but will be if the process is frozen
+   * for good or ends first, so it is said, through the logger and `onError`.
+   */
+  private reportStillPending(pending: number, timeoutMs: number): void {
+    const { events } = this.ctx;
+    events.logger.warn({ pending, referenceIds: this.pendingReferenceIds() }, 'pacspace-metering: flush timed out with deltas undelivered');
+    const message = `flush() ran out of time (${timeoutMs} ms) with ${pending} delta(s) undelivered: they stay queued in this process and are sent by a later flush, unless the process is frozen for good or ends first`;
+    events.error(new MeteringError('FLUSH_TIMEOUT', message), { stage: 'delivery' });
   }
 
   /** Resolves true when `timeoutMs` ran out before the meter was idle. */

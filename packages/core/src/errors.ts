@@ -62,6 +62,8 @@ export interface PacSpaceApiErrorInit {
   retryAfterMs?: number;
   /** Customer named by a per-customer limit (`CADENCE_LIMIT`). */
   customerId?: string;
+  /** Whether the answer's body was PacSpace's JSON error envelope; see {@link PacSpaceApiError.pacspaceEnvelope}. */
+  pacspaceEnvelope?: boolean;
   cause?: unknown;
 }
 
@@ -79,6 +81,13 @@ export class PacSpaceApiError extends MeteringError {
   readonly requestPath: string | undefined;
   readonly retryAfterMs: number | undefined;
   readonly customerId: string | undefined;
+  /**
+   * `true` when the answer's body was PacSpace's JSON error envelope, so `code` is PacSpace's own;
+   * `false` when it was not (an HTML page, text, nothing, or JSON of another shape): the answer of
+   * a proxy, load balancer or firewall between, whose `code` is only derived from the status;
+   * `undefined` when there was no answer (network error, deadline) or another client made the error.
+   */
+  readonly pacspaceEnvelope: boolean | undefined;
 
   constructor(message: string, init: PacSpaceApiErrorInit) {
     super(init.code, message, { cause: init.cause });
@@ -86,6 +95,7 @@ export class PacSpaceApiError extends MeteringError {
     this.requestPath = init.requestPath;
     this.retryAfterMs = init.retryAfterMs;
     this.customerId = init.customerId;
+    this.pacspaceEnvelope = init.pacspaceEnvelope;
   }
 }
 

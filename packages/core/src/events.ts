@@ -57,6 +57,13 @@ export interface DropEvent {
   delta?: number;
   attempts: number;
   error: Error;
+  /**
+   * `true` when a request that carried the delta ended without an answer (network error, deadline,
+   * 5xx, an answer that was not PacSpace's): PacSpace may have recorded it. It was never resent
+   * under another key; check PacSpace (the ledger, `derive`) before billing it another way.
+   * Absent otherwise.
+   */
+  mayBeRecorded?: true;
 }
 
 /** Passed to `onError` with the error. */

@@ -1,6 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import { IdempotencyConflictError, PacSpaceApiError } from './errors.js';
+import { boundText, MAX_UPSTREAM_CODE_LENGTH, MAX_UPSTREAM_MESSAGE_LENGTH } from './error-codes.js';
+import { nodeBuiltin } from './node-builtins.js';
 import { keyRedactor } from './redact.js';
 
 /** A parsed 2xx answer: the envelope's `data`, and whether the server says it is still in progress. */
@@ -31,19 +33,15 @@ export interface HttpTransport {
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const secure = options.baseUrl.protocol === 'https:';
-  const lib = secure ? https : http;
+  // Loaded on use, never imported: core must load where there is no node:http (see fetch-transport.ts).
+  const lib = secure ? nodeBuiltin<typeof https>('node:https') : nodeBuiltin<typeof http>('node:http');
   const agent = new lib.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const prefix = options.baseUrl.pathname.replace(/\/+$/, '');
   const redact = keyRedactor(options.apiKey);
 
   function request(method: 'GET' | 'POST', path: string, body: string | undefined, idempotencyKey: string | undefined, timeoutMs: number): Promise<ApiAnswer> {
-    const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
-    if (options.chainId !== undefined) headers['x-chain-id'] = String(options.chainId);
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    const headers = requestHeaders(options, body, idempotencyKey);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     return new Promise<ApiAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (err: PacSpaceApiError) => {
@@ -76,7 +74,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       );
       // One absolute deadline covers connect, headers and body together.
       const deadline = setTimeout(() => {
-        fail(new PacSpaceApiError(`PacSpace did not answer ${method} ${path} within ${timeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path }));
+        fail(timeoutError(method, path, timeoutMs));
         req.destroy();
       }, timeoutMs);
       deadline.unref();
@@ -88,7 +86,22 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   return { request, close: () => agent.destroy() };
 }
 
-function networkError(path: string, cause: unknown): PacSpaceApiError {
+/** The headers of every request, whichever transport sends it (fetch sets `content-length` itself). */
+export function requestHeaders(options: Omit<HttpTransportOptions, 'maxSockets'>, body: string | undefined, idempotencyKey: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'x-api-key': options.apiKey, accept: 'application/json', 'user-agent': options.userAgent };
+  if (options.chainId !== undefined) headers['x-chain-id'] = String(options.chainId);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  return headers;
+}
+
+/** The error of an attempt that ran past its deadline. */
+export function timeoutError(method: string, path: string, timeoutMs: number): PacSpaceApiError {
+  return new PacSpaceApiError(`PacSpace did not answer ${method} ${path} within ${timeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path });
+}
+
+/** The error of an attempt that could not reach PacSpace, or lost the connection before the answer was complete. */
+export function networkError(path: string, cause: unknown): PacSpaceApiError {
   const code = (cause as NodeJS.ErrnoException)?.code;
   return new PacSpaceApiError(`Could not reach PacSpace for ${path}: ${code ?? (cause as Error)?.message ?? 'network error'}`, {
     status: 0,
@@ -100,27 +113,67 @@ function networkError(path: string, cause: unknown): PacSpaceApiError {
 
 /** Turns a response into an {@link ApiAnswer}, or throws a typed {@link PacSpaceApiError}. */
 export function parseAnswer(status: number, headers: http.IncomingHttpHeaders, text: string, path: string): ApiAnswer {
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    if (status >= 200 && status < 300) {
-      throw new PacSpaceApiError(`PacSpace answered ${status} with a body that is not JSON`, { status, code: 'API_ERROR', requestPath: path });
-    }
+  const success = status >= 200 && status < 300;
+  const body = parseObject(text);
+  if (body === undefined && success) {
+    throw new PacSpaceApiError(`PacSpace answered ${status} with a body that is not a JSON object`, { status, code: 'API_ERROR', requestPath: path });
   }
-  const nested = isObject(body.error) ? body.error : {};
-  const code = stringField(nested.code) ?? stringField(body.code);
-  const retryAfterMs = longestHint(retryAfterFromHeader(headers['retry-after']), secondsField(nested.retryAfterSeconds) ?? secondsField(body.retryAfterSeconds));
-  if (status >= 200 && status < 300) {
+  const fields = body ?? {};
+  const nested = isObject(fields.error) ? fields.error : {};
+  const code = stringField(nested.code) ?? stringField(fields.code);
+  const retryAfterMs = longestHint(retryAfterFromHeader(headers['retry-after']), secondsField(nested.retryAfterSeconds) ?? secondsField(fields.retryAfterSeconds));
+  if (success) {
     if (code === 'IDEMPOTENCY_PENDING') return { status, data: {}, replayed: false, pending: true, retryAfterMs };
-    const data = isObject(body.data) ? body.data : body;
+    const data = isObject(fields.data) ? fields.data : fields;
     const replayed = headers['idempotent-replayed'] === 'true' || data.idempotent === true;
     return { status, data, replayed, pending: false, retryAfterMs };
   }
-  const message = stringField(nested.message) ?? joinMessage(body.message) ?? `PacSpace answered ${status}`;
-  const init = { status, code: code ?? defaultCode(status), requestPath: path, retryAfterMs, customerId: stringField(nested.customerId) ?? stringField(body.customerId) };
-  if (status === 409) throw new IdempotencyConflictError(`Idempotency conflict on ${path}: ${message}`, init);
-  throw new PacSpaceApiError(message, init);
+  const init = { status, code: code === undefined ? defaultCode(status) : boundText(code, MAX_UPSTREAM_CODE_LENGTH), requestPath: path, retryAfterMs };
+  if (!isPacSpaceErrorBody(status, fields)) {
+    const what = describeBody(text, headers['content-type']);
+    throw new PacSpaceApiError(
+      `${path} answered ${status} with ${what}, not PacSpace's error body: the answer of a proxy, load balancer or firewall between (or of a baseUrl that is not PacSpace)`,
+      { ...init, code: defaultCode(status), pacspaceEnvelope: false },
+    );
+  }
+  const message = boundText(stringField(nested.message) ?? joinMessage(fields.message) ?? `PacSpace answered ${status}`, MAX_UPSTREAM_MESSAGE_LENGTH);
+  const customerId = stringField(nested.customerId) ?? stringField(fields.customerId);
+  const own = { ...init, customerId, pacspaceEnvelope: true };
+  if (status === 409) throw new IdempotencyConflictError(`Idempotency conflict on ${path}: ${message}`, own);
+  throw new PacSpaceApiError(message, own);
+}
+
+/**
+ * Whether an error answer's body is PacSpace's JSON error envelope, in one of its documented
+ * shapes: `{ error: { code, message } }` (with or without `success` and `statusCode`), the flat
+ * `{ code, message }`, or the older `{ statusCode, error, message }` whose `statusCode` is the HTTP
+ * status. An HTML page, text, an empty body or other JSON (a gateway's `{ "message": "Not Found" }`)
+ * is not: it comes from something between the Meter and PacSpace.
+ */
+function isPacSpaceErrorBody(status: number, body: Record<string, unknown>): boolean {
+  if (isObject(body.error) && stringField(body.error.code) !== undefined) return true;
+  const message = joinMessage(body.message);
+  if (message === undefined) return false;
+  return stringField(body.code) !== undefined || body.statusCode === status;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an answer that is not PacSpace's carried (`an HTML page`, `JSON of another shape`, ...), for its error message. */
+function describeBody(text: string, contentType: string | undefined): string {
+  if (text.trim() === '') return 'an empty body';
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/html' || /^\s*</.test(text)) return 'an HTML page';
+  if (type === 'application/json' || type.endsWith('+json')) return 'JSON of another shape';
+  return type ? `a ${boundText(type, 60)} body` : 'a body that is not JSON';
 }
 
 /** Parses `Retry-After` as seconds or an HTTP date; undefined when absent or nonsense. */

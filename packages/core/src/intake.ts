@@ -9,7 +9,7 @@ import type { OverflowSum, OverflowSums } from './overflow-sums.js';
 import { buildReferenceId } from './reference-id.js';
 import { totalOf } from './running-sum.js';
 import type { Counters } from './stats.js';
-import type { MeterStore, QueuedDelta } from './store.js';
+import type { MeterStore, QueuedDelta, StoreIdentity } from './store.js';
 import type { UsageTap } from './balance/unsettled-usage.js';
 import { assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, referenceIdWithin, serializeDelta, type DeltaFields } from './validation.js';
 
@@ -17,6 +17,8 @@ import { assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertRea
 export interface IntakeContext {
   config: MeterConfig;
   store: MeterStore;
+  /** Who the Meter is: set on prepared deltas, for stores written without the Meter. */
+  identity: StoreIdentity;
   counters: Counters;
   events: MeterEvents;
   now: () => number;
@@ -31,15 +33,16 @@ export interface IntakeContext {
 
 /**
  * The Meter's front door: validates a delta, builds its referenceId, freezes its body and puts it
- * in the store; or folds it into its overflow sum when the queue is full; or refuses it with a
- * typed error, counted and reported. Never throws.
+ * in the store; when the queue is full, hands it to a store that is the queue (a durable one keeps
+ * it beyond memory) or folds it into its overflow sum; or refuses it with a typed error, counted
+ * and reported. Never throws.
  *
  * @example
  * const intake = createIntake(context);
  * intake.accept({ customerId: 'acme', delta: -1, reason: 'api_request', requestId }, true);
  */
 export interface Intake {
-  /** `canFold`: a full queue folds the delta into its overflow sum (false for `emit()`, whose caller needs its own receipt). */
+  /** `canFold`: a full queue folds the delta into its overflow sum, or leaves it to a store that is the queue (false for `emit()`, whose caller needs its own receipt and so this process to deliver it). */
   accept(input: DeltaInput, canFold: boolean): EnqueueResult;
   refuse(reason: DropReason, error: Error, input?: Partial<DeltaInput>, referenceId?: string): EnqueueResult;
   /** Queues overflow sums while the queue has room; `force` queues them all (a durable store at shutdown). */
@@ -83,6 +86,8 @@ export function createIntake(ctx: IntakeContext): Intake {
   const { config, store, counters, events } = ctx;
   let seq = 0;
   let overflowing = false;
+  /** The store keeps deltas beyond the memory window: a full queue is never folded. */
+  const storeIsQueue = typeof store.backlog === 'function';
   let queueFullError: DeltaDroppedError | undefined;
   let closedError: DeltaDroppedError | undefined;
 
@@ -154,12 +159,26 @@ export function createIntake(ctx: IntakeContext): Intake {
     return written === undefined ? true : written.then(() => true, (err: unknown) => notDurable(item, err));
   }
 
-  /** A store that writes behind could not make a delta durable: it is still delivered from memory, but a crash would lose it. */
+  /**
+   * A store that writes behind could not make a delta durable: it is still delivered from memory,
+   * but a crash would lose it; or, beyond the memory window (`notHeld`), it is lost, and dropped.
+   */
   function notDurable(item: QueuedDelta, err: unknown): false {
     const error = err instanceof Error ? err : new Error(String(err));
+    if ((error as { notHeld?: boolean }).notHeld === true) {
+      refuse('store_failed', error, item.fields, item.referenceId);
+      return false;
+    }
     events.logger.error({ referenceId: item.referenceId, customerId: item.customerId, err: error }, 'pacspace-metering: the store could not make a delta durable; it is delivered from memory, but a crash would lose it');
     events.error(error, { stage: 'intake', referenceId: item.referenceId, customerId: item.customerId });
     return false;
+  }
+
+  /** Says once per episode that the queue is full, and what becomes of further deltas. */
+  function sayFull(then: string): void {
+    if (overflowing) return;
+    overflowing = true;
+    events.logger.warn({ maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes }, `pacspace-metering: the queue is full${then}`);
   }
 
   function fold(fields: DeltaFields): boolean {
@@ -168,14 +187,24 @@ export function createIntake(ctx: IntakeContext): Intake {
     if (sum) ctx.usage.tracker!.add(sum.referenceId, fields.customerId, fields.delta, sum.firstAt);
     counters.accepted++;
     counters.folded++;
-    if (!overflowing) {
-      overflowing = true;
-      events.logger.warn(
-        { maxQueueSize: config.maxQueueSize, maxQueueBytes: config.maxQueueBytes },
-        'pacspace-metering: the queue is full; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)',
-      );
-    }
+    sayFull('; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)');
     return true;
+  }
+
+  /**
+   * The queue is full: undefined when the delta goes to the store all the same (a store that is
+   * the queue keeps it beyond memory; said once per episode), else the answer (folded, or refused).
+   */
+  function whenFull(input: DeltaInput, fields: DeltaFields, canFold: boolean, correction: boolean): EnqueueResult | undefined {
+    if (canFold && storeIsQueue) {
+      sayFull(' in memory; further deltas wait, whole, in the durable store until there is room');
+      return undefined;
+    }
+    // A correction names the delta it adjusts: summed with others, it would lose that.
+    if (canFold && !correction && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
+    // During an outage every request lands here: reuse one error rather than capture a stack each time.
+    queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
+    return refuse('queue_full', queueFullError, input, fields.referenceId);
   }
 
   function accept(input: DeltaInput, canFold: boolean): EnqueueResult {
@@ -195,12 +224,9 @@ export function createIntake(ctx: IntakeContext): Intake {
       return refuse('too_large', tooLarge(bytes), input, fields.referenceId);
     }
     if (isFull(bytes)) {
-      // A correction names the delta it adjusts: summed with others, it would lose that.
-      if (canFold && !frozen.correction && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
-      // During an outage every request lands here: reuse one error rather than capture a stack each time.
-      queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
-      return refuse('queue_full', queueFullError, input, fields.referenceId);
-    }
+      const answer = whenFull(input, fields, canFold, frozen.correction);
+      if (answer) return answer;
+    } else if (storeIsQueue) overflowing = false;
     const added = add(fields, body, bytes);
     if (added !== true && !(added instanceof Promise)) return added;
     counters.accepted++;
@@ -239,7 +265,9 @@ export function createIntake(ctx: IntakeContext): Intake {
     }
     const { fields, body, bytes } = frozen;
     if (bytes > config.maxDeltaBytes) throw tooLarge(bytes);
-    return new AcceptedDelta(0, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
+    const prepared: QueuedDelta = new AcceptedDelta(0, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
+    prepared.owner = ctx.identity;
+    return prepared;
   }
 
   return { accept, refuse, queueOverflow, prepare };

@@ -14,7 +14,7 @@ export interface DeltaInput {
   delta: number;
   /** Why: 1-500 characters. Also the operation segment of a generated referenceId. */
   reason: string;
-  /** Your own referenceId (1-512 characters of `[A-Za-z0-9_.:~-]`). Wins over `requestId`. */
+  /** Your own referenceId (1-255 characters of `[A-Za-z0-9_.:~-]`; it is also the Idempotency-Key). Wins over `requestId`. */
   referenceId?: string;
   /** The request (or job) this delta belongs to; the referenceId is built from it. Default: a fresh UUID. */
   requestId?: string;
@@ -79,8 +79,16 @@ export interface Meter {
    * only delivery is awaited, and the process stays alive while it waits (retries included).
    */
   emit(input: DeltaInput): Promise<DeliveryReceipt>;
-  /** Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs` passes. Concurrent calls share the drain. */
-  flush(options?: { timeoutMs?: number | undefined }): Promise<DrainReport>;
+  /**
+   * Waits until everything queued, in flight and waiting to retry is settled, or `timeoutMs`
+   * passes. Concurrent calls share the drain. With `reportPending: true`, time running out with
+   * deltas still held is also reported, as a loss that may come: a warning through the logger (on
+   * stderr with default settings) with their count and referenceIds, and `onError` with a
+   * `MeteringError` of code `FLUSH_TIMEOUT` (stage `delivery`). The deltas stay queued either way.
+   * For code after which the process may be frozen or end (a serverless function returning; see
+   * `withMeterFlush` in `@pacspace-metering/core/serverless`).
+   */
+  flush(options?: { timeoutMs?: number | undefined; reportPending?: boolean | undefined }): Promise<DrainReport>;
   /**
    * Stops intake, drains for up to `timeoutMs` (default 30000), and reports the meter's whole life
    * and what was left. When time runs out, requests in flight are abandoned (their deltas are

@@ -12,6 +12,7 @@ import { DeltaDroppedError, DeltaValidationError } from './errors.js';
 import { createIntake } from './intake.js';
 import { resolveLogger } from './logger.js';
 import { MemoryStore } from './memory-store.js';
+import { meterAccount } from './meter-account.js';
 import type { Meter } from './meter-api.js';
 import { createMeterEvents } from './meter-events.js';
 import { resolveMeterConfig, type MeterOptions } from './options.js';
@@ -20,7 +21,7 @@ import { Pauses } from './pauses.js';
 import { periodOf } from './periodic/interval.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { newCounters, type MeterStats } from './stats.js';
-import type { MeterStore } from './store.js';
+import type { MeterStore, StoreIdentity } from './store.js';
 
 export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter } from './meter-api.js';
 
@@ -43,9 +44,12 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const enabled = options.enabled !== false;
   const client: BalanceClient = !enabled
     ? dryRunClient()
-    : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency }));
+    : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency, transport: options.transport }));
   const builtIn = isBuiltInClient(client) ? client : undefined;
   const store: MeterStore = options.store ?? new MemoryStore();
+  // Who this Meter is, for a durable store: it tags rows with it and serves only matching ones.
+  const identity: StoreIdentity = Object.freeze({ scope: config.scope, account: meterAccount(options) });
+  store.attach?.({ ...identity, maxCount: config.maxQueueSize, maxBytes: config.maxQueueBytes });
   const events = createMeterEvents(options, resolveLogger(options.logger));
   if (!enabled) events.logger.warn({}, 'pacspace-metering: metering is disabled (enabled: false); deltas are validated and answered in-process, nothing is sent to PacSpace');
   const now = options.now ?? Date.now;
@@ -68,7 +72,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       drain.check();
     },
   });
-  const intake = createIntake({ config, store, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
+  const intake = createIntake({ config, store, identity, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
   const drain: Drain = new Drain({
     lifecycle, store, counters, events, loop, intake, outcomes, overflow,
     async release() {
@@ -89,7 +93,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
       ...counters,
       dropped: { ...counters.dropped },
       failed: { ...counters.failed },
-      queued: store.count() - loop.inFlightDeltas,
+      // A store that is the queue holds more than memory does: those wait too.
+      queued: store.count() + (store.backlog?.() ?? 0) - loop.inFlightDeltas,
       inFlight: loop.inFlightDeltas,
       requestsInFlight: loop.inFlightRequests,
       overflow: { sums: overflow?.size ?? 0, deltas: overflow?.deltas ?? 0 },
@@ -126,7 +131,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       delivered.then(relax, relax);
       return delivered;
     },
-    flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs),
+    flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs, flushOptions.reportPending === true),
     close: (closeOptions = {}) => drain.close(closeOptions.timeoutMs),
     stats,
     async checkpoint(customerId, checkpointOptions = {}) {

@@ -2,6 +2,7 @@ import type { BalanceClient } from './client.js';
 import { MeteringConfigError } from './errors.js';
 import type { MeteringLogger } from './logger.js';
 import type { MeterStore } from './store.js';
+import type { TransportChoice } from './transport-choice.js';
 import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
 
 /**
@@ -27,11 +28,27 @@ export interface MeterOptions {
   apiKey?: string | undefined;
   /** For the built-in client. Default: `process.env.PACSPACE_BASE_URL`, else `https://app.pacspace.io`. */
   baseUrl?: string | undefined;
+  /**
+   * The built-in client's HTTP client: `'node'` (node:http/https with a keep-alive agent),
+   * `'fetch'` (the global `fetch`), or `'auto'`: node:http on Node.js, `fetch` on Bun, Deno,
+   * Cloudflare Workers and edge runtimes. Default: `'auto'`.
+   */
+  transport?: TransportChoice | undefined;
   /** First segment of every referenceId: 1-64 characters of `[A-Za-z0-9_.-]`. Default: `'metering'`. */
   scope?: string | undefined;
-  /** Deltas held at most (queued, waiting to retry and in flight). Default: 10000. */
+  /**
+   * A stable name for the PacSpace account this Meter bills into (1-128 printable characters, no
+   * spaces), e.g. `'acme-live'`. A durable store tags every delta it keeps with the Meter's
+   * `scope` and `account`, and delivers it only from a Meter with the same two, so two services
+   * (or two accounts) sharing a database never deliver each other's usage. Default: a fingerprint
+   * of the API key (`key:` and 16 hex digits of its SHA-256; never the key), which a new key
+   * changes: set `account` before rotating keys, or give it to an SDK-shaped client (default
+   * `'sdk-client'`, its key being invisible to the Meter).
+   */
+  account?: string | undefined;
+  /** Deltas held in memory at most (queued, waiting to retry and in flight); a durable store keeps the rest. Default: 10000. */
   maxQueueSize?: number | undefined;
-  /** Bytes of serialized deltas held at most. Default: 16 MiB. */
+  /** Bytes of serialized deltas held in memory at most. Default: 16 MiB. */
   maxQueueBytes?: number | undefined;
   /** Largest serialized delta accepted, in bytes. Default: 32 KiB. */
   maxDeltaBytes?: number | undefined;
@@ -58,7 +75,8 @@ export interface MeterOptions {
    * What happens to a delta when the queue is full (`maxQueueSize` or `maxQueueBytes`). `'fold'`
    * (the default): it is added to a running sum per (customer, reason), delivered later as one
    * delta with its own instance-safe referenceId, so the amount is billed even when per-request
-   * detail cannot be kept. `'drop'`: it is refused as `queue_full`.
+   * detail cannot be kept; with a durable store (the store is the queue) it is kept whole in the
+   * store instead, as durably as any delta. `'drop'`: it is refused as `queue_full`.
    */
   overflow?: 'fold' | 'drop' | undefined;
   /** Open overflow sums (customer, reason pairs) held at most; beyond, deltas are dropped as `queue_full`. Default: 10000. */
@@ -74,7 +92,11 @@ export interface MeterOptions {
   maxRetryElapsedMs?: number | undefined;
   /** First backoff step. Default: 250 ms. */
   retryBaseDelayMs?: number | undefined;
-  /** Largest backoff step. Default: 60000 ms. */
+  /**
+   * Largest backoff step; also how long a batching Meter delivers one delta per request, after
+   * PacSpace answered that it has no batch endpoint, before it tries a batch again (twice as long
+   * each time PacSpace says it again, up to an hour). Default: 60000 ms.
+   */
   retryMaxDelayMs?: number | undefined;
   /** Largest server retry hint honoured. Default: 3600000 ms (1 h). */
   maxRetryAfterMs?: number | undefined;
@@ -102,7 +124,7 @@ export interface MeterOptions {
 
 /** Every option name of {@link MeterOptions}, so typos in JavaScript callers are caught. */
 export const METER_OPTION_NAMES: ReadonlyArray<keyof MeterOptions> = Object.freeze([
-  'enabled', 'client', 'apiKey', 'baseUrl', 'scope', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
+  'enabled', 'client', 'apiKey', 'baseUrl', 'transport', 'scope', 'account', 'maxQueueSize', 'maxQueueBytes', 'maxDeltaBytes', 'concurrency', 'delivery', 'maxBatchSize',
   'maxBatchBytes', 'flushIntervalMs', 'overflow', 'maxOverflowSums', 'attemptTimeoutMs',
   'maxAttempts', 'maxRetryElapsedMs', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs', 'store', 'onDelivered',
   'onRetry', 'onDrop', 'onError', 'logger', 'now', 'random',
@@ -130,6 +152,7 @@ export interface MeterConfig {
 }
 
 const SCOPE = /^[A-Za-z0-9_.-]{1,64}$/;
+const ACCOUNT = /^[\x21-\x7e]{1,128}$/;
 /** PacSpace's documented (and the SDK's) ceiling of deltas per batch request. */
 export const MAX_BATCH_SIZE = 100;
 /** Room for `{"deltas":[` ... `]}` around the items of a batch body. */
@@ -141,6 +164,9 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   assertKnownOptions(options, METER_OPTION_NAMES, '');
   const scope = options.scope ?? 'metering';
   if (typeof scope !== 'string' || !SCOPE.test(scope)) throw new MeteringConfigError('scope', `must be 1-64 characters of letters, digits, '_', '-', '.' (got ${JSON.stringify(scope)})`);
+  if (options.account !== undefined && (typeof options.account !== 'string' || !ACCOUNT.test(options.account))) {
+    throw new MeteringConfigError('account', `must be 1-128 printable characters without spaces (got ${JSON.stringify(options.account)})`);
+  }
   for (const hook of ['onDelivered', 'onRetry', 'onDrop', 'onError', 'now', 'random'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new MeteringConfigError(hook, 'must be a function');
   }
@@ -151,6 +177,7 @@ export function resolveMeterConfig(options: MeterOptions): MeterConfig {
   if (options.logger !== undefined && !['debug', 'info', 'warn', 'error'].every((l) => typeof (options.logger as unknown as Record<string, unknown>)?.[l] === 'function')) {
     throw new MeteringConfigError('logger', 'must have debug, info, warn and error methods (pino-compatible)');
   }
+  if (options.transport !== undefined) oneOf(options.transport, 'auto', ['auto', 'node', 'fetch'], 'transport');
   const config: MeterConfig = {
     scope,
     maxQueueSize: int(options.maxQueueSize, 10_000, 'maxQueueSize', 1),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 import { buildReferenceId } from './reference-id.js';
 import { addToSum, totalOf, type RunningSum } from './running-sum.js';
 import { DELTA_LIMITS } from './validation.js';
@@ -40,7 +40,8 @@ export class OverflowSums {
   /** Sums closed because one more delta would have left the API's range, oldest first. */
   private readonly closed: OverflowSum[] = [];
   private parts = 0;
-  private readonly instance = randomBytes(6).toString('hex');
+  /** Drawn at the first sum, not when the Meter is made (Workers refuse random values outside a request). */
+  private instance: string | undefined;
 
   constructor(
     private readonly scope: string,
@@ -98,7 +99,7 @@ export class OverflowSums {
   }
 
   private openSum(customerId: string, reason: string, at: number): OverflowSum {
-    const referenceId = buildReferenceId({ scope: this.scope, operation: reason, customerId, requestId: `overflow.${this.instance}.${++this.parts}` });
+    const referenceId = buildReferenceId({ scope: this.scope, operation: reason, customerId, requestId: `overflow.${(this.instance ??= randomHex(6))}.${++this.parts}` });
     return { customerId, reason, referenceId, sum: 0, compensation: 0, deltas: 0, firstAt: at, lastAt: at };
   }
 }

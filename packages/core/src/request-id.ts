@@ -1,5 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DeltaValidationError } from './errors.js';
+import { randomHex } from './random-hex.js';
 import { thenableError } from './validation.js';
 
 /** Where a request id came from, in the order they are tried. */
@@ -60,7 +61,7 @@ const ACCEPTED_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const PROCESS_LOCAL_COUNTER = /^(?:\d+|req-[0-9a-z]+)$/;
 
 /** Random per process: qualifies counter ids so a restart or a second instance cannot reuse them. */
-export const PROCESS_INSTANCE_ID = randomBytes(6).toString('hex');
+export const PROCESS_INSTANCE_ID = randomHex(6);
 
 /**
  * Finds the id of a request, in this order: `options.requestId(req)`; `req.id` set by an upstream

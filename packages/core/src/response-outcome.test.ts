@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { claimOnce, hasClaims, isClaimed, onResponseDone, type ResponseOutcome } from './response-outcome.js';
+import { claimOnce, hasClaims, isClaimed, onResponseCompleted, onResponseDone, responseFinished, type ResponseOutcome } from './response-outcome.js';
 
 async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -36,6 +36,45 @@ describe('onResponseDone', () => {
     });
     expect(await outcome).toBe('aborted');
     await app.close();
+  });
+});
+
+/**
+ * A response as serverless-http builds one for a Lambda event: a ServerResponse writing into a
+ * stand-in "socket" (a plain object that takes each chunk at once, with no writableLength), whose
+ * `close` the library emits itself once it has awaited `finish`.
+ */
+function lambdaResponse(): http.ServerResponse {
+  const res = new http.ServerResponse(new http.IncomingMessage(null as never));
+  const write = (_data: unknown, encoding?: unknown, cb?: () => void) => {
+    (typeof encoding === 'function' ? (encoding as () => void) : cb)?.();
+    return true;
+  };
+  const noop = () => undefined;
+  res.assignSocket({ _writableState: {}, writable: true, on: noop, removeListener: noop, destroy: noop, cork: noop, uncork: noop, write } as never);
+  res.once('finish', () => queueMicrotask(() => res.emit('close')));
+  return res;
+}
+
+describe('responseFinished', () => {
+  // On Node 22 and 24 `writableFinished` never turns true there (Node 26 sets it): whichever Node
+  // runs this, the response must count as finished.
+  it('counts a response written into a serverless stand-in socket as finished, whether or not writableFinished turns true', async () => {
+    const outcomes: ResponseOutcome[] = [];
+    let completed = 0;
+    const res = lambdaResponse();
+    onResponseDone(res, (o) => outcomes.push(o));
+    onResponseCompleted(res, false, () => void completed++);
+    const closed = new Promise((resolve) => res.once('close', resolve));
+    res.end('{"ok":true}');
+    await closed;
+    expect([responseFinished(res), outcomes, completed]).toEqual([true, ['finished'], 1]);
+  });
+
+  it('does not count a stand-in response that was never ended', () => {
+    const res = lambdaResponse();
+    res.write('partial');
+    expect(responseFinished(res)).toBe(false);
   });
 });
 

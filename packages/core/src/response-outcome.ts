@@ -4,8 +4,25 @@ import type { ServerResponse } from 'node:http';
 export type ResponseOutcome = 'finished' | 'aborted';
 
 /**
+ * Whether a response was fully written: `writableFinished` (`finish` happened: every byte handed
+ * to the OS). A response that serverless-http (or serverless-express) builds for a Lambda event
+ * writes into a stand-in "socket" that takes each chunk at once but is no stream: it has no
+ * `writableLength`, so Node never reports `writableFinished` there although `finish` is emitted.
+ * Such a response counts as finished once it was ended with nothing left buffered. On a real
+ * socket the answer is `writableFinished` alone, so an aborted response never passes.
+ *
+ * @example
+ * res.on('close', () => { if (responseFinished(res) && res.statusCode < 400) bill(); });
+ */
+export function responseFinished(res: ServerResponse): boolean {
+  if (res.writableFinished) return true;
+  const socket = res.socket as { writableLength?: unknown } | null;
+  return res.writableEnded && socket !== null && typeof socket.writableLength !== 'number' && (res as { outputSize?: unknown }).outputSize === 0;
+}
+
+/**
  * Calls `done` once, when the response closes: `'finished'` when it was fully handed to the OS
- * first (`writableFinished`: `finish` happened), `'aborted'` when the connection closed before that
+ * first ({@link responseFinished}: `finish` happened), `'aborted'` when the connection closed before that
  * (the client went away or the socket died). Node emits `close` on every server response, right
  * after `finish` or alone on an abort, so one plain listener is enough; it is never removed, since
  * the response is discarded after it. The cheapest correct way measured here: a pair of `once`
@@ -20,7 +37,7 @@ export function onResponseDone(res: ServerResponse, done: (outcome: ResponseOutc
     queueMicrotask(() => done('finished'));
     return;
   }
-  res.on('close', () => done(res.writableFinished ? 'finished' : 'aborted'));
+  res.on('close', () => done(responseFinished(res) ? 'finished' : 'aborted'));
 }
 
 /**
@@ -40,7 +57,7 @@ export function onResponseDone(res: ServerResponse, done: (outcome: ResponseOutc
 export function onResponseCompleted(res: ServerResponse, atEnd: boolean, done: () => void | PromiseLike<unknown>): void {
   if (!atEnd) {
     res.on('close', () => {
-      if (res.writableFinished) done();
+      if (responseFinished(res)) done();
     });
     return;
   }

@@ -52,7 +52,7 @@ export function sleep(ms: number, options: { keepAlive?: boolean; signal?: Abort
       resolve();
     };
     const timer = setTimeout(done, ms);
-    if (!options.keepAlive) timer.unref();
+    if (!options.keepAlive) timer.unref?.();
     signal?.addEventListener('abort', done, { once: true });
   });
 }
@@ -68,7 +68,7 @@ export function withDeadline<T>(promise: Promise<T> | T, ms: number, requestPath
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new PacSpaceApiError(`PacSpace did not answer within ${ms} ms`, { status: 0, code: 'TIMEOUT', requestPath })), ms);
     // The request itself (its socket) keeps the process alive while it is in flight; the deadline need not.
-    timer.unref();
+    timer.unref?.();
     Promise.resolve(promise).then(
       (value) => {
         clearTimeout(timer);

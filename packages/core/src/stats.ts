@@ -60,7 +60,10 @@ export interface DrainReport {
   failed: number;
   /** Deltas dropped for any reason during the drain (refusals at intake included). */
   dropped: number;
-  /** Deltas still held when the drain ended (queued, waiting to retry, in flight, or open overflow sums, one each). */
+  /**
+   * Deltas still undelivered when the drain ended: queued, waiting to retry, in flight, summed in
+   * an overflow sum (each delta it holds counts), or kept by a durable store beyond memory.
+   */
   pending: number;
   /** True when `timeoutMs` ran out before everything was settled. */
   timedOut: boolean;
@@ -68,14 +71,20 @@ export interface DrainReport {
 
 /**
  * What `close()` reports: the counts over the meter's whole life (`delivered`, `deduplicated`,
- * `failed`, `dropped` since it was created, not only during the final drain), what was still
- * undelivered when it stopped (`pending`, one per delta or open overflow sum), and which.
+ * `failed`, `dropped` since it was created, not only during the final drain), how many deltas were
+ * still undelivered when it stopped (`pending`: a folded delta counts as one, though it travels in
+ * its overflow sum), and the referenceIds of what was held in memory.
  *
  * @example
  * const { delivered, dropped, pendingReferenceIds }: CloseReport = await meter.close({ timeoutMs: 10_000 });
  */
 export interface CloseReport extends DrainReport {
-  /** referenceIds still undelivered when the meter stopped; with the in-memory store they are dropped as `shutdown`. */
+  /**
+   * referenceIds still undelivered when the meter stopped: each delta held in memory, and each
+   * overflow sum (one id for all the deltas it holds). With the in-memory store they are dropped as
+   * `shutdown`; a durable store keeps them, and the deltas it held beyond memory (counted in
+   * `pending`, not listed here), for the next start.
+   */
   pendingReferenceIds: string[];
 }
 

@@ -1,3 +1,5 @@
+import { processWarning } from './process-warning.js';
+
 /**
  * A store's default `onError`: the error as a process warning (its `code` kept), at most one a
  * minute, since a database that is down or a full disk fails every write.
@@ -12,6 +14,6 @@ export function warnAtMostEveryMinute<E extends Error & { code: string }>(): (er
     const now = Date.now();
     if (now - lastWarnedAt < 60_000) return;
     lastWarnedAt = now;
-    process.emitWarning(error.message, { code: error.code });
+    processWarning(error.message, error.code);
   };
 }

@@ -1,14 +1,17 @@
 import { DeltaValidationError } from './errors.js';
 import { DELTA_LIMITS, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, referenceIdWithin, serializeDelta, thenableError, type DeltaFields } from './validation.js';
 
+/** The field a refusal names, or undefined when `fn` accepted (returned without throwing). */
 function fieldOf(fn: () => void): string | undefined {
+  let thrown: unknown;
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(DeltaValidationError);
-    return (err as DeltaValidationError).field;
+    thrown = err;
   }
-  return undefined;
+  if (thrown === undefined) return undefined;
+  expect(thrown).toBeInstanceOf(DeltaValidationError);
+  return (thrown as DeltaValidationError).field;
 }
 
 describe('delta validation', () => {
@@ -110,12 +113,16 @@ describe('delta validation', () => {
   });
 
   it('never echoes a long value into the message', () => {
+    let thrown: unknown;
     try {
       assertReason('secret'.repeat(200));
     } catch (err) {
-      expect((err as Error).message).not.toContain('secretsecret');
-      expect((err as Error).message).toContain('1200 characters');
+      thrown = err;
     }
+    // Outside the catch: a refusal that stopped happening fails here instead of passing silently.
+    expect(thrown).toBeInstanceOf(DeltaValidationError);
+    expect((thrown as Error).message).toContain('1200 characters');
+    expect((thrown as Error).message).not.toContain('secretsecret');
   });
 });
 

@@ -26,8 +26,13 @@ export const DELTA_LIMITS = Object.freeze({
   customerIdPattern: /^[A-Za-z0-9_.:-]{1,128}$/,
   maxAbsDelta: 1_000_000_000,
   maxReasonLength: 500,
-  /** Our own bound; the API documents none. Generated ids are at most 259 characters. */
-  referenceIdPattern: /^[A-Za-z0-9_.:~-]{1,512}$/,
+  /**
+   * The longest referenceId, given or built: the single endpoint gets it as the Idempotency-Key,
+   * and PacSpace (like the sandbox) takes keys of at most 255 characters.
+   */
+  maxReferenceIdLength: 255,
+  /** `[A-Za-z0-9_.:~-]`, 1 to `maxReferenceIdLength` characters. */
+  referenceIdPattern: /^[A-Za-z0-9_.:~-]{1,255}$/,
   /**
    * Our own bound; the API documents none. Levels of objects and arrays in `metadata`, the
    * metadata object itself being level 1. A key/value map needs two or three; 32 leaves room for
@@ -59,11 +64,18 @@ export function assertReason(value: unknown, field = 'reason'): asserts value is
   }
 }
 
-/** Throws {@link DeltaValidationError} naming `referenceId` unless it is 1-512 characters of `[A-Za-z0-9_.:~-]`. */
+/**
+ * Throws {@link DeltaValidationError} naming `referenceId` unless it is 1-255 characters of
+ * `[A-Za-z0-9_.:~-]`: it is also the Idempotency-Key of a single delta, and PacSpace takes keys of
+ * at most 255 characters.
+ */
 export function assertReferenceId(value: unknown, field = 'referenceId'): asserts value is string {
   // The same rule as DELTA_LIMITS.referenceIdPattern, without a regex call per delta.
-  if (typeof value !== 'string' || !hasOnly(value, REFERENCE_ID_CHARS, 512)) {
-    throw new DeltaValidationError(field, `must be 1-512 characters of letters, digits, '_', '-', '.', ':', '~' (got ${describe(value)})`);
+  if (typeof value !== 'string' || !hasOnly(value, REFERENCE_ID_CHARS, DELTA_LIMITS.maxReferenceIdLength)) {
+    throw new DeltaValidationError(
+      field,
+      `must be 1-${DELTA_LIMITS.maxReferenceIdLength} characters of letters, digits, '_', '-', '.', ':', '~' (it is also the Idempotency-Key, which PacSpace takes up to ${DELTA_LIMITS.maxReferenceIdLength} characters; got ${describe(value)})`,
+    );
   }
 }
 

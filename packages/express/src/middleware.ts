@@ -1,4 +1,4 @@
-import { claimOnce, customerIdOf, onResponseCompleted, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, isUnbilledOptionsRequest, onResponseCompleted, responseFinished, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
@@ -8,6 +8,9 @@ import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request
  * Express middleware that bills every successful request into PacSpace's Balance API through a
  * Meter: one delta per request (per reason), queued in the background once the response has
  * **finished** with a success status. Use it app-wide (`app.use`) or per route.
+ *
+ * `OPTIONS` requests are not billed: a CORS preflight never, any other one only with
+ * `meterOptionsRequests: true`. `HEAD` is billed like `GET` (Express runs the `GET` handler).
  *
  * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never
  * written to `req`; echoed in the `x-request-id` response header), and one `close` listener on the
@@ -34,8 +37,8 @@ import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request
  *
  * @param meter - a Meter from `createMeter()` of `@pacspace-metering/core`.
  * @param options - see {@link MeterRequestsOptions}; `customerId` is required. Defaults:
- *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, `req.id` and
- *   request-id headers not trusted, `responseHeader` `'x-request-id'`.
+ *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, no `OPTIONS`
+ *   billed, `req.id` and request-id headers not trusted, `responseHeader` `'x-request-id'`.
  * @throws MeteringConfigError naming the option, for a bad option or a missing meter.
  *
  * @example
@@ -54,7 +57,7 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
   options: MeterRequestsOptions<Req, Res>,
 ): RequestHandler {
   const config = resolveMiddlewareConfig(meter, options);
-  const { customerId, delta, reason, metadata, isSuccess, skip, responseHeader } = config;
+  const { customerId, delta, reason, metadata, isSuccess, skip, meterOptionsRequests, responseHeader } = config;
   const idOptions = { requestId: config.requestId, trustUpstreamId: config.trustUpstreamId, requestIdHeader: config.requestIdHeader };
   // A durable store keeps what it accepts through a crash: accept when the handler ends the
   // response, before its bytes leave, so a SIGKILL after the answer cannot lose the delta.
@@ -88,6 +91,8 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
   // Every property read on Express's req/res costs a lookup V8 cannot cache (their hidden classes
   // differ per request), so this reads as few as it can: the state holder once, no headersSent.
   return function meterRequestsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // A CORS preflight is never a billable call, nor (by default) any other OPTIONS request.
+    if (isUnbilledOptionsRequest(req, meterOptionsRequests)) return next();
     // A skip that cannot answer (threw, returned a Promise) leaves the request unmetered, reported.
     if (skip !== undefined && decide(meter, 'skip', skip, req, res) !== false) return next();
     const state = stateOf(req, res);
@@ -98,9 +103,10 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
       return next();
     }
     // 'close' follows 'finish' on every response and is the only event of an aborted one (core's
-    // onResponseDone, inlined: one closure less per request).
+    // onResponseDone, inlined: one closure less per request). responseFinished, not
+    // writableFinished alone: under serverless-http the latter never turns true.
     res.on('close', () => {
-      if (res.writableFinished) settle(req, res, requestId, state);
+      if (responseFinished(res)) settle(req, res, requestId, state);
     });
     next();
   };

@@ -1,4 +1,4 @@
-import { DeltaValidationError, MeteringConfigError, assertDelta, assertKnownOptions, assertReason, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type Meter } from '@pacspace-metering/core';
 import type { Request, Response } from 'express';
 
 /**
@@ -58,11 +58,20 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    */
   isSuccess?: ((req: Req, res: Res) => boolean) | undefined;
   /**
-   * Return true to leave a request unmetered (health checks, OPTIONS, ...). Called on entry.
+   * Return true to leave a request unmetered (health checks, `HEAD`, ...). Called on entry.
    *
-   * @default none: every request is considered
+   * @default none: every request is considered (`OPTIONS` aside, see `meterOptionsRequests`)
    */
   skip?: ((req: Req) => boolean) | undefined;
+  /**
+   * Bill `OPTIONS` requests, for an API whose `OPTIONS` handlers do work it charges for. A CORS
+   * preflight (`OPTIONS` with `Access-Control-Request-Method`) is never billed, even then: the
+   * browser sends it on its own before the real call, which is billed. Off, no `OPTIONS` request
+   * is billed.
+   *
+   * @default false
+   */
+  meterOptionsRequests?: boolean | undefined;
   /**
    * Your own id for the request, tried first and used as it is. Values that are not 1-128
    * characters of `[A-Za-z0-9_.:-]` are ignored (then `req.id` when trusted, then
@@ -110,7 +119,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
  * MIDDLEWARE_OPTION_NAMES.includes('reason'); // true
  */
 export const MIDDLEWARE_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Object.freeze([
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
+  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'meterOptionsRequests', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
 ] satisfies Array<keyof MeterRequestsOptions>);
 
 type Resolver<T> = (req: Request, res: Response) => T;
@@ -125,6 +134,7 @@ export interface MiddlewareConfig {
   metadata: Resolver<unknown> | undefined;
   isSuccess: Resolver<unknown> | undefined;
   skip: ((req: Request) => unknown) | undefined;
+  meterOptionsRequests: boolean;
   requestId: ((req: Request) => unknown) | undefined;
   trustUpstreamId: boolean;
   /** Lower-cased header name, or undefined when no header is trusted. */
@@ -133,21 +143,13 @@ export interface MiddlewareConfig {
   responseHeader: string | undefined;
 }
 
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-
 /**
  * Checks `meter` and `options`, applies defaults, and returns the internal configuration. Throws
  * {@link MeteringConfigError} naming the first bad option. Never mutates `options`.
  */
 export function resolveMiddlewareConfig(meter: unknown, options: unknown): MiddlewareConfig {
   assertMeter(meter);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new MeteringConfigError('options', 'must be an object with at least customerId, e.g. { customerId: (req) => req.user.accountId }');
-  }
-  const given: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(options)) if (value !== undefined) given[name] = value;
-  assertKnownOptions(given, MIDDLEWARE_OPTION_NAMES, '');
+  const given = definedOptions(options, MIDDLEWARE_OPTION_NAMES, '{ customerId: (req) => req.user.accountId }');
 
   if (typeof given.customerId !== 'function') {
     throw new MeteringConfigError('customerId', `is required: a function (req, res) => string that names who pays (got ${kind(given.customerId)})`);
@@ -159,6 +161,7 @@ export function resolveMiddlewareConfig(meter: unknown, options: unknown): Middl
     metadata: optionalFunction(given, 'metadata') as Resolver<unknown> | undefined,
     isSuccess: optionalFunction(given, 'isSuccess') as Resolver<unknown> | undefined,
     skip: optionalFunction(given, 'skip') as MiddlewareConfig['skip'],
+    meterOptionsRequests: booleanOption(given, 'meterOptionsRequests'),
     requestId: optionalFunction(given, 'requestId') as MiddlewareConfig['requestId'],
     trustUpstreamId: booleanOption(given, 'trustUpstreamId'),
     requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
@@ -197,24 +200,13 @@ function reasonOption(value: unknown): MiddlewareConfig['reason'] {
 }
 
 function optionalFunction(given: Record<string, unknown>, name: keyof MeterRequestsOptions): unknown {
-  const value = given[name];
-  if (value !== undefined && typeof value !== 'function') throw new MeteringConfigError(name, `must be a function (got ${kind(value)})`);
-  return value;
+  return optionalFunctionOption(given, name);
 }
 
 function booleanOption(given: Record<string, unknown>, name: keyof MeterRequestsOptions): boolean {
   const value = given[name] ?? false;
   if (typeof value !== 'boolean') throw new MeteringConfigError(name, `must be true or false (got ${kind(value)})`);
   return value;
-}
-
-function headerOption(value: unknown, name: string, fallback: string | false): string | undefined {
-  const chosen = value === undefined ? fallback : value;
-  if (chosen === false) return undefined;
-  if (typeof chosen !== 'string' || !HEADER_NAME.test(chosen)) {
-    throw new MeteringConfigError(name, `must be an HTTP header name such as 'x-request-id', or false (got ${kind(chosen)})`);
-  }
-  return chosen;
 }
 
 function asConfigError(option: string, err: unknown, alternative: string): MeteringConfigError {
@@ -224,13 +216,4 @@ function asConfigError(option: string, err: unknown, alternative: string): Meter
     return new MeteringConfigError(option, `${detail}; ${alternative}`);
   }
   return new MeteringConfigError(option, String(err));
-}
-
-/** A short, log-safe description of an option value: never the value itself when it is long. */
-function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }

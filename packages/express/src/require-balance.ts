@@ -1,4 +1,4 @@
-import { customerIdOf, DeltaValidationError, MeteringConfigError, refusalAnswer, thenableError, type BalanceCheck, type BalanceGate, type BalanceProblem } from '@pacspace-metering/core';
+import { customerIdOf, DeltaValidationError, isUnbilledOptionsRequest, MeteringConfigError, refusalAnswer, thenableError, type BalanceCheck, type BalanceGate, type BalanceProblem } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
@@ -32,7 +32,8 @@ export interface RequireBalanceOptions<Req extends Request = Request, Res extend
  * asked and the gate's `whenUnavailable` is `'refuse'`. An admitted call's price is reserved until
  * its response closes, so a burst of concurrent calls cannot all spend the same balance.
  *
- * A `customerId` or `price` that cannot be checked (missing, invalid, thrown, a Promise) is passed
+ * CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) pass unchecked: the call
+ * that follows them is checked. A `customerId` or `price` that cannot be checked (missing, invalid, thrown, a Promise) is passed
  * to `next(err)` as a `DeltaValidationError` naming it (Express answers 500): the call is neither
  * served unchecked nor refused as unpaid, and the gate counts it (`stats().invalid`).
  *
@@ -60,6 +61,8 @@ export function requireBalance<Req extends Request = Request, Res extends Respon
   }
 
   return function requireBalanceMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // A CORS preflight carries no credentials and does no work: the call that follows is checked.
+    if (isUnbilledOptionsRequest(req, true)) return next();
     let check: BalanceCheck | Promise<BalanceCheck>;
     try {
       if (skip !== undefined && resolved('skip', skip(req as Req)) === true) return next();

@@ -1,8 +1,7 @@
 // Test helpers for @pacspace-metering/express: real servers on 127.0.0.1:0, a meter that records
 // what it would send, and a client that aborts mid-response. Not part of the published package.
 import { createMeter, type DropEvent, type Meter, type MeterOptions } from '@pacspace-metering/core';
-import type { Express } from 'express';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A running app and a count of responses that are completely done on the server side. */
@@ -16,8 +15,8 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1, port 0. */
-export async function listen(app: Express): Promise<RunningApp> {
+/** Listens on 127.0.0.1, port 0: an Express app, or any request listener (@hono/node-server's `getRequestListener`). */
+export async function listen(app: RequestListener): Promise<RunningApp> {
   const server = createServer(app);
   let done = 0;
   // Added after the app's own listener, so it runs after Express has started with the request;

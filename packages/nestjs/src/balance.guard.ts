@@ -1,6 +1,6 @@
 import { HttpException, Inject, Injectable, Optional, type CanActivate, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { customerIdOf, DeltaValidationError, MeteringConfigError, refusalAnswer, thenableError, type BalanceCheck, type BalanceGate } from '@pacspace-metering/core';
+import { customerIdOf, DeltaValidationError, isUnbilledOptionsRequest, MeteringConfigError, refusalAnswer, thenableError, type BalanceCheck, type BalanceGate } from '@pacspace-metering/core';
 import { balanceGateOf } from './balance.providers.js';
 import { compileGated, selectGated, type GatedRoute } from './balance.route.js';
 import { METERING_RUNTIME } from './metering.constants.js';
@@ -13,7 +13,7 @@ import type { MeteringRuntime } from './metering.providers.js';
  * raw response closes (Express `res`, Fastify `reply.raw`). Refused: it throws an `HttpException`
  * with the problem details (402, or 503 with `Retry-After`), after setting `Content-Type:
  * application/problem+json` on the response. A customerId or price that cannot be checked throws a
- * `DeltaValidationError` (Nest answers 500). Only HTTP calls are gated.
+ * `DeltaValidationError` (Nest answers 500). Only HTTP calls are gated; CORS preflights pass.
  *
  * Bound with `APP_GUARD`, it gates every HTTP route with the module's `balance` defaults (routes
  * with `@SkipBalanceCheck()` excepted).
@@ -51,6 +51,8 @@ export class BalanceGuard implements CanActivate, OnModuleInit {
     if (route === null) return true;
     const req: any = context.getArgs()[0];
     const res: any = context.getArgs()[1];
+    // A CORS preflight carries no credentials and does no work: the call that follows is checked.
+    if (isUnbilledOptionsRequest(req, true)) return true;
     let check: BalanceCheck | Promise<BalanceCheck>;
     try {
       const customerId = customerIdOf(resolved('customerId', route.customerId(req, context)));

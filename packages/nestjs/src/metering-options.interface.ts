@@ -100,6 +100,13 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    */
   isSuccess?: ((req: Req, res: any) => boolean) | undefined;
   /**
+   * Bill `OPTIONS` requests (HTTP), for an API whose `OPTIONS` handlers do work it charges for. A
+   * CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) is never billed, even then: the
+   * browser sends it on its own before the real call, which is billed. Default: `false`, no
+   * `OPTIONS` request is billed. `HEAD` is billed like any other method.
+   */
+  meterOptionsRequests?: boolean | undefined;
+  /**
    * Your own request id, tried first and used as it is. A value that is not 1-128 characters of
    * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` when `trustUpstreamId` is set, then
    * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`. A resolver that

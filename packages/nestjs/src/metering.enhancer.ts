@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
-import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, claimKey, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, claimKey, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, isUnbilledOptionsRequest, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
 import { CALL, METERING_RUNTIME } from './metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 import { messages } from './metering.messages.js';
@@ -48,7 +48,9 @@ export abstract class MeteringEnhancer implements OnModuleInit {
   }
 
   /**
-   * Starts metering an HTTP call, unless a guard before this one already did: resolves the
+   * Starts metering an HTTP call, unless a guard before this one already did or it is an
+   * `OPTIONS` request left unbilled (a CORS preflight always, any other one unless the module's
+   * `meterOptionsRequests` is on; see `isUnbilledOptionsRequest` in core): resolves the
    * request id, echoes it, and registers one `close` listener on the raw response (Express `res`,
    * Fastify `reply.raw`). The call is billed when the response closes after being fully written
    * (`writableFinished`: every byte handed to the OS) with a success status; a response closed
@@ -64,6 +66,8 @@ export abstract class MeteringEnhancer implements OnModuleInit {
     const args = context.getArgs() as unknown[] & Record<symbol, unknown>;
     if (args[CALL] !== undefined) return;
     const req = args[0] as HttpObject;
+    // A CORS preflight is never a billable call, nor (by default) any other OPTIONS request.
+    if (isUnbilledOptionsRequest(req as Parameters<typeof isUnbilledOptionsRequest>[0], this.runtime.options.meterOptionsRequests)) return;
     const res = args[1] as HttpObject;
     const rawRes: ServerResponse & Record<symbol, unknown> = res.raw ?? res;
     let requestId: string;

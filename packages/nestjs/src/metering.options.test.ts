@@ -42,6 +42,8 @@ describe('resolveMeteringOptions', () => {
     [{ metadata: new Map() }, 'metadata'],
     [{ isSuccess: true }, 'isSuccess'],
     [{ requestId: 'x' }, 'requestId'],
+    [{ meterOptionsRequests: 'yes' }, 'meterOptionsRequests'],
+    [{ trustUpstreamId: 1 }, 'trustUpstreamId'],
     [{ responseHeader: 'bad header' }, 'responseHeader'],
     [{ shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs'],
     [{ meter: {} }, 'meter'],

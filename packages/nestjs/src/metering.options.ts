@@ -13,6 +13,7 @@ const NEST_OPTIONS = {
   delta: true,
   metadata: true,
   isSuccess: true,
+  meterOptionsRequests: true,
   requestId: true,
   trustUpstreamId: true,
   requestIdHeader: true,
@@ -40,6 +41,7 @@ export interface ResolvedMeteringOptions {
   delta: number | RequestDeltaResolver;
   metadata: Record<string, unknown> | RequestMetadataResolver | undefined;
   isSuccess: ((req: any, res: any) => boolean) | undefined;
+  meterOptionsRequests: boolean;
   requestId: ((req: any) => unknown) | undefined;
   trustUpstreamId: boolean;
   /** Lower-cased. */
@@ -100,10 +102,6 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     else if (typeof header !== 'string' || !HEADER_NAME.test(header)) throw new MeteringConfigError('responseHeader', messages.responseHeader(describeValue(header)));
     else responseHeader = header.toLowerCase();
   }
-  const trustUpstreamId = options.trustUpstreamId ?? false;
-  if (typeof trustUpstreamId !== 'boolean') throw new MeteringConfigError('trustUpstreamId', messages.notABoolean(describeValue(trustUpstreamId)));
-  const verifyCredentials = options.verifyCredentials ?? false;
-  if (typeof verifyCredentials !== 'boolean') throw new MeteringConfigError('verifyCredentials', messages.notABoolean(describeValue(verifyCredentials)));
   let shutdownTimeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS;
   if ('shutdownTimeoutMs' in options) {
     const value = options.shutdownTimeoutMs;
@@ -128,16 +126,24 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     delta,
     metadata,
     isSuccess: options.isSuccess as ResolvedMeteringOptions['isSuccess'],
+    meterOptionsRequests: booleanOption(options, 'meterOptionsRequests'),
     requestId: options.requestId as ResolvedMeteringOptions['requestId'],
-    trustUpstreamId,
+    trustUpstreamId: booleanOption(options, 'trustUpstreamId'),
     requestIdHeader,
     responseHeader,
     shutdownTimeoutMs,
-    verifyCredentials,
+    verifyCredentials: booleanOption(options, 'verifyCredentials'),
     periodic,
     aggregate,
     balance: checkBalanceOptions(options.balance),
   };
+}
+
+/** A true/false option, `false` when absent. */
+function booleanOption(options: Record<string, unknown>, name: 'meterOptionsRequests' | 'trustUpstreamId' | 'verifyCredentials'): boolean {
+  const value = options[name] ?? false;
+  if (typeof value !== 'boolean') throw new MeteringConfigError(name, messages.notABoolean(describeValue(value)));
+  return value;
 }
 
 /** One job or a list of them; each an object with `collect` and a `name` of its own. */

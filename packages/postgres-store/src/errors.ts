@@ -14,7 +14,9 @@ export type PostgresStoreErrorCode =
   /** A write failed while running (connection lost, database down); the deltas concerned stay in memory. */
   | 'STORE_WRITE_FAILED'
   /** Another instance took over rows this one still held (its lease expired: the event loop or the database stalled). */
-  | 'STORE_LEASE_LOST';
+  | 'STORE_LEASE_LOST'
+  /** The outbox holds undelivered rows of this Meter's scope that another account (API key) accepted: this Meter does not deliver them. */
+  | 'STORE_FOREIGN_ROWS';
 
 /**
  * An error about the Postgres outbox. The message names the schema (`schema` holds it too).

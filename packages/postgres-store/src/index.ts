@@ -13,6 +13,7 @@
  */
 export { createPostgresStore, PostgresStore } from './postgres-store.js';
 export { insertPrepared } from './transactional.js';
+export { inTransaction } from './in-transaction.js';
 export type { InsertedDelta } from './transactional.js';
 export { migrate, SCHEMA_VERSION } from './schema.js';
 export type { MigrationResult } from './schema.js';

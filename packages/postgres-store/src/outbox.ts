@@ -3,6 +3,7 @@ import pg, { type Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { inTransaction } from './in-transaction.js';
 import { checkSchemaName } from './options.js';
+import { tableNames, type TableNames } from './sql-names.js';
 
 /**
  * PacSpace's Idempotency-Key lifetime as assumed by this library (the API does not document one):
@@ -32,8 +33,13 @@ export interface OutboxStatus {
   nextDueAt: number | null;
   /** Pending rows held by a live lease, per lease owner (`host:pid:random`). */
   leasedBy: Record<string, number>;
-  /** Pending rows nobody holds (or whose lease expired): the next instance that polls sends them. */
+  /** Pending rows nobody holds (or whose lease expired): the next instance of their Meter that polls sends them. */
   unleased: number;
+  /**
+   * Pending rows per Meter that accepted them (scope and account; null for rows written before
+   * rows had an owner): only a Meter with the same scope and account delivers a row.
+   */
+  byMeter: Array<{ scope: string | null; account: string | null; pending: number }>;
   /** Dead letters, in total and by reason. */
   deadLetters: { total: number; byReason: Record<string, number> };
 }
@@ -93,12 +99,16 @@ interface DeadLetterRow {
  * }
  */
 export class PostgresOutbox {
+  private readonly t: TableNames;
+
   private constructor(
     /** The schema of the outbox tables. */
     readonly schema: string,
     private readonly pool: Pool,
     private readonly ownsPool: boolean,
-  ) {}
+  ) {
+    this.t = tableNames(schema);
+  }
 
   /**
    * Connects and checks that the outbox tables exist. Rejects with {@link PostgresStoreError}
@@ -112,7 +122,7 @@ export class PostgresOutbox {
     const outbox = new PostgresOutbox(schema, pool, options.pool === undefined);
     let found: string | null;
     try {
-      found = (await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${schema}.outbox`])).rows[0]!.t;
+      found = (await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [tableNames(schema).outbox])).rows[0]!.t;
     } catch (error) {
       await outbox.close();
       throw new PostgresStoreError('STORE_UNAVAILABLE', schema, `could not query the database (${messageOf(error)})`, { cause: error });
@@ -126,32 +136,36 @@ export class PostgresOutbox {
 
   /** Pending rows (and who holds them), next attempt, dead letters by reason. */
   async status(): Promise<OutboxStatus> {
-    const s = this.schema;
+    const { t } = this;
     const pending = (await this.pool.query<{ n: string; bytes: string; oldest: string | null; due: string | null }>(
-      `SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM ${s}.outbox`,
+      `SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM ${t.outbox}`,
     )).rows[0]!;
     const leasedBy: Record<string, number> = {};
     let unleased = 0;
     for (const row of (await this.pool.query<{ owner: string | null; n: string }>(
-      `SELECT CASE WHEN lease_until > clock_timestamp() THEN lease_owner END AS owner, count(*) AS n FROM ${s}.outbox GROUP BY 1 ORDER BY 1`,
+      `SELECT CASE WHEN lease_until > clock_timestamp() THEN lease_owner END AS owner, count(*) AS n FROM ${t.outbox} GROUP BY 1 ORDER BY 1`,
     )).rows) {
       if (row.owner === null) unleased += Number(row.n);
       else leasedBy[row.owner] = Number(row.n);
     }
+    const byMeter = (await this.pool.query<{ scope: string | null; account: string | null; n: string }>(
+      `SELECT scope, account, count(*) AS n FROM ${t.outbox} GROUP BY 1, 2 ORDER BY 1, 2`,
+    )).rows.map((row) => ({ scope: row.scope, account: row.account, pending: Number(row.n) }));
     const byReason: Record<string, number> = {};
     let total = 0;
-    for (const row of (await this.pool.query<{ reason: string; n: string }>(`SELECT reason, count(*) AS n FROM ${s}.dead_letters GROUP BY reason ORDER BY reason`)).rows) {
+    for (const row of (await this.pool.query<{ reason: string; n: string }>(`SELECT reason, count(*) AS n FROM ${t.deadLetters} GROUP BY reason ORDER BY reason`)).rows) {
       byReason[row.reason] = Number(row.n);
       total += Number(row.n);
     }
     return {
-      schema: s,
+      schema: this.schema,
       pending: Number(pending.n),
       pendingBytes: Number(pending.bytes),
       oldestPendingAcceptedAt: pending.oldest === null ? null : Number(pending.oldest),
       nextDueAt: pending.due === null ? null : Number(pending.due),
       leasedBy,
       unleased,
+      byMeter,
       deadLetters: { total, byReason },
     };
   }
@@ -159,13 +173,14 @@ export class PostgresOutbox {
   /** Dead letters matching `filter`, oldest first. */
   async deadLetters(filter: OutboxDeadLetterFilter = {}): Promise<OutboxDeadLetter[]> {
     const { where, params } = whereClause(filter);
-    const { rows } = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.schema}.dead_letters ${where} ORDER BY id`, params);
+    const { rows } = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} ${where} ORDER BY id`, params);
     return rows.map(letterFromRow);
   }
 
   /**
-   * Moves dead letters back to the outbox, unleased and due at once, so the next instance that
-   * polls sends them again with the same frozen body and key (attempts from 0). Skipped, with why:
+   * Moves dead letters back to the outbox, unleased and due at once, so the next instance of the
+   * Meter that accepted them (scope and account; any Meter of the scope for an `unauthorized`
+   * letter, whose key no account accepted) that polls sends them again with the same frozen body and key (attempts from 0). Skipped, with why:
    * without a filter, `integrity` letters (409: PacSpace holds a different delta under that key;
    * name them to replay them anyway); letters first accepted more than 24 h ago unless
    * `allowExpiredKeys` (PacSpace may have forgotten the key: a resend of a committed delta would count twice).
@@ -176,7 +191,7 @@ export class PostgresOutbox {
     const result: OutboxReplayResult = { replayed: [], skipped: [] };
     await inTransaction(this.pool, async (client) => {
       const { where, params } = whereClause(filter);
-      const { rows } = await client.query<DeadLetterRow>(`SELECT * FROM ${this.schema}.dead_letters ${where} ORDER BY id FOR UPDATE`, params);
+      const { rows } = await client.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} ${where} ORDER BY id FOR UPDATE`, params);
       for (const letter of rows.map(letterFromRow)) {
         if (letter.reason === 'integrity' && !named) {
           result.skipped.push({ letter, why: 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway' });
@@ -184,11 +199,12 @@ export class PostgresOutbox {
           result.skipped.push({ letter, why: 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys' });
         } else {
           await client.query(
-            `INSERT INTO ${this.schema}.outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at)
-             SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, $1, 0, 0 FROM ${this.schema}.dead_letters WHERE id = $2`,
+            `INSERT INTO ${this.t.outbox} (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account)
+             SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, $1, 0, 0, scope, CASE WHEN reason = 'unauthorized' THEN NULL ELSE account END
+             FROM ${this.t.deadLetters} WHERE id = $2`,
             [now, letter.id],
           );
-          await client.query(`DELETE FROM ${this.schema}.dead_letters WHERE id = $1`, [letter.id]);
+          await client.query(`DELETE FROM ${this.t.deadLetters} WHERE id = $1`, [letter.id]);
           result.replayed.push(letter);
         }
       }

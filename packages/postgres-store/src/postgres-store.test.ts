@@ -54,7 +54,7 @@ describe('migrations', () => {
       expect(results.filter((r) => r.from === 0)).toHaveLength(1);
       expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
       const versions = await pool.query('SELECT version FROM race_schema.schema_version');
-      expect(versions.rows).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(versions.rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
       expect(await migrate(pools[0]!, 'race_schema')).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
     } finally {
       await Promise.all(pools.map((p) => p.end()));
@@ -74,6 +74,33 @@ describe('migrations', () => {
     expect(() => new PostgresStore({ connectionString: db.url, schema: 'Bad-Name' })).toThrow(/schema/);
     expect(() => new PostgresStore({ connectionString: db.url, leaseMs: 5 })).toThrow(/leaseMs/);
     expect(() => new PostgresStore({} as never)).toThrow(/connectionString/);
+  });
+});
+
+describe('schema names', () => {
+  // Issue 20, item 13: reserved words passed validation, then failed at start with a syntax error
+  // reported as STORE_UNAVAILABLE. Every statement quotes the schema now.
+  it.each(['user', 'order'])('a reserved word (%s) works: migration, a Meter delivering through it, status and replay', async (schema) => {
+    const sandbox = await startSandbox({ seed: 13 });
+    try {
+      const s = await store({ schema, pollIntervalMs: 10 });
+      const meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store: s, scope: 'reserved', retryBaseDelayMs: 5, flushIntervalMs: 5 });
+      const results = Array.from({ length: 20 }, (_, i) => meter.enqueue({ customerId: `cust_${i % 2}`, delta: -1, reason: 'api_request', requestId: `${schema}-${i}` }));
+      expect(await Promise.all(results.map((r) => (r as { committed: Promise<boolean> }).committed))).toEqual(Array(20).fill(true));
+      expect(await meter.flush({ timeoutMs: 10_000 })).toMatchObject({ delivered: 20, pending: 0 });
+      expect(sandbox.ledger().deltas).toHaveLength(20);
+      await meter.close(); // writes the settles behind
+      expect(await outboxRows(`"${schema}"`)).toBe(0);
+      const outbox = await PostgresOutbox.open({ connectionString: db.url, schema });
+      try {
+        expect(await outbox.status()).toMatchObject({ schema, pending: 0, deadLetters: { total: 0 } });
+        expect(await outbox.replay()).toEqual({ replayed: [], skipped: [] });
+      } finally {
+        await outbox.close();
+      }
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 
@@ -164,7 +191,7 @@ describe('write-behind', () => {
     let inserts = 0;
     const query = counted.query.bind(counted) as (...args: unknown[]) => unknown;
     (counted as unknown as { query: unknown }).query = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].startsWith(`INSERT INTO ${schema}.outbox`)) inserts++;
+      if (typeof args[0] === 'string' && args[0].startsWith(`INSERT INTO "${schema}".outbox`)) inserts++;
       return query(...args);
     };
     const s = await store({ schema, pool: counted, connectionString: undefined });
@@ -222,6 +249,69 @@ describe('dead letters', () => {
     const other = await store({ schema, pollIntervalMs: 10 });
     const again = await leaseAll(other, 10);
     expect(again.map((d) => [d.referenceId, d.body, d.attempts])).toEqual([[item.referenceId, item.body, 0]]);
+  });
+});
+
+describe('the table is the queue, rows belong to a Meter', () => {
+  const meterA = { scope: 'test', account: 'key:aaaaaaaaaaaaaaaa', maxCount: 4, maxBytes: 1_000_000 };
+
+  it('beyond the memory window a delta is inserted unleased, durably, and leased as room frees', async () => {
+    const schema = 'memory_window';
+    const s = await store({ schema, pollIntervalMs: 60_000 });
+    s.attach(meterA);
+    const added = Array.from({ length: 10 }, (_, i) => delta(`w${i}`));
+    await Promise.all(added.map((item) => s.add(item)));
+    expect({ count: s.count(), backlog: s.backlog() }).toEqual({ count: 4, backlog: 6 });
+    expect((await pool.query(`SELECT count(*) FILTER (WHERE lease_owner IS NULL) AS unleased, count(*) AS n FROM ${schema}.outbox`)).rows[0]).toEqual({ unleased: '6', n: '10' });
+    const sent: string[] = [];
+    for (let guard = 0; guard < 50 && sent.length < 10; guard++) {
+      const batch = await s.leaseBatch(Date.now(), 2, 1_000_000, noPause);
+      for (const item of batch) {
+        sent.push(item.referenceId);
+        s.remove(item);
+      }
+      expect(s.count()).toBeLessThanOrEqual(4);
+    }
+    expect(sent.sort()).toEqual(added.map((d) => d.referenceId).sort());
+    // The last lease was full, so there might be more: the next one finds none and says so.
+    expect(await s.leaseBatch(Date.now(), 2, 1_000_000, noPause)).toEqual([]);
+    expect(s.backlog()).toBe(0);
+  });
+
+  it('leases only its own rows; reports rows of its scope from another account; counts its due rows for a flush', async () => {
+    const schema = 'owners';
+    const a = await store({ schema });
+    a.attach(meterA);
+    await Promise.all([delta('o1'), delta('o2')].map((item) => a.add(item)));
+    await a.close(); // hands them back, unleased
+    const errors: Error[] = [];
+    const b = await store({ schema, pollIntervalMs: 10, onError: (e) => void errors.push(e) });
+    b.attach({ ...meterA, account: 'key:bbbbbbbbbbbbbbbb' });
+    await waitFor('the other account reported', () => errors.length > 0);
+    expect(errors).toMatchObject([{ code: 'STORE_FOREIGN_ROWS', message: expect.stringContaining("account: 'key:aaaaaaaaaaaaaaaa'") }]);
+    await b.refreshBacklog();
+    expect(b.backlog()).toBe(0);
+    expect(await leaseAll(b, 10)).toEqual([]);
+    const c = await store({ schema, pollIntervalMs: 10 });
+    c.attach(meterA);
+    await c.refreshBacklog();
+    expect(c.backlog()).toBe(2);
+    expect((await leaseAll(c, 10)).map((d) => d.customerId).sort()).toEqual(['o1', 'o2']);
+  });
+
+  it('upgrades schema 1; its rows go to the Meter of the scope their referenceId starts with', async () => {
+    const schema = 'upgrade';
+    await migrate(pool, schema);
+    // What version 1 wrote: no owner columns, no schema 2.
+    await pool.query(`ALTER TABLE ${schema}.outbox DROP COLUMN scope, DROP COLUMN account; ALTER TABLE ${schema}.dead_letters DROP COLUMN scope, DROP COLUMN account; DELETE FROM ${schema}.schema_version WHERE version = 2`);
+    const legacy = delta('legacy');
+    const other = delta('other', { referenceId: 'another-service:api_request:other:1' });
+    for (const item of [legacy, other]) {
+      await pool.query(`INSERT INTO ${schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at) VALUES ($1, $2, $3, $4, 0, 0)`, [item.referenceId, item.customerId, item.body, item.bytes]);
+    }
+    const s = await store({ schema, pollIntervalMs: 10 });
+    s.attach(meterA);
+    expect((await leaseAll(s, 10)).map((d) => d.referenceId)).toEqual([legacy.referenceId]);
   });
 });
 

@@ -1,10 +1,11 @@
-import { undeliveredByOthers } from './fleet-pending.js';
-import { MemoryStore, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
+import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg, { type ClientBase, type Pool } from 'pg';
-import { messageOf, PostgresStoreError } from './errors.js';
+import { messageOf, PostgresStoreError, type PostgresStoreErrorCode } from './errors.js';
+import { undeliveredByOthers } from './fleet-pending.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './options.js';
+import { OutboxTable } from './outbox-table.js';
 import { itemFromRow, errorColumns, type OutboxRow } from './rows.js';
 import { migrate } from './schema.js';
 import { insertPrepared, type InsertedDelta } from './transactional.js';
@@ -18,19 +19,29 @@ import { Writer } from './writer.js';
 const LEASE_AHEAD = 4;
 /** What `dueCount` adds while a poll of the table is due: unknown, so the Meter should not wait to fill a batch first. */
 const UNKNOWN_BACKLOG = 1_000_000;
+/** `refreshBacklog` counts due rows up to this many: enough to know a flush must wait, without scanning a huge backlog. */
+const COUNT_AT_MOST = 100_000;
 
 /**
  * A durable, shared {@link MeterStore} on PostgreSQL: every instance of an API writes its accepted
- * deltas to one `outbox` table, and any live instance delivers what is due.
+ * deltas to one `outbox` table, and any live instance of the same Meter (scope and account)
+ * delivers what is due.
  *
  * - **Own deltas first.** A delta accepted here is inserted leased by this instance (group commit:
  *   one INSERT per turn of the event loop; `add` answers a Promise of its durability, which the
  *   framework packages wait for before the response's bytes leave) and delivered from memory.
+ * - **The table is the queue.** Memory holds at most the Meter's `maxQueueSize` deltas
+ *   (`maxQueueBytes` bytes). A delta beyond that, or accepted while due rows wait in the table, is
+ *   inserted unleased, just as durably, and leased (by this instance or another) once one has room:
+ *   a full queue never folds deltas into sums with a durable store.
  * - **Leases.** This instance renews its leases every `leaseMs / 3`. Every `pollIntervalMs`, busy
- *   or not, it looks for due rows nobody holds (an expired lease: a dead
- *   instance; or no lease: a replayed dead letter, a delta enqueued in a transaction), taking them
- *   with one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING ...`:
- *   two instances never lease the same row, and the frozen body and key go with it.
+ *   or not, it looks for due rows of its Meter nobody holds (an expired lease: a dead instance; no
+ *   lease: a delta beyond a window, a replayed dead letter, a delta enqueued in a transaction),
+ *   taking them with one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n)
+ *   RETURNING ...`: two instances never lease the same row, and the frozen body and key go with it.
+ * - **Rows belong to a Meter.** Every row carries the scope and account of the Meter that accepted
+ *   it (see {@link StoreIdentity}); a Meter leases only its own, so services sharing a schema never
+ *   deliver each other's usage. Rows of the same scope but another account are reported at start.
  * - **Write-behind settles.** Delivered, rescheduled and dead-lettered rows are written within
  *   `settleDelayMs`, in one transaction; `close()` writes them and hands this instance's remaining
  *   rows back (lease cleared) so another instance, or the next start, sends them at once.
@@ -63,13 +74,23 @@ export class PostgresStore implements MeterStore {
   private readonly remote = new Set<QueuedDelta>();
   private remoteBytes = 0;
   private readonly writer: Writer;
+  private readonly table: OutboxTable;
   private readonly reportError: (error: PostgresStoreError) => void;
   private nextPollAt = 0;
-  /** The last lease from the table was full: there may be more at once, about as many again. */
-  private remoteMore = false;
-  private lastLeaseSize = 0;
+  /**
+   * Due rows of this Meter in the table that nobody holds, as of the last count or lease, plus
+   * those this instance kept in the table since: what `backlog()` answers.
+   */
+  private tableBacklog = 0;
+  /** Deltas ever kept in the table beyond the window (a counter, to tell those added during a lease). */
+  private keptInTable = 0;
+  /** The Meter it serves (set by `attach`). */
+  private identity: StoreIdentity | undefined;
+  /** The memory window: the Meter's `maxQueueSize` and `maxQueueBytes`. */
+  private window = { maxCount: Infinity, maxBytes: Infinity };
   private readonly heartbeat: NodeJS.Timeout;
   private lastRenewedAt = Date.now();
+  private renewing = false;
   private open = true;
   /** Something was inserted or leased: close() has rows to hand back. */
   private holdsRows = false;
@@ -88,38 +109,86 @@ export class PostgresStore implements MeterStore {
     this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.reportError = this.config.onError ?? warnAtMostEveryMinute();
     this.writer = new Writer(this.pool, this.schema, this.owner, this.config.leaseMs, this.config.settleDelayMs, this.config.maxPendingWrites, (error) => this.report(error));
+    this.table = new OutboxTable(this.pool, this.schema, this.owner);
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.floor(this.config.leaseMs / 3));
     this.heartbeat.unref();
   }
 
   /**
-   * Queues the delta for the next group commit (inserted leased by this instance) and for
-   * delivery from memory. Answers a Promise that resolves once the row is committed and rejects
-   * with `STORE_WRITE_FAILED` when it could not be (the Meter reports it; the delta is still
-   * delivered while this process lives). Throws `STORE_WRITE_FAILED` when the store is closed or
-   * the write-behind buffer is full (`maxPendingWrites`): the Meter then refuses it as `store_failed`.
+   * Called by `createMeter`: rows are tagged with the Meter's scope and account from now on, only
+   * rows of that Meter are leased, and memory holds at most `maxCount` deltas. Rows of the same
+   * scope that another account accepted (left by a Meter with another API key) are reported as
+   * `STORE_FOREIGN_ROWS`, never delivered. Throws when the store already serves a Meter.
    */
-  add(item: QueuedDelta): Promise<void> {
-    if (!this.open) throw new PostgresStoreError('STORE_WRITE_FAILED', this.schema, 'the store is closed; no delta can be added');
-    const written = this.writer.insert(item);
-    this.holdsRows = true;
-    this.index.add(item);
-    return written;
+  attach(meter: StoreAttachment): void {
+    if (this.identity !== undefined) throw new MeteringConfigError('store', 'this Postgres store already serves another Meter: create one store per Meter');
+    const identity: StoreIdentity = Object.freeze({ scope: meter.scope, account: meter.account });
+    this.identity = identity;
+    this.writer.identify(identity);
+    this.table.identify(identity);
+    this.window = { maxCount: meter.maxCount, maxBytes: meter.maxBytes };
+    void this.reportOtherAccounts(identity);
   }
 
   /**
-   * When the poll is due (every `pollIntervalMs`), rows from the table that nobody holds (one
-   * statement, `FOR UPDATE SKIP LOCKED`), topped up with this instance's own due deltas; otherwise
-   * its own due deltas, and more rows from the table while the last lease came back full. Never
-   * rejects: a failed lease is reported and answers this instance's own due deltas.
+   * Queues the delta for the next group commit and, while the memory window has room, for
+   * delivery from memory (inserted leased by this instance); beyond it, the row is inserted
+   * unleased, for the next lease with room. Answers a Promise that resolves once the row is
+   * committed and rejects with `STORE_WRITE_FAILED` when it could not be (the Meter reports it; a
+   * delta in memory is still delivered while this process lives, one beyond it is dropped, as
+   * `notHeld`). Throws `STORE_WRITE_FAILED` when the store is closed or the write-behind buffer is
+   * full (`maxPendingWrites`): the Meter then refuses it as `store_failed`.
+   */
+  add(item: QueuedDelta): Promise<void> {
+    if (!this.open) throw new PostgresStoreError('STORE_WRITE_FAILED', this.schema, 'the store is closed; no delta can be added');
+    if (!this.beyondWindow(item)) {
+      const written = this.writer.insert(item);
+      this.holdsRows = true;
+      this.index.add(item);
+      return written;
+    }
+    const written = this.writer.insert(item, false);
+    this.tableBacklog++;
+    this.keptInTable++;
+    return written.catch((error: unknown) => this.notKept(item, error));
+  }
+
+  /** Due rows wait in the table (first come, first served), or the memory window is full. */
+  private beyondWindow(item: QueuedDelta): boolean {
+    if (this.identity === undefined) return false;
+    return this.tableBacklog > 0 || this.count() >= this.window.maxCount || this.bytes() + item.bytes > this.window.maxBytes;
+  }
+
+  /** Room in the memory window, in deltas. */
+  private room(): number {
+    return this.bytes() >= this.window.maxBytes ? 0 : this.window.maxCount - this.count();
+  }
+
+  /** A delta meant for the table only could not be written: held in memory if there is room now (not durable), else lost. */
+  private notKept(item: QueuedDelta, error: unknown): never {
+    this.tableBacklog = Math.max(0, this.tableBacklog - 1);
+    if (this.open && this.room() > 0) {
+      this.index.add(item);
+      throw error;
+    }
+    const lost = new PostgresStoreError('STORE_WRITE_FAILED', this.schema, `a delta beyond the memory window could not be written (${messageOf(error)}), and memory is full: it is dropped`, { cause: error });
+    throw Object.assign(lost, { notHeld: true });
+  }
+
+  /**
+   * When the poll is due (every `pollIntervalMs`) and memory has room, rows of this Meter that
+   * nobody holds (one statement, `FOR UPDATE SKIP LOCKED`), topped up with this instance's own due
+   * deltas; otherwise its own due deltas, and more rows from the table while it knows of some.
+   * Never rejects: a failed lease is reported and answers this instance's own due deltas.
    */
   leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] | Promise<QueuedDelta[]> {
+    const room = this.open ? this.room() : 0;
     // A due poll goes first even when this instance is busy with its own deltas: otherwise, under
     // steady traffic, no instance would ever take over the rows of one that died.
-    if (this.open && now >= this.nextPollAt) return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
+    if (room > 0 && now >= this.nextPollAt) return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil, room));
     const local = this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
-    if (local.length > 0 || !this.open || !this.remoteMore) return local;
-    return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil));
+    if (local.length > 0 || room <= 0 || this.tableBacklog === 0) return local;
+    return this.track(this.leaseFromTable(now, maxCount, maxBytes, pausedUntil, room));
   }
 
   private track<T>(lease: Promise<T>): Promise<T> {
@@ -133,14 +202,14 @@ export class PostgresStore implements MeterStore {
   }
 
   /**
-   * This instance's due deltas, plus those the table may hold: as many as the last lease took
-   * when that lease was full (a backlog), or an unknown number while its poll is due (so the Meter
-   * asks at once, rather than lingering to fill a batch); none between polls after a short lease.
+   * This instance's due deltas, plus, while memory has room, those the table holds: as many as
+   * it knows of (a backlog), or an unknown number while its poll is due (so the Meter asks at
+   * once, rather than lingering to fill a batch); none between polls after a short lease.
    */
   dueCount(now: number): number {
     const own = this.index.dueCount(now);
-    if (!this.open) return own;
-    if (this.remoteMore) return own + this.lastLeaseSize;
+    if (!this.open || this.room() <= 0) return own;
+    if (this.tableBacklog > 0) return own + this.tableBacklog;
     return own + (now >= this.nextPollAt ? UNKNOWN_BACKLOG : 0);
   }
 
@@ -179,11 +248,29 @@ export class PostgresStore implements MeterStore {
     return this.index.bytes() + this.remoteBytes;
   }
 
-  /** The earliest due time of this instance's deltas, or its next poll of the table. */
+  /** Due rows of this Meter in the table beyond memory, as of its last count or lease (and those it kept there since). */
+  backlog(): number {
+    return this.tableBacklog;
+  }
+
+  /** Counts the due rows of this Meter nobody holds (what an earlier run left, say), so a flush waits for them and the next lease takes them at once. */
+  async refreshBacklog(): Promise<void> {
+    if (!this.open) return;
+    const keptBefore = this.keptInTable;
+    try {
+      this.tableBacklog = (await this.table.countLeasable(Date.now(), COUNT_AT_MOST)) + (this.keptInTable - keptBefore);
+      if (this.tableBacklog > 0) this.nextPollAt = 0;
+    } catch (error) {
+      this.failed('STORE_UNAVAILABLE', `could not count the rows waiting in the outbox (${messageOf(error)})`, error);
+    }
+  }
+
+  /** The earliest due time of this instance's deltas, or (while memory has room) when it next looks at the table. */
   nextDueAt(): number | undefined {
     const own = this.index.nextDueAt();
-    if (!this.open) return own;
-    return own === undefined ? this.nextPollAt : Math.min(own, this.nextPollAt);
+    if (!this.open || this.room() <= 0) return own;
+    const table = this.tableBacklog > 0 ? 0 : this.nextPollAt;
+    return own === undefined ? table : Math.min(own, table);
   }
 
   oldestAcceptedAt(): number | undefined {
@@ -204,27 +291,22 @@ export class PostgresStore implements MeterStore {
   /**
    * Validates and freezes a delta with the Meter (`meter.prepare`, exactly as `enqueue` would) and
    * inserts it with **your** client, inside your open transaction: it exists if and only if your
-   * transaction commits, and then any instance delivers it (within `pollIntervalMs`), once.
-   * Throws the Meter's typed error for a bad delta (`DeltaValidationError`), or what Postgres
-   * threw (your transaction is then aborted, as for any failed statement).
+   * transaction commits, and then any instance of that Meter delivers it (within
+   * `pollIntervalMs`), once. Throws the Meter's typed error for a bad delta
+   * (`DeltaValidationError`), or what Postgres threw (your transaction is then aborted, as for any
+   * failed statement).
    *
    * @param client - a pg client (from `pool.connect()`) on which you ran `BEGIN`.
-   * @param meter - the Meter whose scope builds the referenceId.
+   * @param meter - the Meter whose scope builds the referenceId and whose instances deliver it.
    * @param input - the delta, as for `meter.enqueue`.
    *
    * @example
-   * const client = await pool.connect();
-   * try {
-   *   await client.query('BEGIN');
+   * import { inTransaction } from '@pacspace-metering/postgres-store';
+   *
+   * await inTransaction(pool, async (client) => {
    *   await client.query('INSERT INTO orders (id, customer_id) VALUES ($1, $2)', [orderId, customerId]);
    *   await store.enqueueInTransaction(client, meter, { customerId, delta: -1, reason: 'order_placed', requestId: orderId });
-   *   await client.query('COMMIT'); // the order and its delta, or neither
-   * } catch (err) {
-   *   await client.query('ROLLBACK');
-   *   throw err;
-   * } finally {
-   *   client.release();
-   * }
+   * }); // committed: the order and its delta, or neither
    */
   async enqueueInTransaction(client: ClientBase, meter: Meter, input: DeltaInput): Promise<InsertedDelta> {
     if (typeof meter?.prepare !== 'function') throw new TypeError('enqueueInTransaction: meter must be a Meter from createMeter() (it has no prepare())');
@@ -260,7 +342,7 @@ export class PostgresStore implements MeterStore {
     await this.leasing;
     await this.writer.flush();
     if (this.holdsRows) try {
-      await this.pool.query(`UPDATE ${this.schema}.outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1`, [this.owner]);
+      await this.table.handBack();
     } catch (error) {
       this.failed('STORE_WRITE_FAILED', `could not hand this instance's rows back (${messageOf(error)}); other instances take them when their lease expires`, error);
     }
@@ -272,27 +354,27 @@ export class PostgresStore implements MeterStore {
     else this.index.remove(item);
   }
 
-  private async leaseFromTable(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): Promise<QueuedDelta[]> {
+  private async leaseFromTable(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number, room: number): Promise<QueuedDelta[]> {
     this.nextPollAt = now + this.config.pollIntervalMs;
-    this.remoteMore = false;
     this.holdsRows = true;
+    const limit = Math.min(maxCount * LEASE_AHEAD, room);
+    const keptBefore = this.keptInTable;
     let rows: OutboxRow[];
     try {
-      ({ rows } = await this.pool.query<OutboxRow>(
-        `UPDATE ${this.schema}.outbox o SET lease_owner = $1, lease_until = clock_timestamp() + $2 * interval '1 millisecond'
-         WHERE o.id IN (
-           SELECT id FROM ${this.schema}.outbox
-           WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < clock_timestamp())
-           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING o.id, o.reference_id, o.customer_id, o.body, o.bytes, o.accepted_at, o.attempts, o.due_at`,
-        [this.owner, this.config.leaseMs, now, maxCount * LEASE_AHEAD],
-      ));
+      rows = await this.table.lease(now, limit, this.config.leaseMs);
     } catch (error) {
+      // Not known until the next poll: no lease again before it, which would hammer a failing database.
+      this.tableBacklog = 0;
       this.failed('STORE_UNAVAILABLE', `could not lease rows from the outbox (${messageOf(error)}); trying again in ${this.config.pollIntervalMs} ms`, error);
       return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
     }
-    this.remoteMore = rows.length === maxCount * LEASE_AHEAD;
-    this.lastLeaseSize = rows.length;
+    // A short lease took every row there was, a full one leaves some; plus what was kept in the table meanwhile.
+    this.tableBacklog = (rows.length < limit ? 0 : Math.max(this.tableBacklog - rows.length, 1)) + (this.keptInTable - keptBefore);
+    return this.hold(rows, now, maxCount, maxBytes, pausedUntil);
+  }
+
+  /** Leased rows: the first batch's worth goes to the Meter, the rest wait in memory, leased by this instance; topped up with its own due deltas. */
+  private hold(rows: OutboxRow[], now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     const batch: QueuedDelta[] = [];
     let bytes = 0;
@@ -317,21 +399,53 @@ export class PostgresStore implements MeterStore {
     return batch;
   }
 
-  /** Renews every lease this instance holds; says so when a renewal came too late to be sure none was taken over. */
+  /**
+   * Renews every lease this instance holds; says so when a renewal came too late to be sure none
+   * was taken over. One at a time: on a database too slow to renew within `leaseMs / 3`, piling
+   * renewals on top of each other would only slow it down further.
+   */
   private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.renewOnce();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewOnce(): Promise<void> {
     const startedAt = Date.now();
     if (startedAt - this.lastRenewedAt > this.config.leaseMs) {
       this.failed('STORE_LEASE_LOST', `this instance renewed its leases ${startedAt - this.lastRenewedAt} ms apart (leaseMs ${this.config.leaseMs}): another instance may have taken over some of its rows and sent them too (PacSpace counts each once, by its referenceId). The event loop or the database stalled; raise leaseMs if this repeats.`, undefined);
     }
     try {
-      await this.pool.query(`UPDATE ${this.schema}.outbox SET lease_until = clock_timestamp() + $2 * interval '1 millisecond' WHERE lease_owner = $1`, [this.owner, this.config.leaseMs]);
+      await this.table.renew(this.config.leaseMs);
       this.lastRenewedAt = startedAt;
     } catch (error) {
       if (this.open) this.failed('STORE_UNAVAILABLE', `could not renew this instance's leases (${messageOf(error)})`, error);
     }
   }
 
-  private failed(code: 'STORE_UNAVAILABLE' | 'STORE_WRITE_FAILED' | 'STORE_LEASE_LOST', message: string, cause: unknown): void {
+  /** Says, once at start, how many rows of this Meter's scope nobody holds that another account accepted: this Meter never delivers them. */
+  private async reportOtherAccounts(identity: StoreIdentity): Promise<void> {
+    let others: Array<{ account: string; rows: number }>;
+    try {
+      others = await this.table.otherAccounts();
+    } catch (error) {
+      this.failed('STORE_UNAVAILABLE', `could not check the outbox for rows of other accounts (${messageOf(error)})`, error);
+      return;
+    }
+    if (others.length === 0) return;
+    const total = others.reduce((n, o) => n + o.rows, 0);
+    this.failed(
+      'STORE_FOREIGN_ROWS',
+      `${total} undelivered row(s) of scope "${identity.scope}" belong to another account (${others.map((o) => `${o.account}: ${o.rows}`).join(', ')}), not to this Meter's (${identity.account}): they are not delivered with this key. A Meter with that account delivers them; if it is the same PacSpace account with a new API key, give this Meter the option account: '${others[0]!.account}' (see "Rows belong to a Meter" in the README).`,
+      undefined,
+    );
+  }
+
+  private failed(code: Exclude<PostgresStoreErrorCode, 'STORE_INCOMPATIBLE'>, message: string, cause: unknown): void {
     this.report(new PostgresStoreError(code, this.schema, message, cause === undefined ? undefined : { cause }));
   }
 

@@ -2,15 +2,16 @@ import type { Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { inTransaction } from './in-transaction.js';
 import { checkSchemaName } from './options.js';
+import { tableNames, type TableNames } from './sql-names.js';
 
 /**
  * The migrations, in order: migration `i` brings the schema to version `i + 1`. Never edit one
  * that has shipped; append a new one. Times are epoch milliseconds from the Meter's clock
  * (`due_at`, `accepted_at`), except leases, which use the database's clock so that instances with
- * skewed clocks agree on when a lease has expired.
+ * skewed clocks agree on when a lease has expired. Names are quoted (`t.schema` is `"name"`).
  */
-const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [
-  (s) => `
+const MIGRATIONS: ReadonlyArray<(t: TableNames) => string> = [
+  ({ schema: s }) => `
     CREATE TABLE ${s}.outbox (
       id                bigserial PRIMARY KEY,
       reference_id      text        NOT NULL,
@@ -42,6 +43,12 @@ const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [
       failed_at         bigint      NOT NULL
     );
     CREATE INDEX dead_letters_by_reason ON ${s}.dead_letters (reason);`,
+  // 2: every row is tied to the Meter that accepted it (its scope and account; NULL: written by
+  // version 1, served by a Meter of the scope its referenceId starts with).
+  (t) => `
+    ALTER TABLE ${t.outbox} ADD COLUMN scope text, ADD COLUMN account text;
+    ALTER TABLE ${t.deadLetters} ADD COLUMN scope text, ADD COLUMN account text;
+    CREATE INDEX outbox_due_by_meter ON ${t.outbox} (scope, account, due_at, id);`,
 ];
 
 /**
@@ -87,22 +94,23 @@ export interface MigrationResult {
  */
 export async function migrate(pool: Pick<Pool, 'connect'>, schema = 'pacspace_metering'): Promise<MigrationResult> {
   checkSchemaName(schema);
+  const t = tableNames(schema);
   // Connected once the transaction's work starts: a failure before that is the connection's.
   let connected = false;
   try {
     return await inTransaction(pool, async (client) => {
       connected = true;
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK_NAMESPACE + schema]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
-      const found = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_version`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${t.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${t.schemaVersion} (version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
+      const found = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${t.schemaVersion}`);
       const from = found.rows[0]?.version ?? 0;
       if (from > SCHEMA_VERSION) {
         throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, `was written by a newer version of @pacspace-metering/postgres-store (schema ${from}; this version reads up to ${SCHEMA_VERSION}). Upgrade the package.`);
       }
       for (let version = from; version < SCHEMA_VERSION; version++) {
-        await client.query(MIGRATIONS[version]!(schema));
-        await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [version + 1]);
+        await client.query(MIGRATIONS[version]!(t));
+        await client.query(`INSERT INTO ${t.schemaVersion} (version) VALUES ($1)`, [version + 1]);
       }
       return { from, to: SCHEMA_VERSION };
     });

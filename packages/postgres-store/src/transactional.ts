@@ -1,6 +1,7 @@
 import type { QueuedDelta } from '@pacspace-metering/core';
 import type { ClientBase } from 'pg';
 import { checkSchemaName } from './options.js';
+import { tableNames } from './sql-names.js';
 
 /**
  * What a transactional insert wrote: the row id and the delta's referenceId (its Idempotency-Key).
@@ -17,7 +18,9 @@ export interface InsertedDelta {
 /**
  * Inserts a delta frozen by `meter.prepare()` into the outbox with **your** client, inside your
  * transaction: the row exists if and only if your transaction commits. Nobody holds it, so the
- * first instance that polls the outbox (every `pollIntervalMs`) delivers it. Use this when the
+ * first instance of that Meter (its scope and account, which `prepare()` records) that polls the
+ * outbox (every `pollIntervalMs`) delivers it. (A delta that does not say which Meter froze it is
+ * delivered by a Meter of the scope its referenceId starts with.) Use this when the
  * code that writes the business row has no {@link PostgresStore} at hand (a worker, another
  * service on the same database); otherwise `store.enqueueInTransaction(client, meter, input)`.
  *
@@ -37,9 +40,9 @@ export async function insertPrepared(client: Pick<ClientBase, 'query'>, prepared
     throw new TypeError('insertPrepared: prepared must be what meter.prepare(input) returned');
   }
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO ${schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at)
-     VALUES ($1, $2, $3, $4, $5, $5, 0, 0) RETURNING id`,
-    [prepared.referenceId, prepared.customerId, prepared.body, prepared.bytes, prepared.acceptedAt],
+    `INSERT INTO ${tableNames(schema).outbox} (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account)
+     VALUES ($1, $2, $3, $4, $5, $5, 0, 0, $6, $7) RETURNING id`,
+    [prepared.referenceId, prepared.customerId, prepared.body, prepared.bytes, prepared.acceptedAt, prepared.owner?.scope ?? null, prepared.owner?.account ?? null],
   );
   return { id: Number(rows[0]!.id), referenceId: prepared.referenceId };
 }

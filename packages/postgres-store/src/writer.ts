@@ -1,8 +1,9 @@
-import type { QueuedDelta } from '@pacspace-metering/core';
+import type { QueuedDelta, StoreIdentity } from '@pacspace-metering/core';
 import type { Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { inTransaction } from './in-transaction.js';
 import { errorColumns } from './rows.js';
+import { tableNames, type TableNames } from './sql-names.js';
 
 /** Rows per INSERT statement (a group commit larger than this takes several statements, in order). */
 const INSERT_CHUNK = 1_000;
@@ -16,6 +17,8 @@ type Settle =
 
 interface PendingInsert {
   item: QueuedDelta;
+  /** Inserted leased by this instance (held in its memory), or unleased (kept in the table only). */
+  leased: boolean;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -25,9 +28,13 @@ interface PendingInsert {
  *
  * - Inserts (accepted deltas) are group-committed: every delta added within one turn of the event
  *   loop goes in one multi-row INSERT, and each `insert()` promise resolves once its row is
- *   committed (rejects when it could not be). The rows are inserted leased by this instance.
+ *   committed (rejects when it could not be). The rows are inserted leased by this instance, or
+ *   unleased (a delta beyond the memory window: the next lease with room takes it), and tagged
+ *   with the Meter's scope and account.
  * - Settles (delivered, rescheduled, dead-lettered) are written behind, within `settleDelayMs`,
- *   in one transaction; a failed one is kept and tried again a second later.
+ *   in one transaction that first locks its rows in id order, as every statement of this store
+ *   that locks several rows does (or it skips locked ones): two of them never wait for each other
+ *   in a cycle. A failed one is kept and tried again a second later.
  * - Both count against `maxPendingWrites`: `insert` throws when the buffer is full.
  *
  * A row's id is known once its insert commits (`rowId`); a settle of a delta whose insert failed
@@ -35,6 +42,7 @@ interface PendingInsert {
  *
  * @example
  * const writer = new Writer(pool, 'pacspace_metering', owner, 30_000, 10, 10_000, onError);
+ * writer.identify({ scope: 'reports-api', account: 'key:3f9a0c1d2b4e5f60' });
  * await writer.insert(item); // committed
  * writer.settle({ kind: 'delete', item }); // written within 10 ms
  * await writer.flush();
@@ -47,6 +55,8 @@ export class Writer {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private insertScheduled = false;
+  private identity: StoreIdentity | undefined;
+  private readonly t: TableNames;
 
   constructor(
     private readonly pool: Pool,
@@ -56,7 +66,14 @@ export class Writer {
     private readonly settleDelayMs: number,
     private readonly maxPending: number,
     private readonly failed: (error: PostgresStoreError) => void,
-  ) {}
+  ) {
+    this.t = tableNames(schema);
+  }
+
+  /** The Meter whose rows this writer writes: every row inserted or buried from now on is tagged with it. */
+  identify(identity: StoreIdentity): void {
+    this.identity = identity;
+  }
 
   /** Rows waiting to be written. */
   pending(): number {
@@ -73,12 +90,15 @@ export class Writer {
     this.rowIds.set(item, id);
   }
 
-  /** Queues an accepted delta for the next group commit. Throws `STORE_WRITE_FAILED` when the buffer is full. */
-  insert(item: QueuedDelta): Promise<void> {
+  /**
+   * Queues an accepted delta for the next group commit, leased by this instance or (`leased`
+   * false) for whichever instance leases it. Throws `STORE_WRITE_FAILED` when the buffer is full.
+   */
+  insert(item: QueuedDelta, leased = true): Promise<void> {
     if (this.pending() >= this.maxPending) {
       throw new PostgresStoreError('STORE_WRITE_FAILED', this.schema, `the write-behind buffer is full (maxPendingWrites ${this.maxPending}): the database does not keep up or does not answer, so the delta was not accepted`);
     }
-    const written = new Promise<void>((resolve, reject) => this.inserts.push({ item, resolve, reject }));
+    const written = new Promise<void>((resolve, reject) => this.inserts.push({ item, leased, resolve, reject }));
     if (!this.insertScheduled) {
       this.insertScheduled = true;
       setImmediate(() => {
@@ -150,7 +170,7 @@ export class Writer {
    */
   private async writeInserts(batch: PendingInsert[], retried = false): Promise<void> {
     try {
-      const ids = await this.insertRows(batch.map((p) => p.item));
+      const ids = await this.insertRows(batch);
       batch.forEach(({ item, resolve }, i) => {
         this.rowIds.set(item, ids[i]!);
         resolve();
@@ -168,10 +188,10 @@ export class Writer {
     }
   }
 
-  /** Inserts the rows in one statement, leased by this instance; answers their ids in order. */
-  private async insertRows(items: QueuedDelta[]): Promise<number[]> {
-    const cols = { ref: [] as string[], customer: [] as string[], body: [] as string[], bytes: [] as number[], accepted: [] as number[], attempts: [] as number[], due: [] as number[] };
-    for (const item of items) {
+  /** Inserts the rows in one statement, each leased by this instance or not; answers their ids in order. */
+  private async insertRows(batch: PendingInsert[]): Promise<number[]> {
+    const cols = { ref: [] as string[], customer: [] as string[], body: [] as string[], bytes: [] as number[], accepted: [] as number[], attempts: [] as number[], due: [] as number[], leased: [] as boolean[] };
+    for (const { item, leased } of batch) {
       cols.ref.push(item.referenceId);
       cols.customer.push(item.customerId);
       cols.body.push(item.body);
@@ -179,15 +199,16 @@ export class Writer {
       cols.accepted.push(item.acceptedAt);
       cols.attempts.push(item.attempts);
       cols.due.push(item.dueAt);
+      cols.leased.push(leased);
     }
     // Ids come from the sequence in ORDER BY order, so the i-th smallest id is the i-th row.
     const { rows } = await this.pool.query<{ id: string }>(
-      `INSERT INTO ${this.schema}.outbox (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, lease_owner, lease_until)
-       SELECT r, c, b, n, a, a, t, d, $8, clock_timestamp() + $9 * interval '1 millisecond'
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::bigint[]) WITH ORDINALITY AS u(r, c, b, n, a, t, d, ord)
+      `INSERT INTO ${this.t.outbox} (reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, lease_owner, lease_until, scope, account)
+       SELECT r, c, b, n, a, a, t, d, CASE WHEN l THEN $9 END, CASE WHEN l THEN clock_timestamp() + $10 * interval '1 millisecond' END, $11, $12
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::bigint[], $8::bool[]) WITH ORDINALITY AS u(r, c, b, n, a, t, d, l, ord)
        ORDER BY ord
        RETURNING id`,
-      [cols.ref, cols.customer, cols.body, cols.bytes, cols.accepted, cols.attempts, cols.due, this.owner, this.leaseMs],
+      [cols.ref, cols.customer, cols.body, cols.bytes, cols.accepted, cols.attempts, cols.due, cols.leased, this.owner, this.leaseMs, this.identity?.scope ?? null, this.identity?.account ?? null],
     );
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
@@ -222,29 +243,32 @@ export class Writer {
       }
     }
     if (deleted.length === 0 && rescheduled.id.length === 0) return;
-    const s = this.schema;
+    const { t } = this;
     await inTransaction(this.pool, async (client) => {
+      // Every row this transaction changes, locked first and in id order: renewals skip locked rows
+      // and leases skip them too, so nothing can wait on this transaction while it waits on them.
+      await client.query(`SELECT 1 FROM ${t.outbox} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [[...deleted, ...rescheduled.id]]);
       if (rescheduled.id.length > 0) {
         // The row stays leased by this instance: it retries it itself, at due_at.
         await client.query(
-          `UPDATE ${s}.outbox o SET attempts = u.attempts, due_at = u.due_at
+          `UPDATE ${t.outbox} o SET attempts = u.attempts, due_at = u.due_at
            FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(id, attempts, due_at) WHERE o.id = u.id`,
           [rescheduled.id, rescheduled.attempts, rescheduled.due],
         );
       }
       if (buried.id.length > 0) {
         await client.query(
-          `INSERT INTO ${s}.dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at)
-           SELECT u.id, u.r, u.c, u.b, u.n, COALESCE(o.first_accepted_at, u.a), u.a, u.t, u.reason, u.code, u.status, u.message, u.at
+          `INSERT INTO ${t.deadLetters} (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at, scope, account)
+           SELECT u.id, u.r, u.c, u.b, u.n, COALESCE(o.first_accepted_at, u.a), u.a, u.t, u.reason, u.code, u.status, u.message, u.at, COALESCE(o.scope, $13), COALESCE(o.account, $14)
            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[])
              AS u(id, r, c, b, n, a, t, reason, code, status, message, at)
-           LEFT JOIN ${s}.outbox o ON o.id = u.id
+           LEFT JOIN ${t.outbox} o ON o.id = u.id
            ON CONFLICT (id) DO UPDATE SET attempts = EXCLUDED.attempts, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
              error_status = EXCLUDED.error_status, error_message = EXCLUDED.error_message, failed_at = EXCLUDED.failed_at, accepted_at = EXCLUDED.accepted_at`,
-          [buried.id, buried.ref, buried.customer, buried.body, buried.bytes, buried.accepted, buried.attempts, buried.reason, buried.code, buried.status, buried.message, buried.at],
+          [buried.id, buried.ref, buried.customer, buried.body, buried.bytes, buried.accepted, buried.attempts, buried.reason, buried.code, buried.status, buried.message, buried.at, this.identity?.scope ?? null, this.identity?.account ?? null],
         );
       }
-      if (deleted.length > 0) await client.query(`DELETE FROM ${s}.outbox WHERE id = ANY($1::bigint[])`, [deleted]);
+      if (deleted.length > 0) await client.query(`DELETE FROM ${t.outbox} WHERE id = ANY($1::bigint[])`, [deleted]);
     });
   }
 

@@ -118,3 +118,63 @@ describe('deeply nested metadata', () => {
     expect(res.json.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'metadata' });
   });
 });
+
+// Issue 20, item 17: the official SDKs send X-Chain-Id (296 with pk_test_ keys, 295 with pk_live_).
+describe('X-Chain-Id', () => {
+  it('takes 296 (the sandbox network) or no header at all, on writes and reads', async () => {
+    for (const headers of [{ 'x-chain-id': '296' }, {}]) {
+      expect((await call(sb, 'POST', DELTA, { body: delta(), headers })).status).toBe(201);
+      expect((await call(sb, 'GET', '/api/v1/balance/derive/cust_1', { headers })).status).toBe(200);
+    }
+    expect(sb.ledger().requests.map((r) => r.chainId)).toEqual(['296', '296', null, null]);
+  });
+
+  it.each([
+    ['295', 'the production network'],
+    ['1234', 'another network'],
+    ['garbage', 'not a number'],
+    ['', 'empty'],
+  ])('refuses %j (%s) with 400 naming X-Chain-Id, committing nothing', async (chainId) => {
+    for (const [method, path, body] of [['POST', DELTA, delta()], ['POST', BATCH, { deltas: [delta()] }], ['GET', '/api/v1/balance/derive/cust_1', undefined]] as const) {
+      const res = await call(sb, method, path, { body, headers: { 'x-chain-id': chainId } });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'X-Chain-Id', message: expect.stringContaining('296') });
+    }
+    expect(sb.ledger().deltas).toEqual([]);
+    expect(sb.ledger().requests.map((r) => [r.status, r.outcome, r.chainId])).toEqual(Array(3).fill([400, 'invalid', chainId]));
+  });
+});
+
+// Issue 20, item 17: delta bodies and batch items refuse fields PacSpace does not define, as
+// checkpoint does, rather than commit a delta whose extra field the client believed was used.
+describe('unknown fields', () => {
+  it('refuses an unknown top-level field on POST /delta with 400 naming it and the known ones', async () => {
+    const res = await post(sb, DELTA, delta({ amount: 5 }));
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'amount' });
+    expect(res.json.error.message).toBe('amount is not a delta field; the fields are customerId, delta, reason, referenceId, metadata and adjusts');
+    expect(sb.ledger().deltas).toEqual([]);
+  });
+
+  it('fails a batch item with an unknown field naming deltas[i].<field>, and commits its neighbours', async () => {
+    const res = await post(sb, BATCH, { deltas: [delta({ referenceId: 'ok-0' }), delta({ referenceId: 'bad-1', idempotencyKey: 'k' }), delta({ referenceId: 'ok-2' })] });
+    expect(res.status).toBe(201);
+    expect(res.json.data).toMatchObject({ totalQueued: 2, totalFailed: 1 });
+    expect(res.json.data.results[1]).toMatchObject({ index: 1, status: 'FAILED', error: 'VALIDATION_ERROR', field: 'deltas[1].idempotencyKey' });
+    expect(sb.ledger().deltas.map((d) => d.referenceId)).toEqual(['ok-0', 'ok-2']);
+  });
+
+  it('refuses a batch body with a field besides deltas, naming it', async () => {
+    const res = await post(sb, BATCH, { deltas: [delta()], profile: 'daily' });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'VALIDATION_ERROR', field: 'profile' });
+    expect(sb.ledger().deltas).toEqual([]);
+  });
+
+  it('takes every documented field', async () => {
+    await post(sb, DELTA, delta({ referenceId: 'first' }));
+    const res = await post(sb, DELTA, { customerId: 'cust_1', delta: -1, reason: 'fix', referenceId: 'second', metadata: { a: 1 }, adjusts: { referenceId: 'first' } });
+    expect(res.status).toBe(201);
+    expect((await post(sb, BATCH, { deltas: [{ customerId: 'cust_1', delta: 1, reason: 'r', referenceId: 'third', metadata: {}, adjusts: { recordId: 'rec_1' } }] })).json.data.totalQueued).toBe(1);
+  });
+});

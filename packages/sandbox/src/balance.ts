@@ -19,6 +19,7 @@ export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string 
     data: { recordId: d.recordId, receiptId: d.receiptId, status: 'QUEUED', customerId: d.customerId, delta: d.delta, referenceId: d.referenceId },
     outcome: 'committed',
     customerId: d.customerId,
+    links: { recordIds: [d.recordId] },
   };
 }
 
@@ -74,26 +75,32 @@ const BATCH_OUTCOME_ORDER: readonly ItemOutcome[] = ['committed', 'replayed', 'f
  * again; injected cadence limits and item failures fail items that would otherwise be committed.
  */
 export function emitBatch(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
+  const unknown = isPlainObject(body) ? Object.keys(body).find((key) => key !== 'deltas') : undefined;
+  if (unknown !== undefined) return validationError(unknown, `${unknown} is not a batch field; the only one is deltas, an array of 1-${MAX_BATCH} delta objects`);
   const items = isPlainObject(body) ? body.deltas : undefined;
   if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
     return validationError('deltas', `deltas is required: an array of 1-${MAX_BATCH} delta objects`);
   }
   const results: BatchResult[] = [];
-  const counts: BatchItems = { total: items.length, committed: 0, replayed: 0, failed: 0, failures: {} };
+  const counts: BatchItems = { total: items.length, committed: 0, replayed: 0, failed: 0, faulted: 0, failures: {} };
+  const recordIds: string[] = [];
   const seen = new Set<ItemOutcome>();
   items.forEach((item: unknown, index) => {
     const [outcome, result] = batchItem(ledger, item, index, idempotencyKey, now, faults);
     seen.add(outcome);
     results.push(result);
+    if (outcome === 'committed') recordIds.push(result.recordId!);
     if (outcome === 'committed' || outcome === 'replayed') counts[outcome]++;
     else {
       counts.failed++;
+      if (outcome.startsWith('fault:')) counts.faulted++;
       counts.failures[result.error!] = (counts.failures[result.error!] ?? 0) + 1;
     }
   });
   const outcome = BATCH_OUTCOME_ORDER.find((o) => seen.has(o)) ?? 'invalid';
   const queued = counts.committed + counts.replayed;
-  return { status: 201, data: { totalQueued: queued, totalFailed: counts.failed, results }, outcome, items: counts };
+  const links = recordIds.length === 0 ? undefined : { recordIds };
+  return { status: 201, data: { totalQueued: queued, totalFailed: counts.failed, results }, outcome, items: counts, links };
 }
 
 function batchItem(ledger: Ledger, item: unknown, index: number, idempotencyKey: string | null, now: number, faults: FaultDecision): [ItemOutcome, BatchResult] {
@@ -125,4 +132,15 @@ function batchItem(ledger: Ledger, item: unknown, index: number, idempotencyKey:
 /** The customer a (possibly invalid) body is about, for the request log. */
 export function customerIdOf(body: unknown): string | undefined {
   return isPlainObject(body) && typeof body.customerId === 'string' ? body.customerId : undefined;
+}
+
+/** The distinct customers a (possibly invalid) batch body names, in order, for the request log; undefined when none. */
+export function batchCustomerIds(body: unknown): string[] | undefined {
+  const items = isPlainObject(body) && Array.isArray(body.deltas) ? body.deltas.slice(0, MAX_BATCH) : [];
+  const customers = new Set<string>();
+  for (const item of items) {
+    const customer = customerIdOf(item);
+    if (customer !== undefined) customers.add(customer);
+  }
+  return customers.size === 0 ? undefined : [...customers];
 }

@@ -13,6 +13,32 @@ beforeEach(() => {
 
 const items = (n: number, prefix = 'i') => Array.from({ length: n }, (_, i) => delta({ customerId: `cust_${i % 3}`, referenceId: `${prefix}${i}` }));
 
+// Issue 20, item 18: the request log ties a request to what it committed, names a batch's
+// customers, and counts the batch items a fault failed (the page shows all three).
+describe('the request log links requests to the ledger', () => {
+  it('lists the records a request committed, a batch\'s customers, and the items a fault failed', async () => {
+    sb.setFaults({ itemFailures: { customerIds: ['cust_bad'] } });
+    await post(sb, DELTA, delta({ referenceId: 'single' }));
+    await post(sb, BATCH, {
+      deltas: [delta({ customerId: 'cust_a', referenceId: 'a' }), delta({ customerId: 'cust_bad', referenceId: 'b' }), delta({ customerId: 'cust_a', referenceId: 'c' }), delta({ customerId: 'cust_z', referenceId: 'd' })],
+    });
+    const { requests, deltas, counts } = sb.ledger();
+    expect(deltas.map((d) => [d.recordId, d.referenceId])).toEqual([['rec_1', 'single'], ['rec_2', 'a'], ['rec_3', 'c'], ['rec_4', 'd']]);
+    expect(requests[0]).toMatchObject({ customerId: 'cust_1', recordIds: ['rec_1'] });
+    expect(requests[0]!.customerIds).toBeUndefined();
+    expect(requests[1]).toMatchObject({ customerIds: ['cust_a', 'cust_bad', 'cust_z'], recordIds: ['rec_2', 'rec_3', 'rec_4'], items: { failed: 1, faulted: 1 } });
+    expect(counts).toMatchObject({ faults: 0, itemFaults: 1 });
+  });
+
+  it('names a batch\'s customers when a fault answered it, with no records', async () => {
+    sb.setFaults({ serverError: { rate: 1, statuses: [503] } });
+    await post(sb, BATCH, { deltas: [delta({ customerId: 'cust_a' }), delta({ customerId: 'cust_b' })] });
+    const [request] = sb.ledger().requests;
+    expect(request).toMatchObject({ status: 503, outcome: 'fault:server-error', customerIds: ['cust_a', 'cust_b'] });
+    expect(request!.recordIds).toBeUndefined();
+  });
+});
+
 describe('itemFailures', () => {
   it('fails the items of listed customers inside a 201, commits nothing of them, and logs the item counts', async () => {
     sb.setFaults({ itemFailures: { customerIds: ['cust_bad'] } });
@@ -35,7 +61,7 @@ describe('itemFailures', () => {
     expect(ledger.requests[0]).toMatchObject({
       status: 201,
       outcome: 'committed',
-      items: { total: 3, committed: 2, replayed: 0, failed: 1, failures: { SERVICE_UNAVAILABLE: 1 } },
+      items: { total: 3, committed: 2, replayed: 0, failed: 1, faulted: 1, failures: { SERVICE_UNAVAILABLE: 1 } },
     });
   });
 
@@ -59,7 +85,7 @@ describe('itemFailures', () => {
     const res = await post(sb, BATCH, { deltas: [delta({ referenceId: 'kept' }), delta({ referenceId: 'new' })] });
     expect(res.json.data.results[0]).toMatchObject({ status: 'QUEUED', recordId: 'rec_1', idempotent: true });
     expect(res.json.data.results[1]).toMatchObject({ status: 'FAILED', error: 'SERVICE_UNAVAILABLE' });
-    expect(sb.ledger().requests[1]!.items).toEqual({ total: 2, committed: 0, replayed: 1, failed: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
+    expect(sb.ledger().requests[1]!.items).toEqual({ total: 2, committed: 0, replayed: 1, failed: 1, faulted: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
   });
 
   it('lets a failed item be committed by a later batch', async () => {

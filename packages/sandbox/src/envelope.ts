@@ -9,8 +9,19 @@ export interface Reply {
   customerId?: string;
   /** A batch's per-item outcomes, for the request log. */
   items?: BatchItems;
+  /** For the request log: see {@link LogLinks}. */
+  links?: LogLinks;
   /** Close the connection after answering (used when the body was left unread). */
   close?: boolean;
+}
+
+/**
+ * What ties a request-log entry to the ledger, when there is something to tie: the ledger records
+ * the request committed, and a batch's customers (a single delta names its own in `customerId`).
+ */
+export interface LogLinks {
+  recordIds?: string[];
+  customerIds?: string[];
 }
 
 /** An answer that is no answer: the socket is reset or closed without a response. */
@@ -19,6 +30,7 @@ export interface Drop {
   outcome: Outcome;
   customerId?: string;
   items?: BatchItems;
+  links?: LogLinks;
 }
 
 /** Success that the write pipeline may still store for idempotent replay before serializing. */
@@ -28,6 +40,7 @@ export interface Success {
   outcome: Outcome;
   customerId?: string;
   items?: BatchItems;
+  links?: LogLinks;
 }
 
 export interface ErrorDetails {
@@ -44,7 +57,7 @@ export function successBody(status: number, data: unknown): string {
 }
 
 export function reply(s: Success): Reply {
-  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId, items: s.items };
+  return { status: s.status, body: successBody(s.status, s.data), outcome: s.outcome, customerId: s.customerId, items: s.items, links: s.links };
 }
 
 /**

@@ -93,6 +93,10 @@ export interface RequestRecord {
   at: string;
   /** Only on batch requests that were processed: how their items ended. */
   items?: BatchItems;
+  /** The ledger records (`recordId`) this request committed, in order; absent when it committed none. */
+  recordIds?: string[];
+  /** Only on batch requests: the distinct customers its items name, in order (a single delta's is `customerId`). */
+  customerIds?: string[];
 }
 
 /**
@@ -100,13 +104,15 @@ export interface RequestRecord {
  *
  * @example
  * const [batch] = sandbox.ledger().requests;
- * expect(batch!.items).toEqual({ total: 3, committed: 2, replayed: 0, failed: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
+ * expect(batch!.items).toEqual({ total: 3, committed: 2, replayed: 0, failed: 1, faulted: 1, failures: { SERVICE_UNAVAILABLE: 1 } });
  */
 export interface BatchItems {
   total: number;
   committed: number;
   replayed: number;
   failed: number;
+  /** Of the failed items, those an injected fault failed (`itemFailures`, `cadenceLimit`). */
+  faulted: number;
   failures: Record<string, number>;
 }
 
@@ -146,6 +152,8 @@ export interface LedgerCounts {
   conflicts: number;
   /** Requests an injected fault answered or dropped (latency not counted). */
   faults: number;
+  /** Batch items an injected fault failed inside a 2xx answer (`itemFailures`, `cadenceLimit`): the batch itself is not a fault. */
+  itemFaults: number;
   /** Oldest request-log entries dropped because of `maxRequestLog`. */
   requestLogDropped: number;
 }
@@ -200,7 +208,7 @@ export class Ledger {
   private checkpoints = new Map<string, CheckpointRecord>();
   private log: RequestLog;
   private seq = 0;
-  private counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0 };
+  private counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0, itemFaults: 0 };
 
   constructor(
     maxRequestLog: number,
@@ -295,6 +303,7 @@ export class Ledger {
     else if (outcome === 'pending') this.counts.pending++;
     else if (outcome === 'conflict') this.counts.conflicts++;
     else if (outcome.startsWith('fault:')) this.counts.faults++;
+    this.counts.itemFaults += entry.items?.faulted ?? 0;
     this.log.push({ ...entry, seq: ++this.seq, at: now });
   }
 
@@ -306,7 +315,7 @@ export class Ledger {
     this.checkpoints.clear();
     this.log.clear();
     this.seq = 0;
-    this.counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0 };
+    this.counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0, itemFaults: 0 };
   }
 
   snapshot(now = Date.now()): LedgerSnapshot {

@@ -45,7 +45,7 @@ describe('reset() and the ledger', () => {
         deltas: [],
         requests: [],
         checkpoints: [],
-        counts: { requests: 0, committed: 0, replayed: 0, pending: 0, conflicts: 0, faults: 0, requestLogDropped: 0 },
+        counts: { requests: 0, committed: 0, replayed: 0, pending: 0, conflicts: 0, faults: 0, itemFaults: 0, requestLogDropped: 0 },
       });
       expect((await post(sb, DELTA, delta())).json.data.recordId).toBe('rec_1');
       // Over HTTP too.
@@ -145,6 +145,7 @@ describe('option validation', () => {
 
   it('never puts a rejected API key into the message', async () => {
     const error = await startSandbox({ apiKey: 'secret value' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(SandboxConfigError);
     expect((error as Error).message).not.toContain('secret');
   });
 });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { customerIdOf, emitBatch, emitDelta } from './balance.js';
+import { batchCustomerIds, customerIdOf, emitBatch, emitDelta } from './balance.js';
 import { createCheckpoint } from './checkpoint.js';
 import { controlRoute } from './control-routes.js';
 import { errorReply, validationError, type Drop, type Reply } from './envelope.js';
@@ -10,6 +10,7 @@ import { pageFile } from './page-files.js';
 import { deriveWithFaults } from './derive-route.js';
 import { getDelta } from './reads.js';
 import type { SandboxState } from './state.js';
+import { checkChainId } from './validation.js';
 import { runWrite, type WriteOperation } from './write-pipeline.js';
 
 const API = '/api/v1/';
@@ -46,7 +47,7 @@ export async function handleRequest(state: SandboxState, req: IncomingMessage, r
   if (page || path.startsWith(CONTROL)) return;
   const chainHeader = req.headers['x-chain-id'];
   const chainId = typeof chainHeader === 'string' ? chainHeader : null;
-  const entry = { method, path, idempotencyKey, chainId, customerId: result.customerId, status, outcome: result.outcome };
+  const entry = { method, path, idempotencyKey, chainId, customerId: result.customerId, status, outcome: result.outcome, ...result.links };
   state.ledger.logRequest(result.items ? { ...entry, items: result.items } : entry, Date.now());
 }
 
@@ -72,6 +73,8 @@ async function route(
     return errorReply(401, 'INVALID_API_KEY', 'The X-Api-Key header is missing or is not a valid API key.', 'unauthorized');
   }
   if (control) return controlRoute(state, req, method, path.slice(CONTROL.length), new URLSearchParams(query));
+  const chain = checkChainId(req.headers['x-chain-id']);
+  if (!chain.ok) return validationError(chain.field, chain.message);
 
   const rest = path.slice(BALANCE.length);
   if (method === 'POST') {
@@ -89,7 +92,7 @@ async function route(
   return notImplementedRoute(method, path);
 }
 
-/** Body, nesting and Idempotency-Key checks, then the shared write pipeline. */
+/** Reads the body, then {@link writeChecked}; a batch's customers are logged whatever the answer. */
 async function writeRoute(
   state: SandboxState,
   req: IncomingMessage,
@@ -99,14 +102,29 @@ async function writeRoute(
 ): Promise<Reply | Drop> {
   const parsed = await readJson(req, state.maxBodyBytes);
   if ('reply' in parsed) return parsed.reply;
-  const customerId = customerIdOf(parsed.body);
+  const customerIds = endpoint === 'delta/batch' ? batchCustomerIds(parsed.body) : undefined;
+  if (customerIds === undefined) return writeChecked(state, endpoint, parsed.body, idempotencyKey, operation);
+  // A batch's customers go to the request log whatever the answer, faults and refusals included.
+  const result = await writeChecked(state, endpoint, parsed.body, idempotencyKey, operation);
+  return { ...result, links: { ...result.links, customerIds } };
+}
+
+/** Nesting and Idempotency-Key checks, then the shared write pipeline. */
+async function writeChecked(
+  state: SandboxState,
+  endpoint: string,
+  body: Record<string, unknown>,
+  idempotencyKey: string | null,
+  operation: WriteOperation,
+): Promise<Reply | Drop> {
+  const customerId = customerIdOf(body);
   // Before anything recursive (fingerprint, validation, the ledger) sees the body.
-  const deep = tooDeepField(endpoint, parsed.body);
+  const deep = tooDeepField(endpoint, body);
   if (deep !== undefined) return validationError(deep, `${deep} nests too deep: metadata may nest at most ${MAX_METADATA_DEPTH} levels`, customerId);
   if (idempotencyKey !== null && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     return validationError('Idempotency-Key', 'the Idempotency-Key header must be 1-255 printable ASCII characters', customerId);
   }
-  return runWrite(state, endpoint, parsed.body, idempotencyKey, operation, customerId);
+  return runWrite(state, endpoint, body, idempotencyKey, operation, customerId);
 }
 
 function notFound(method: string, path: string): Reply {

@@ -2,6 +2,11 @@ import { isPlainObject } from './config-error.js';
 
 /** Live keys are told apart by prefix, as PacSpace does: they never belong on a sandbox. */
 export const LIVE_KEY_PREFIX = 'pk_live_';
+/**
+ * The `X-Chain-Id` of the sandbox environment: the official SDKs send 296 with `pk_test_` keys and
+ * 295 with `pk_live_` keys (which the sandbox refuses before this is checked).
+ */
+export const SANDBOX_CHAIN_ID = '296';
 /** PacSpace's documented customer id charset and length. */
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const MAX_ABS_DELTA = 1_000_000_000;
@@ -30,10 +35,27 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; field: string; me
 
 const fail = (field: string, message: string): { ok: false; field: string; message: string } => ({ ok: false, field, message });
 
+/** The fields of a delta (and of a batch item); any other is refused, naming it. */
+const DELTA_FIELDS = ['customerId', 'delta', 'reason', 'referenceId', 'metadata', 'adjusts'];
+const DELTA_FIELDS_TEXT = `${DELTA_FIELDS.slice(0, -1).join(', ')} and ${DELTA_FIELDS.at(-1)}`;
+
+/**
+ * Checks an `X-Chain-Id` header: absent is fine (PacSpace does not require it), present must be
+ * the sandbox's. PacSpace's answer to a wrong one is undocumented; the sandbox refuses it as it
+ * refuses any bad header, so a client configured for the wrong network finds out here.
+ */
+export function checkChainId(header: string | string[] | undefined): Checked<null> {
+  if (header === undefined || header === SANDBOX_CHAIN_ID) return { ok: true, value: null };
+  const got = typeof header === 'string' ? JSON.stringify(header.slice(0, 40)) : 'several values';
+  return fail('X-Chain-Id', `X-Chain-Id, when sent, must be ${SANDBOX_CHAIN_ID} (the sandbox network, which the official SDKs send with pk_test_ keys; 295 is production's, for pk_live_ keys); got ${got}`);
+}
+
 /** Checks one delta body (or batch item) against the documented rules. */
 export function checkDelta(body: unknown, fieldPrefix = ''): Checked<DeltaInput> {
   const f = (name: string): string => fieldPrefix + name;
   if (!isPlainObject(body)) return fail(fieldPrefix ? fieldPrefix.slice(0, -1) : 'body', 'must be a JSON object');
+  const unknown = Object.keys(body).find((key) => !DELTA_FIELDS.includes(key));
+  if (unknown !== undefined) return fail(f(unknown), `${f(unknown)} is not a delta field; the fields are ${DELTA_FIELDS_TEXT}`);
   const { customerId, delta, reason, referenceId, metadata, adjusts } = body;
   if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
     return fail(f('customerId'), 'customerId is required: 1-128 characters of letters, digits, _ . : -');

@@ -66,7 +66,7 @@ export async function runWrite(
   if (entry && idempotencyKey !== null) {
     state.idempotency.complete(endpoint, idempotencyKey, entry, result.status, successBody(result.status, { ...result.data, idempotent: true }));
   }
-  if (decision.commitDrop) return { drop: 'close', outcome: 'fault:commit-drop', customerId: result.customerId ?? loggedCustomerId, items: result.items };
+  if (decision.commitDrop) return { drop: 'close', outcome: 'fault:commit-drop', customerId: result.customerId ?? loggedCustomerId, items: result.items, links: result.links };
   return reply(result);
 }
 

@@ -32,6 +32,7 @@ export function formatStatus(status: StoreStatus, now: number): string {
   return alignFacts([
     ['store', status.path],
     ...pendingFacts(status, now, 'due now (sent as soon as a Meter runs on this file)'),
+    ...meterFacts(status.byMeter),
     deadLetterFact(status.deadLetters),
     ['open by', formatOwner(status.openBy)],
   ]);
@@ -61,6 +62,19 @@ export function pendingFacts(status: PendingSummary, now: number, dueNow: string
     ['oldest pending', `${formatAge(now - oldest)} old (accepted ${iso(oldest)})`],
     ['next attempt', due <= now ? dueNow : `in ${formatAge(due - now)} (${iso(due)})`],
   ];
+}
+
+/**
+ * The `by meter` line when something is pending: how many deltas each Meter (scope and account)
+ * accepted; only a Meter with the same scope and account delivers them.
+ *
+ * @example
+ * meterFacts([{ scope: 'api', account: 'key:3f9a0c1d2b4e5f60', pending: 2 }]); // [['by meter', 'api key:3f9a0c1d2b4e5f60 2']]
+ */
+export function meterFacts(byMeter: ReadonlyArray<{ scope: string | null; account: string | null; pending: number }>): Array<[string, string]> {
+  if (byMeter.length === 0) return [];
+  const meters = byMeter.map(({ scope, account, pending }) => (scope === null ? `(written before rows had an owner) ${pending}` : `${scope} ${account} ${pending}`));
+  return [['by meter', meters.join(', ')]];
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { OutboxStatus, PostgresOutbox } from '@pacspace-metering/postgres-store';
 import type { Command } from './cli-args.js';
-import { alignFacts, deadLetterFact, formatDeadLetters, pendingFacts } from './cli-format.js';
+import { alignFacts, deadLetterFact, formatDeadLetters, meterFacts, pendingFacts } from './cli-format.js';
 import { exportDeadLetters, missingIds, reportReplay } from './cli-output.js';
 import type { CliIo } from './cli.js';
 
@@ -68,7 +68,8 @@ export function formatOutboxStatus(status: OutboxStatus, now: number): string {
     ['outbox', `postgres schema ${status.schema}`],
     ...pendingFacts(status, now, 'due now'),
     ['leased by', holders.length === 0 ? 'no live instance' : holders.join(', ')],
-    ['unleased', status.unleased === 0 ? '0' : `${status.unleased} (sent by the next instance that polls)`],
+    ['unleased', status.unleased === 0 ? '0' : `${status.unleased} (sent by the next instance of their Meter that polls)`],
+    ...meterFacts(status.byMeter),
     deadLetterFact(status.deadLetters),
   ]);
 }

@@ -20,7 +20,9 @@ export type SqliteStoreErrorCode =
   /** The file has more than one hard link: a second name would bypass its lock and its WAL. */
   | 'STORE_LINKED'
   /** A write failed while running (disk full, I/O error); the delta stays in memory. */
-  | 'STORE_WRITE_FAILED';
+  | 'STORE_WRITE_FAILED'
+  /** The file holds undelivered deltas another Meter (another scope or API key) accepted: this one does not deliver them. */
+  | 'STORE_FOREIGN_ROWS';
 
 /**
  * An error about a store file. The message always names the file; `path` holds it too.

@@ -12,8 +12,6 @@
 export { createSqliteStore, SqliteStore } from './sqlite-store.js';
 export { SQLITE_STORE_OPTION_NAMES } from './options.js';
 export type { SqliteStoreOptions } from './options.js';
-export { SQLITE_DRIVER_NAMES } from './sqlite-driver.js';
-export type { SqliteDriverName } from './sqlite-driver.js';
 export { SqliteStoreError } from './errors.js';
 export type { SqliteStoreErrorCode } from './errors.js';
 export { StoreFile, ASSUMED_KEY_TTL_MS } from './store-file.js';

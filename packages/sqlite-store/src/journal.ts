@@ -1,4 +1,4 @@
-import type { QueuedDelta } from '@pacspace-metering/core';
+import type { QueuedDelta, StoreIdentity } from '@pacspace-metering/core';
 import { errorColumns } from './rows.js';
 import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 
@@ -38,6 +38,8 @@ export class Journal {
   private timerAt = Infinity;
   /** The last commit failed: inserts are committed (or refused) at once until one succeeds. */
   private failing = false;
+  /** The Meter whose rows these are (its scope and account), written on every row. */
+  private owner: StoreIdentity | undefined;
 
   constructor(
     db: SqliteConnection,
@@ -45,21 +47,31 @@ export class Journal {
     private readonly settleDelayMs: number,
     private readonly failed: JournalFailure,
   ) {
-    this.insertRow = db.prepare('INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertRow = db.prepare('INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.deleteRow = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.updateRow = db.prepare('UPDATE outbox SET attempts = ?, due_at = ? WHERE id = ?');
     this.buryRow = db.prepare(`
-      INSERT OR REPLACE INTO dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at)
-      VALUES (?, ?, ?, ?, ?, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?)`);
+      INSERT OR REPLACE INTO dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at, scope, account)
+      VALUES (?, ?, ?, ?, ?, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.transaction = db.transaction((ops: Op[]) => {
       for (const [statement, args] of ops) statement.run(...args);
     });
   }
 
-  /** A newly accepted delta, under its row id `item.seq`. Throws what SQLite threw when it is committed at once and fails. */
-  insert(item: QueuedDelta): void {
-    this.ops.push([this.insertRow, [item.seq, item.referenceId, item.customerId, item.body, item.bytes, item.acceptedAt, item.acceptedAt, item.attempts, item.dueAt]]);
-    if (this.commitWindowMs !== 0 && !this.failing) return this.schedule(this.commitWindowMs);
+  /** The Meter whose rows these are: every row inserted or buried from now on records it. */
+  identify(owner: StoreIdentity): void {
+    this.owner = owner;
+  }
+
+  /**
+   * A newly accepted delta, under its row id `item.seq`, committed within the commit window, or at
+   * once (`now`: a delta that memory will not hold, which only the file keeps). Throws what SQLite
+   * threw when it is committed at once and fails.
+   */
+  insert(item: QueuedDelta, now = false): void {
+    const { scope = null, account = null } = this.owner ?? {};
+    this.ops.push([this.insertRow, [item.seq, item.referenceId, item.customerId, item.body, item.bytes, item.acceptedAt, item.acceptedAt, item.attempts, item.dueAt, scope, account]]);
+    if (this.commitWindowMs !== 0 && !this.failing && !now) return this.schedule(this.commitWindowMs);
     const error = this.write();
     if (error !== undefined) throw error;
   }
@@ -78,8 +90,9 @@ export class Journal {
   bury(item: QueuedDelta, reason: string, error: unknown, at: number): void {
     const { code, status, message } = errorColumns(error);
     const { seq: id, referenceId, customerId, body, bytes, acceptedAt, attempts } = item;
-    // Positional parameters (both drivers bind them the same way): id and acceptedAt appear twice.
-    this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, id, acceptedAt, acceptedAt, attempts, reason, code, status, message, at]]);
+    const { scope = null, account = null } = this.owner ?? {};
+    // Positional parameters: id and acceptedAt appear twice.
+    this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, id, acceptedAt, acceptedAt, attempts, reason, code, status, message, at, scope, account]]);
     this.defer([this.deleteRow, [item.seq]]);
   }
 

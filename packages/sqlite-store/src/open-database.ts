@@ -2,13 +2,13 @@ import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import { SqliteStoreError, type SqliteStoreErrorCode } from './errors.js';
 import { ensureSchema } from './schema.js';
-import { openConnection, sqliteErrorCode, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { openConnection, sqliteErrorCode, type SqliteConnection } from './sqlite-driver.js';
 
 /**
  * How {@link openStoreDatabase} opens a file.
  *
  * @example
- * openStoreDatabase(path, { create: true, synchronous: 'normal', checkIntegrity: true, driver: resolveDriver() });
+ * openStoreDatabase(path, { create: true, synchronous: 'normal', checkIntegrity: true });
  */
 export interface OpenDatabaseOptions {
   /** Create the file and its schema when missing (a store), or require an existing store (the CLI). */
@@ -17,8 +17,6 @@ export interface OpenDatabaseOptions {
   synchronous: 'normal' | 'full';
   /** Run `PRAGMA quick_check`. */
   checkIntegrity: boolean;
-  /** The SQLite bindings (from `resolveDriver`). */
-  driver: SqliteDriverName;
 }
 
 /** How long a statement waits for another connection's write lock (a CLI replay) before failing. */
@@ -98,14 +96,14 @@ export function checkStorePath(path: string, create: boolean): void {
  * the path and says what is wrong: not writable, not a database, damaged, not a store.
  *
  * @example
- * const db = openStoreDatabase('/var/lib/app/metering.db', { create: false, synchronous: 'full', checkIntegrity: true, driver: 'node:sqlite' });
+ * const db = openStoreDatabase('/var/lib/app/metering.db', { create: false, synchronous: 'full', checkIntegrity: true });
  */
 export function openStoreDatabase(path: string, options: OpenDatabaseOptions): SqliteConnection {
   checkStorePath(path, options.create);
   let db: SqliteConnection | undefined;
   try {
     // checkStorePath has refused a missing file when !create, so opening never creates one then.
-    db = openConnection(path, options.driver, { busyTimeoutMs: BUSY_TIMEOUT_MS });
+    db = openConnection(path, { busyTimeoutMs: BUSY_TIMEOUT_MS });
     const mode = db.pragma('journal_mode = WAL');
     if (mode !== 'wal') throw new SqliteStoreError('STORE_UNWRITABLE', path, `cannot use WAL mode on this file system (journal_mode stayed ${String(mode)})`);
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

@@ -4,7 +4,7 @@ import { delta, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore } from './sqlite-store.js';
 import { StoreFile } from './store-file.js';
-import { openConnection, resolveDriver } from './sqlite-driver.js';
+import { openConnection } from './sqlite-driver.js';
 
 /** Everything that makes a store unusable fails when it is created, with a message naming the file. */
 describe('a store that cannot work fails at start-up, naming the path', () => {
@@ -98,7 +98,7 @@ describe('a store that cannot work fails at start-up, naming the path', () => {
   describe('not a store', () => {
     it("another application's SQLite database", () => {
       const path = tmp.file('someone-else.db');
-      const db = openConnection(path, resolveDriver(), { busyTimeoutMs: 0 });
+      const db = openConnection(path, { busyTimeoutMs: 0 });
       db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)');
       db.close();
       const err = openError(path);
@@ -109,7 +109,7 @@ describe('a store that cannot work fails at start-up, naming the path', () => {
     it('a store written by a newer version', () => {
       const path = tmp.file('newer.db');
       createSqliteStore({ path }).close();
-      const db = openConnection(path, resolveDriver(), { busyTimeoutMs: 0 });
+      const db = openConnection(path, { busyTimeoutMs: 0 });
       db.exec('PRAGMA user_version = 99');
       db.close();
       const err = openError(path);

@@ -1,6 +1,5 @@
 import { assertKnownOptions, MeteringConfigError } from '@pacspace-metering/core';
 import type { SqliteStoreError } from './errors.js';
-import { SQLITE_DRIVER_NAMES, type SqliteDriverName } from './sqlite-driver.js';
 
 /**
  * Options of {@link createSqliteStore}. Only `path` is required.
@@ -52,17 +51,6 @@ export interface SqliteStoreOptions {
    */
   checkIntegrity?: boolean | undefined;
   /**
-   * Which SQLite bindings to use. `'auto'` (default): Node's built-in `node:sqlite` where this
-   * Node.js has it unflagged (22.13+, 23.4+, 24+), else the `better-sqlite3` package (an optional
-   * peer dependency: install it yourself on Node 20). `'node:sqlite'` or `'better-sqlite3'`
-   * forces one; the store then refuses to open, with a `MeteringConfigError` naming `driver` and
-   * what to install or upgrade, when it is missing. Both write the same file format, so a file
-   * can be reopened with the other driver.
-   *
-   * @default 'auto'
-   */
-  driver?: SqliteDriverName | 'auto';
-  /**
    * Called when a write to the file fails while running (disk full, I/O error). The delta stays
    * in memory and is still delivered while the process lives; only its durability is lost.
    *
@@ -78,7 +66,7 @@ export interface SqliteStoreOptions {
  * SQLITE_STORE_OPTION_NAMES.includes('commitWindowMs'); // true
  */
 export const SQLITE_STORE_OPTION_NAMES: ReadonlyArray<keyof SqliteStoreOptions> = Object.freeze([
-  'path', 'synchronous', 'commitWindowMs', 'lockTimeoutMs', 'checkIntegrity', 'driver', 'onError',
+  'path', 'synchronous', 'commitWindowMs', 'lockTimeoutMs', 'checkIntegrity', 'onError',
 ] satisfies Array<keyof SqliteStoreOptions>);
 
 /**
@@ -93,12 +81,12 @@ export type ResolvedSqliteStoreOptions = Required<Omit<SqliteStoreOptions, 'onEr
  * Checks options and applies defaults; throws `MeteringConfigError` naming the bad option.
  *
  * @example
- * resolveSqliteStoreOptions({ path: 'm.db' }); // { path: 'm.db', synchronous: 'normal', commitWindowMs: 0, lockTimeoutMs: 0, checkIntegrity: true, driver: 'auto', onError: undefined }
+ * resolveSqliteStoreOptions({ path: 'm.db' }); // { path: 'm.db', synchronous: 'normal', commitWindowMs: 0, lockTimeoutMs: 0, checkIntegrity: true, onError: undefined }
  */
 export function resolveSqliteStoreOptions(options: SqliteStoreOptions): ResolvedSqliteStoreOptions {
   if (options === null || typeof options !== 'object') throw new MeteringConfigError('options', 'must be an object with at least { path }');
   assertKnownOptions(options, SQLITE_STORE_OPTION_NAMES, '');
-  const { path, synchronous = 'normal', commitWindowMs = 0, lockTimeoutMs = 0, checkIntegrity = true, driver = 'auto', onError } = options;
+  const { path, synchronous = 'normal', commitWindowMs = 0, lockTimeoutMs = 0, checkIntegrity = true, onError } = options;
   if (typeof path !== 'string' || path.trim() === '' || path === ':memory:' || path.startsWith('file:')) {
     throw new MeteringConfigError('path', `must be the path of a file on disk (got ${JSON.stringify(path)}); an in-memory database would not be durable`);
   }
@@ -110,9 +98,6 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
     throw new MeteringConfigError('lockTimeoutMs', `must be an integer from 0 to 600000 (got ${JSON.stringify(lockTimeoutMs)})`);
   }
   if (typeof checkIntegrity !== 'boolean') throw new MeteringConfigError('checkIntegrity', `must be true or false (got ${JSON.stringify(checkIntegrity)})`);
-  if (driver !== 'auto' && !SQLITE_DRIVER_NAMES.includes(driver)) {
-    throw new MeteringConfigError('driver', `must be 'auto', 'node:sqlite' or 'better-sqlite3' (got ${JSON.stringify(driver)})`);
-  }
   if (onError !== undefined && typeof onError !== 'function') throw new MeteringConfigError('onError', 'must be a function');
-  return { path, synchronous, commitWindowMs, lockTimeoutMs, checkIntegrity, driver, onError };
+  return { path, synchronous, commitWindowMs, lockTimeoutMs, checkIntegrity, onError };
 }

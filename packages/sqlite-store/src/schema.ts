@@ -9,17 +9,10 @@ import type { SqliteConnection } from './sqlite-driver.js';
  */
 export const APPLICATION_ID = 0x50534d54;
 /**
- * `PRAGMA user_version`: the schema this version writes and reads.
- *
- * @example
- * db.pragma('user_version') <= SCHEMA_VERSION;
- */
-export const SCHEMA_VERSION = 1;
-
-/**
  * `outbox`: accepted deltas not yet delivered, one row each, with the frozen body and key as they
  * were accepted. `dead_letters`: deltas the meter gave up on, with why and the last error. A row
- * keeps its id when it moves between the two tables. `meta`: who has the file open.
+ * keeps its id when it moves between the two tables. `meta`: who has the file open. This is
+ * version 1; {@link MIGRATIONS} bring it up to date.
  */
 const SCHEMA = `
 CREATE TABLE outbox (
@@ -54,12 +47,33 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) STRICT;
 PRAGMA application_id = ${APPLICATION_ID};
-PRAGMA user_version = ${SCHEMA_VERSION};
+PRAGMA user_version = 1;
 `;
 
 /**
+ * Migration `i` brings a file from version `i + 1` to `i + 2`. Never edit one that has shipped.
+ * 2: every row records the Meter that accepted it (its scope and account; NULL in rows written by
+ * version 1, which the first Meter whose scope starts their referenceId adopts).
+ */
+const MIGRATIONS: readonly string[] = [
+  `ALTER TABLE outbox ADD COLUMN scope TEXT;
+   ALTER TABLE outbox ADD COLUMN account TEXT;
+   ALTER TABLE dead_letters ADD COLUMN scope TEXT;
+   ALTER TABLE dead_letters ADD COLUMN account TEXT;`,
+];
+
+/**
+ * `PRAGMA user_version`: the schema this version writes and reads.
+ *
+ * @example
+ * db.pragma('user_version') <= SCHEMA_VERSION;
+ */
+export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
+
+/**
  * Creates the schema in an empty database, or checks that a non-empty one is a store this version
- * can read. Throws {@link SqliteStoreError} (`STORE_INCOMPATIBLE`) naming what it found otherwise.
+ * can read and brings an older one up to date. Throws {@link SqliteStoreError}
+ * (`STORE_INCOMPATIBLE`) naming what it found otherwise.
  *
  * @example
  * ensureSchema(db, path, true); // creates the tables in an empty file, checks a non-empty one
@@ -71,7 +85,7 @@ export function ensureSchema(db: SqliteConnection, path: string, create: boolean
   if (applicationId === 0 && version === 0 && tables.length === 0) {
     if (!create) throw new SqliteStoreError('STORE_INCOMPATIBLE', path, 'the file is an empty database: no Meter has used it as a store yet');
     db.transaction(() => db.exec(SCHEMA))();
-    return;
+    return migrate(db, 1);
   }
   if (applicationId !== APPLICATION_ID) {
     const found = tables.length ? `tables: ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}` : 'no tables';
@@ -81,4 +95,15 @@ export function ensureSchema(db: SqliteConnection, path: string, create: boolean
     throw new SqliteStoreError('STORE_INCOMPATIBLE', path, `was written by a newer version of @pacspace-metering/sqlite-store (schema ${version}; this version reads up to ${SCHEMA_VERSION}). Upgrade the package.`);
   }
   if (version < 1) throw new SqliteStoreError('STORE_CORRUPT', path, `has the store's application_id but no schema version (user_version ${version})`);
+  migrate(db, version);
+}
+
+/** Applies the migrations after `version`, each in a transaction with its new version number. */
+function migrate(db: SqliteConnection, version: number): void {
+  for (let from = version; from < SCHEMA_VERSION; from++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[from - 1]!);
+      db.exec(`PRAGMA user_version = ${from + 1}`);
+    })();
+  }
 }

@@ -1,76 +1,66 @@
-import { MeteringConfigError } from '@pacspace-metering/core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createSqliteStore } from './sqlite-store.js';
-import { resolveDriver, sqliteErrorCode, SQLITE_DRIVER_NAMES, type SqliteDriverName } from './sqlite-driver.js';
+import { openConnection, sqliteErrorCode } from './sqlite-driver.js';
 import { StoreFile } from './store-file.js';
 import { delta } from '../test-support/helpers.js';
 
-const hasNodeSqlite = process.getBuiltinModule?.('node:sqlite') !== undefined;
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sqlite-driver-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The drivers this Node.js can run: node:sqlite where built in, better-sqlite3 where its native build loads. */
-function available(): SqliteDriverName[] {
-  return SQLITE_DRIVER_NAMES.filter((name) => {
-    try {
-      return resolveDriver(name) === name;
-    } catch {
-      return false;
-    }
-  });
+/** Runs `source` on this Node.js with node:sqlite turned off (as on a Node.js that has none); its stdout. */
+function withoutNodeSqlite(inputType: 'module' | 'commonjs', source: string): string {
+  const run = spawnSync(process.execPath, ['--no-experimental-sqlite', `--input-type=${inputType}`, '-e', source], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+  return run.stdout.trim();
 }
 
-describe('sqlite-store drivers', () => {
-  it("'auto' takes node:sqlite where Node has it, better-sqlite3 otherwise", () => {
-    const store = createSqliteStore({ path: join(dir, 'auto.db') });
-    expect(store.driver).toBe(hasNodeSqlite ? 'node:sqlite' : 'better-sqlite3');
-    store.close();
+describe('sqlite-store on node:sqlite', () => {
+  it("keeps deltas across a reopen on Node's built-in node:sqlite, nothing else installed", () => {
+    const path = join(dir, 'm.db');
+    const first = createSqliteStore({ path });
+    first.add(delta('acme', { referenceId: 'ref-1' }));
+    first.close();
+    const again = createSqliteStore({ path });
+    expect(again.list().map((item) => item.referenceId)).toEqual(['ref-1']);
+    again.close();
+    const file = StoreFile.open(path);
+    expect(file.status().pending).toBe(1);
+    file.close();
   });
 
-  it('at least one driver runs on this Node.js, and each one that does keeps deltas across a reopen', () => {
-    const drivers = available();
-    expect(drivers.length).toBeGreaterThan(0);
-    for (const driver of drivers) {
-      const path = join(dir, `${driver.replace(':', '-')}.db`);
-      const first = createSqliteStore({ path, driver });
-      expect(first.driver).toBe(driver);
-      first.add(delta('acme', { referenceId: `ref-${driver}` }));
-      first.close();
-      const again = createSqliteStore({ path, driver });
-      expect(again.list().map((item) => item.referenceId)).toEqual([`ref-${driver}`]);
-      again.close();
-      const file = StoreFile.open(path, { driver });
-      expect(file.status().pending).toBe(1);
-      file.close();
+  it.each([
+    ['module', `import { createSqliteStore, StoreFile } from ${JSON.stringify(join(DIST, 'esm', 'index.js'))};`],
+    ['commonjs', `const { createSqliteStore, StoreFile } = require(${JSON.stringify(join(DIST, 'cjs', 'index.js'))});`],
+  ] as const)(
+    'on a Node.js without node:sqlite, the %s build refuses to open (store and CLI file) with UNSUPPORTED_RUNTIME naming the version and the fix, and writes nothing',
+    (inputType, load) => {
+      const attempt = (call: string) => `try { ${call}; console.log('opened'); } catch (e) { console.log(JSON.stringify([e.name, e.code, e.message])); }`;
+      const out = withoutNodeSqlite(inputType, `${load}\n${attempt("createSqliteStore({ path: 'm.db' })")}\n${attempt("StoreFile.open('m.db')")}`);
+      const message = `@pacspace-metering/sqlite-store needs node:sqlite, which Node.js ${process.version} does not provide: it is built into Node.js 22.13+ and 24+ (unless turned off with --no-experimental-sqlite). Upgrade Node.js.`;
+      expect(out.split('\n').map((line) => JSON.parse(line))).toEqual([
+        ['MeteringError', 'UNSUPPORTED_RUNTIME', message],
+        ['MeteringError', 'UNSUPPORTED_RUNTIME', message],
+      ]);
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
+  it("reads SQLite's result code from node:sqlite's errors", () => {
+    const db = openConnection(join(dir, 'codes.db'), { busyTimeoutMs: 0 });
+    let thrown: unknown;
+    try {
+      db.exec('SELEKT 1');
+    } catch (err) {
+      thrown = err;
     }
-  });
-
-  it('a forced driver that this Node.js cannot run is refused with an error naming driver and the fix', () => {
-    const missing = SQLITE_DRIVER_NAMES.filter((name) => !available().includes(name));
-    // Node 20 has no node:sqlite; on 22/24 the workspace's better-sqlite3 is built for Node 20's ABI.
-    if (!hasNodeSqlite) expect(missing).toContain('node:sqlite');
-    for (const driver of missing) {
-      let thrown: unknown;
-      try {
-        createSqliteStore({ path: join(dir, 'forced.db'), driver });
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown).toBeInstanceOf(MeteringConfigError);
-      expect((thrown as MeteringConfigError).option).toBe('driver');
-      expect((thrown as Error).message).toMatch(driver === 'node:sqlite' ? /needs Node 22\.13\+.*install better-sqlite3/ : /better-sqlite3.*(not installed|npm rebuild better-sqlite3)/);
-    }
-  });
-
-  it('an unknown driver name is refused naming the allowed ones', () => {
-    expect(() => createSqliteStore({ path: join(dir, 'x.db'), driver: 'sqlite3' as never })).toThrow(/driver: must be 'auto', 'node:sqlite' or 'better-sqlite3' \(got "sqlite3"\)/);
-  });
-
-  it("reads SQLite's result code from either driver's error shape", () => {
-    expect(sqliteErrorCode(Object.assign(new Error('locked'), { code: 'SQLITE_BUSY' }))).toBe('SQLITE_BUSY');
+    db.close();
+    expect(sqliteErrorCode(thrown)).toBe('SQLITE_ERROR');
     expect(sqliteErrorCode(Object.assign(new Error('database disk image is malformed'), { code: 'ERR_SQLITE_ERROR', errcode: 11 }))).toBe('SQLITE_CORRUPT');
     expect(sqliteErrorCode(Object.assign(new Error('disk I/O error'), { code: 'ERR_SQLITE_ERROR', errcode: 778 }))).toBe('SQLITE_IOERR');
     expect(sqliteErrorCode(new Error('not sqlite'))).toBe('');

@@ -3,7 +3,7 @@ import { delta, noPause, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore, SqliteStore } from './sqlite-store.js';
 import { StoreFile } from './store-file.js';
-import { openConnection, resolveDriver } from './sqlite-driver.js';
+import { openConnection } from './sqlite-driver.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -99,7 +99,7 @@ describe('SqliteStore: what survives a reopen', () => {
     const a = delta('acme', { referenceId: 'scope:op:acme:req-ü-1' });
     store.add(a);
     // Another connection sees it at once: committed, not buffered.
-    const raw = openConnection(path, resolveDriver(), { readOnly: true, busyTimeoutMs: 0 });
+    const raw = openConnection(path, { readOnly: true, busyTimeoutMs: 0 });
     expect(raw.prepare('SELECT reference_id, body, bytes, accepted_at FROM outbox').all()).toEqual([{ reference_id: a.referenceId, body: a.body, bytes: a.bytes, accepted_at: a.acceptedAt }]);
     raw.close();
     store.close();
@@ -194,13 +194,13 @@ describe('SqliteStore: what survives a reopen', () => {
 
   /** Makes every write fail from outside, as a full disk would; `heal()` makes them work again. */
   function sabotage(path: string): { heal(): void } {
-    const raw = openConnection(path, resolveDriver(), { busyTimeoutMs: 0 });
+    const raw = openConnection(path, { busyTimeoutMs: 0 });
     const { sql } = raw.prepare("SELECT sql FROM sqlite_schema WHERE name = 'outbox'").get() as { sql: string };
     raw.exec('DROP TABLE outbox');
     raw.close();
     return {
       heal() {
-        const again = openConnection(path, resolveDriver(), { busyTimeoutMs: 0 });
+        const again = openConnection(path, { busyTimeoutMs: 0 });
         again.exec(sql);
         again.close();
       },
@@ -289,7 +289,7 @@ describe('createSqliteStore options', () => {
 });
 
 function pendingInFile(path: string): number {
-  const raw = openConnection(path, resolveDriver(), { readOnly: true, busyTimeoutMs: 0 });
+  const raw = openConnection(path, { readOnly: true, busyTimeoutMs: 0 });
   try {
     return (raw.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   } finally {

@@ -1,10 +1,10 @@
-import { MemoryStore, warnAtMostEveryMinute, type MeterStore, type QueuedDelta } from '@pacspace-metering/core';
+import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
 import { SqliteStoreError } from './errors.js';
 import { Journal } from './journal.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
 import { itemFromRow, type OutboxRow } from './rows.js';
-import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 
 /**
@@ -15,14 +15,18 @@ import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 const SETTLE_DELAY_MS = 5;
 
 /**
- * A durable {@link MeterStore} on SQLite (node:sqlite or better-sqlite3, WAL mode): every accepted delta is
+ * A durable {@link MeterStore} on SQLite (Node's node:sqlite, WAL mode): every accepted delta is
  * written with its frozen body and Idempotency-Key before `add` returns (or within
  * `commitWindowMs`), so a Meter created on the same file after a crash or restart sends exactly the
  * same requests again and PacSpace counts each delta once. Deltas the meter gives up on are kept in
  * a `dead_letters` table with the reason and their last error, for the `pacspace-metering` CLI.
  *
- * The queue itself is served from memory (the core's {@link MemoryStore}); the file is the journal
- * it is rebuilt from when the store is opened. One process opens a file at a time: a second one is
+ * The file is the queue; memory (the core's {@link MemoryStore}) serves a window onto it of at most
+ * the Meter's `maxQueueSize` deltas (`maxQueueBytes` bytes). A delta beyond the window is committed
+ * at once and stays only in the file until there is room, so a full queue never folds deltas into
+ * sums with this store: a crash loses none of them. Each row records the Meter that accepted it
+ * (scope and account); a Meter loads only its own, and reports the others (`STORE_FOREIGN_ROWS`).
+ * One process opens a file at a time: a second one is
  * refused with `STORE_LOCKED` (see {@link StoreLock}). Opening fails at once, with a
  * {@link SqliteStoreError} naming the path, for a file that cannot be written, is not a SQLite
  * database, is damaged, or belongs to something else.
@@ -38,9 +42,15 @@ export class SqliteStore implements MeterStore {
   readonly durable = true;
   /** The absolute path of the store file. */
   readonly path: string;
-  /** The SQLite bindings in use (see the `driver` option). */
-  readonly driver: SqliteDriverName;
-  private readonly index = new MemoryStore();
+  /** The window onto the queue: deltas loaded (or accepted) into memory, rows up to `watermark`. */
+  private index = new MemoryStore();
+  /** The highest row id in memory: rows of this Meter above it are the backlog, in the file only. */
+  private watermark = 0;
+  /** Rows of this Meter above the watermark. */
+  private spilled = 0;
+  /** The Meter it serves (set by `attach`); until then, every row is its own and memory unbounded. */
+  private identity: StoreIdentity | undefined;
+  private window = { maxCount: Infinity, maxBytes: Infinity };
   private readonly db: SqliteConnection;
   private readonly lock: StoreLock;
   private readonly journal: Journal;
@@ -51,32 +61,31 @@ export class SqliteStore implements MeterStore {
 
   /**
    * Opens (or creates) the store file and loads the deltas it holds. Throws `MeteringConfigError`
-   * naming a bad option, or {@link SqliteStoreError} naming the path.
+   * naming a bad option, `MeteringError` `UNSUPPORTED_RUNTIME` on a Node.js without node:sqlite,
+   * or {@link SqliteStoreError} naming the path.
    *
    * @param options - see {@link SqliteStoreOptions}; defaults: `synchronous` `'normal'`,
-   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true, `driver` `'auto'`.
+   *   `commitWindowMs` 0, `lockTimeoutMs` 0, `checkIntegrity` true.
    */
   constructor(options: SqliteStoreOptions) {
     const config = resolveSqliteStoreOptions(options);
-    this.driver = resolveDriver(config.driver);
+    loadNodeSqlite(); // an unsupported Node.js is refused before the file is touched
     this.path = realStorePath(config.path);
     this.reportError = config.onError ?? warnAtMostEveryMinute();
     checkStorePath(this.path, true);
-    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path, this.driver), this.driver);
+    this.lock = StoreLock.acquire(this.path, config.lockTimeoutMs, () => readOwner(this.path));
     try {
-      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity, driver: this.driver });
+      this.db = openStoreDatabase(this.path, { create: true, synchronous: config.synchronous, checkIntegrity: config.checkIntegrity });
     } catch (err) {
       this.lock.release();
       throw err;
     }
     try {
       recordOwner(this.db);
-      // Rows are loaded as due as they were: a delta leased by a process that died is due again at once.
-      for (const row of this.db.prepare('SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox ORDER BY id').all() as OutboxRow[]) {
-        this.index.add(itemFromRow(row, this.path));
-      }
       const max = this.db.prepare('SELECT max(COALESCE((SELECT max(id) FROM outbox), 0), COALESCE((SELECT max(id) FROM dead_letters), 0)) AS id').get() as { id: number };
       this.lastId = max.id;
+      // What the file holds is loaded as the window has room; only the count is needed now.
+      this.spilled = this.countRows();
       this.journal = new Journal(this.db, config.commitWindowMs, SETTLE_DELAY_MS, (error, count) => this.failed(error, count));
     } catch (err) {
       this.db.close();
@@ -87,30 +96,69 @@ export class SqliteStore implements MeterStore {
   }
 
   /**
-   * Writes the delta under a new row id (stored in `item.seq`) and queues it. Throws
-   * {@link SqliteStoreError} `STORE_WRITE_FAILED` when it cannot be committed (a full disk): the
-   * Meter then refuses it as `store_failed`, counted and reported, instead of keeping in memory a
-   * delta the file does not have. With `commitWindowMs`, a delta is committed with its window; once
-   * a commit has failed, every delta is committed at once, and refused, until a write succeeds.
+   * Called by `createMeter`: rows are written with the Meter's scope and account from now on;
+   * rows written before rows recorded one are adopted when their referenceId starts with its
+   * scope; rows of another Meter stay in the file, undelivered, and are reported
+   * (`STORE_FOREIGN_ROWS`); memory holds at most `maxCount` deltas (`maxBytes` bytes), the rest
+   * waits in the file. Throws when the store already serves a Meter.
+   */
+  attach(meter: StoreAttachment): void {
+    if (this.identity !== undefined) throw new MeteringConfigError('store', 'this SQLite store already serves another Meter: create one store (and file) per Meter');
+    if (!this.open) throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, 'the store is closed');
+    const identity: StoreIdentity = Object.freeze({ scope: meter.scope, account: meter.account });
+    this.identity = identity;
+    this.window = { maxCount: meter.maxCount, maxBytes: meter.maxBytes };
+    this.journal.identify(identity);
+    try {
+      // Rows no Meter owns: written before rows recorded one (by the referenceId's scope), or a
+      // replayed `unauthorized` dead letter of this scope (its key was refused: no account has it).
+      this.db.prepare("UPDATE outbox SET scope = ?, account = ? WHERE (scope IS NULL AND substr(reference_id, 1, length(?) + 1) = ? || ':') OR (scope = ? AND account IS NULL)")
+        .run(identity.scope, identity.account, identity.scope, identity.scope, identity.scope);
+    } catch (error) {
+      this.failed(error, 'rows that no Meter owns yet could not be adopted');
+    }
+    this.reportOthers(identity);
+    // Nothing was leased before a Meter came: what was loaded without knowing it is loaded again.
+    this.index = new MemoryStore();
+    this.watermark = 0;
+    this.spilled = this.countRows();
+  }
+
+  /**
+   * Writes the delta under a new row id (stored in `item.seq`) and queues it; beyond the memory
+   * window (or behind rows waiting in the file), it is committed at once and stays in the file
+   * until there is room. Throws {@link SqliteStoreError} `STORE_WRITE_FAILED` when it cannot be
+   * committed (a full disk): the Meter then refuses it as `store_failed`, counted and reported,
+   * instead of keeping in memory a delta the file does not have. With `commitWindowMs`, a delta is
+   * committed with its window; once a commit has failed, every delta is committed at once, and
+   * refused, until a write succeeds.
    */
   add(item: QueuedDelta): void {
     if (!this.open) throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, 'the store is closed; no delta can be added');
+    const { index } = this;
+    const beyond = this.spilled > 0 || index.count() >= this.window.maxCount || index.bytes() + item.bytes > this.window.maxBytes;
     item.seq = this.lastId + 1;
     try {
-      this.journal.insert(item);
+      // Only the file will hold a delta beyond the window: it cannot wait for a commit window.
+      this.journal.insert(item, beyond);
     } catch (error) {
       throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, `the delta could not be written, so it was not accepted (${messageOf(error)})`, { cause: error });
     }
     this.lastId = item.seq;
-    this.index.add(item);
+    if (beyond) {
+      this.spilled++;
+      return;
+    }
+    index.add(item);
+    this.watermark = item.seq;
   }
 
   leaseBatch(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
-    return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
+    return this.refilled().leaseBatch(now, maxCount, maxBytes, pausedUntil);
   }
 
   dueCount(now: number): number {
-    return this.index.dueCount(now);
+    return this.refilled().dueCount(now);
   }
 
   remove(item: QueuedDelta): void {
@@ -130,29 +178,36 @@ export class SqliteStore implements MeterStore {
   }
 
   takeWaiting(): QueuedDelta[] {
-    const taken = this.index.takeWaiting();
+    const taken = this.refilled().takeWaiting();
     if (this.open) for (const item of taken) this.journal.delete(item.seq);
     return taken;
   }
 
+  /** Deltas in memory (the window), leased ones included. */
   count(): number {
-    return this.index.count();
+    return this.refilled().count();
   }
 
   bytes(): number {
-    return this.index.bytes();
+    return this.refilled().bytes();
+  }
+
+  /** Deltas of this Meter in the file beyond the memory window, loaded as room frees. */
+  backlog(): number {
+    this.refilled();
+    return this.spilled;
   }
 
   nextDueAt(): number | undefined {
-    return this.index.nextDueAt();
+    return this.refilled().nextDueAt();
   }
 
   oldestAcceptedAt(): number | undefined {
-    return this.index.oldestAcceptedAt();
+    return this.refilled().oldestAcceptedAt();
   }
 
   list(): QueuedDelta[] {
-    return this.index.list();
+    return this.refilled().list();
   }
 
   /**
@@ -187,15 +242,80 @@ export class SqliteStore implements MeterStore {
     this.lock.release();
   }
 
-  private failed(error: unknown, count: number): void {
-    const wrapped = new SqliteStoreError(
-      'STORE_WRITE_FAILED',
-      this.path,
-      `${count} change(s) could not be written (${messageOf(error)}). Deltas accepted before stay in memory and are still delivered, but would not survive a crash; new deltas are refused until a write succeeds.`,
-      { cause: error },
-    );
+  /**
+   * The window, topped up from the file (rows of this Meter above the watermark, oldest first)
+   * when it is empty or a useful share of it is free: a quarter, or all the backlog.
+   */
+  private refilled(): MemoryStore {
+    const index = this.index;
+    if (this.spilled === 0 || !this.open) return index;
+    const room = this.window.maxBytes - index.bytes() < 0 ? 0 : this.window.maxCount - index.count();
+    if (room >= Math.min(this.spilled, Math.max(1, Math.floor(this.window.maxCount / 4))) || index.count() === 0) this.loadRows(room);
+    return index;
+  }
+
+  /** This Meter's rows in the file (every row before `attach`). */
+  private countRows(): number {
+    const { where, params } = this.mine();
+    return (this.db.prepare(`SELECT count(*) AS n FROM outbox${where}`).get(...params) as { n: number }).n;
+  }
+
+  /**
+   * Loads up to `room` rows above the watermark, oldest first, within the window's bytes. Rows are
+   * loaded as due as they were: a delta in flight when its process died is due again at once.
+   */
+  private loadRows(room: number): void {
+    if (room <= 0 || this.spilled === 0) return;
+    const { where, params } = this.mine(' AND ');
+    const limit = Math.min(room, this.spilled, 10_000);
+    const rows = this.db.prepare(`SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox WHERE id > ?${where} ORDER BY id LIMIT ?`).all(this.watermark, ...params, limit) as OutboxRow[];
+    for (const row of rows) {
+      if (this.index.count() > 0 && this.index.bytes() + row.bytes > this.window.maxBytes) return;
+      this.index.add(itemFromRow(row, this.path));
+      this.watermark = row.id;
+      this.spilled--;
+    }
+    // Fewer rows than counted: some left the file meanwhile (a CLI replay changes ids only upwards).
+    if (rows.length < limit) this.spilled = 0;
+  }
+
+  /** The condition selecting this Meter's rows (after `WHERE`, or after `joiner`), none before `attach`. */
+  private mine(joiner = ' WHERE '): { where: string; params: string[] } {
+    if (this.identity === undefined) return { where: '', params: [] };
+    return { where: `${joiner}scope = ? AND account = ?`, params: [this.identity.scope, this.identity.account] };
+  }
+
+  /** Reports, once at start, the rows of other Meters the file holds: this one never delivers them. */
+  private reportOthers(identity: StoreIdentity): void {
+    let others: Array<{ scope: string | null; account: string | null; n: number }>;
     try {
-      this.reportError(wrapped);
+      others = this.db.prepare('SELECT scope, account, count(*) AS n FROM outbox WHERE scope IS NULL OR scope <> ? OR account <> ? GROUP BY scope, account ORDER BY scope, account').all(identity.scope, identity.account) as typeof others;
+    } catch (error) {
+      return this.failed(error, 'the file could not be checked for rows of other Meters');
+    }
+    if (others.length === 0) return;
+    const total = others.reduce((n, o) => n + o.n, 0);
+    const sameScope = others.find((o) => o.scope === identity.scope);
+    const remedy = sameScope
+      ? ` If account ${sameScope.account} is the same PacSpace account with a new API key, give this Meter the option account: '${sameScope.account}' to deliver them.`
+      : '';
+    this.report(new SqliteStoreError(
+      'STORE_FOREIGN_ROWS',
+      this.path,
+      `holds ${total} undelivered delta(s) accepted by another Meter (${others.map((o) => `${o.scope ?? '(no scope)'} ${o.account ?? ''}: ${o.n}`.replace(' :', ':')).join(', ')}), not by this one (scope ${identity.scope}, account ${identity.account}): they stay in the file and are not delivered with this key. A Meter with that scope and account delivers them.${remedy}`,
+    ));
+  }
+
+  private failed(error: unknown, what: string | number): void {
+    const message = typeof what === 'number'
+      ? `${what} change(s) could not be written (${messageOf(error)}). Deltas accepted before stay in memory and are still delivered, but would not survive a crash; new deltas are refused until a write succeeds.`
+      : `${what} (${messageOf(error)})`;
+    this.report(new SqliteStoreError('STORE_WRITE_FAILED', this.path, message, { cause: error }));
+  }
+
+  private report(error: SqliteStoreError): void {
+    try {
+      this.reportError(error);
     } catch {
       // A throwing onError must not break delivery.
     }
@@ -207,8 +327,7 @@ export class SqliteStore implements MeterStore {
  *
  * @param options - `path` (required); `synchronous` (default `'normal'`), `commitWindowMs`
  *   (default 0: committed before `enqueue` returns), `lockTimeoutMs` (default 0),
- *   `checkIntegrity` (default true), `driver` (default `'auto'`: node:sqlite where Node has it,
- *   else better-sqlite3), `onError` (default: a process warning, at most one a minute).
+ *   `checkIntegrity` (default true), `onError` (default: a process warning, at most one a minute).
  * @throws MeteringConfigError naming a bad option; {@link SqliteStoreError} naming the path when
  *   the file cannot be written, is not a store, is damaged, or is open in another process.
  *

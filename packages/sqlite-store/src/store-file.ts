@@ -1,7 +1,7 @@
 import type { DeadLetter } from '@pacspace-metering/core';
 import { hostname } from 'node:os';
 import { openStoreDatabase, realStorePath } from './open-database.js';
-import { resolveDriver, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import type { StoreOwner } from './store-lock.js';
 
 /**
@@ -31,6 +31,11 @@ export interface StoreStatus {
   oldestPendingAcceptedAt: number | null;
   /** Epoch ms of the earliest next attempt among pending deltas (0 = as soon as a Meter runs), or null. */
   nextDueAt: number | null;
+  /**
+   * Pending deltas per Meter that accepted them (scope and account; null for rows written before
+   * rows recorded one): a Meter delivers only its own, and reports the others it finds.
+   */
+  byMeter: Array<{ scope: string | null; account: string | null; pending: number }>;
   /** Dead letters held, in total and by reason (`rejected`, `integrity`, `max_attempts`, `max_elapsed`, ...). */
   deadLetters: { total: number; byReason: Record<string, number> };
   /** The process that has the file open, as it recorded itself, or null when it was closed cleanly. */
@@ -109,19 +114,20 @@ export class StoreFile {
    * exist, is not a store, or is damaged.
    *
    * @param path - the store file.
-   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first;
-   *   `driver` (default `'auto'`: node:sqlite where Node has it, else better-sqlite3).
+   * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
    */
-  static open(path: string, options: { checkIntegrity?: boolean; driver?: SqliteDriverName | 'auto' } = {}): StoreFile {
-    const driver = resolveDriver(options.driver);
+  static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
+    loadNodeSqlite(); // an unsupported Node.js is refused before the file is looked at
     const absolute = realStorePath(path);
-    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true, driver });
+    const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
     return new StoreFile(absolute, db);
   }
 
   /** Pending count and age, next attempt, dead letters by reason, and who has the file open. */
   status(): StoreStatus {
     const pending = this.db.prepare('SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM outbox').get() as { n: number; bytes: number; oldest: number | null; due: number | null };
+    const byMeter = (this.db.prepare('SELECT scope, account, count(*) AS n FROM outbox GROUP BY scope, account ORDER BY scope, account').all() as Array<{ scope: string | null; account: string | null; n: number }>)
+      .map(({ scope, account, n }) => ({ scope, account, pending: n }));
     const byReason: Record<string, number> = {};
     let total = 0;
     for (const row of this.db.prepare('SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason ORDER BY reason').all() as Array<{ reason: string; n: number }>) {
@@ -135,6 +141,7 @@ export class StoreFile {
       pendingBytes: pending.bytes,
       oldestPendingAcceptedAt: pending.oldest,
       nextDueAt: pending.due,
+      byMeter,
       deadLetters: { total, byReason },
       openBy: owner ? withLiveness(JSON.parse(owner.value) as StoreOwner) : null,
     };
@@ -151,7 +158,9 @@ export class StoreFile {
    * Moves dead letters back to the outbox, so the next Meter that opens the file sends them again
    * with the same frozen body and the same Idempotency-Key (attempts start again from 0, and the
    * retry clock from `now`). A Meter already running on the file does not see them until it is
-   * restarted.
+   * restarted. Each keeps the Meter (scope and account) that accepted it, and only such a Meter
+   * sends it; an `unauthorized` letter (its key was refused: no account accepted it) goes to the
+   * next Meter of its scope, whatever its key.
    *
    * Skipped, and reported with why:
    * - without a filter, `integrity` letters (409): PacSpace already holds a different delta under
@@ -165,8 +174,8 @@ export class StoreFile {
     const now = options.now ?? Date.now();
     const named = filter.reason !== undefined || filter.ids !== undefined;
     const move = this.db.prepare(`
-      INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at)
-      SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, ?, 0, 0 FROM dead_letters WHERE id = ?`);
+      INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account)
+      SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, ?, 0, 0, scope, CASE WHEN reason = 'unauthorized' THEN NULL ELSE account END FROM dead_letters WHERE id = ?`);
     const drop = this.db.prepare('DELETE FROM dead_letters WHERE id = ?');
     const result: ReplayResult = { replayed: [], skipped: [] };
     this.db.transaction(() => {

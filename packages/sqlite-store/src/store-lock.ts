@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { SqliteStoreError } from './errors.js';
 import { storeError } from './open-database.js';
-import { openConnection, sqliteErrorCode, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
+import { openConnection, sqliteErrorCode, type SqliteConnection } from './sqlite-driver.js';
 
 /**
  * Who has a store open, as recorded in its `meta` table (see `StoreStatus.openBy`).
@@ -28,7 +28,7 @@ export interface StoreOwner {
  * `dead-letters list`) do not take it and work while the app runs.
  *
  * @example
- * const lock = StoreLock.acquire(path, 0, () => readOwner(path, driver), driver);
+ * const lock = StoreLock.acquire(path, 0, () => readOwner(path));
  * // ... the store is open ...
  * lock.release();
  */
@@ -44,13 +44,12 @@ export class StoreLock {
    * Takes the lock, waiting up to `timeoutMs`; throws {@link SqliteStoreError} `STORE_LOCKED`
    * naming the owner when another process (or another store in this process) holds it.
    */
-  static acquire(storePath: string, timeoutMs: number, owner: () => StoreOwner | undefined, driver: SqliteDriverName): StoreLock {
+  static acquire(storePath: string, timeoutMs: number, owner: () => StoreOwner | undefined): StoreLock {
     let handle: SqliteConnection | undefined;
     try {
-      handle = openConnection(StoreLock.pathFor(storePath), driver, { busyTimeoutMs: timeoutMs });
+      handle = openConnection(StoreLock.pathFor(storePath), { busyTimeoutMs: timeoutMs });
       // In EXCLUSIVE locking mode a connection never gives back a lock it took: BEGIN EXCLUSIVE
-      // takes the file lock, and the ROLLBACK leaves it held without writing a byte. Both drivers
-      // take the same POSIX lock, so a process on node:sqlite and one on better-sqlite3 exclude each other.
+      // takes the file lock, and the ROLLBACK leaves it held without writing a byte.
       handle.exec('PRAGMA locking_mode = EXCLUSIVE');
       handle.exec('BEGIN EXCLUSIVE; ROLLBACK;');
       return new StoreLock(handle);
@@ -87,13 +86,13 @@ function lockedError(path: string, owner: StoreOwner | undefined, cause: unknown
  * Reads the recorded owner of a store without taking any lock; undefined when none or unreadable.
  *
  * @example
- * readOwner('/var/lib/app/metering.db', 'node:sqlite'); // { pid: 4127, host: 'api-7', since: 1764321243120 }
+ * readOwner('/var/lib/app/metering.db'); // { pid: 4127, host: 'api-7', since: 1764321243120 }
  */
-export function readOwner(path: string, driver: SqliteDriverName): StoreOwner | undefined {
+export function readOwner(path: string): StoreOwner | undefined {
   let db: SqliteConnection | undefined;
   try {
     if (!existsSync(path)) return undefined;
-    db = openConnection(path, driver, { readOnly: true, busyTimeoutMs: 200 });
+    db = openConnection(path, { readOnly: true, busyTimeoutMs: 200 });
     const row = db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as StoreOwner) : undefined;
   } catch {

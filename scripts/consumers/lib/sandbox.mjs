@@ -1,6 +1,19 @@
 // The sandbox, installed from its tarball and run through its `pacspace-sandbox` command.
 import { join } from 'node:path';
-import { start } from './processes.mjs';
+import { run, start } from './processes.mjs';
+
+/**
+ * The command every README gives, `npx -y @pacspace-metering/sandbox`, run where the tarball is
+ * installed: it must find the installed package (the registry would not have this build) and
+ * print its usage. (The checks start the bin itself: npx does not pass SIGTERM on to it.)
+ *
+ * @example
+ * await checkReadmeCommand(dir, logPath);
+ */
+export async function checkReadmeCommand(projectDir, logPath) {
+  const { stdout } = await run('npx', ['-y', '@pacspace-metering/sandbox', '--help'], { cwd: projectDir, logPath, timeoutMs: 120_000 });
+  if (!stdout.startsWith('Usage: ')) throw new Error(`npx -y @pacspace-metering/sandbox --help printed no usage:\n${stdout}`);
+}
 
 /**
  * Starts `pacspace-sandbox --port 0` from the project where its tarball is installed, and reads the

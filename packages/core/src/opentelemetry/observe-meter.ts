@@ -2,6 +2,7 @@ import { metrics, type Attributes, type BatchObservableCallback, type MeterProvi
 import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
 import { DROP_REASONS } from '../drop-reasons.js';
+import { clampErrorCounts } from '../error-codes.js';
 import { createInstruments } from './instruments.js';
 
 /**
@@ -36,7 +37,7 @@ export interface MeterObservation {
 /**
  * Publishes a Meter's health through the OpenTelemetry metrics API: accepted, delivered,
  * deduplicated, retried, folded, dropped (by `reason`, every reason reported from 0) and failed
- * (by `error.type`, from its first failure) deltas, requests,
+ * (by `error.type`, a known error code or `OTHER`, from its first failure) deltas, requests,
  * queue depth, bytes and oldest age, overflow sums, and whether the meter or some customers are
  * paused. Each observation carries `pacspace.meter.scope`.
  *
@@ -71,7 +72,8 @@ export function observeMeter(meter: Meter, options: ObserveMeterOptions = {}): M
     result.observe(i.folded, s.folded, base);
     result.observe(i.requests, s.requests, base);
     for (let r = 0; r < DROP_REASONS.length; r++) result.observe(i.dropped, s.dropped[DROP_REASONS[r]!] ?? 0, dropAttributes[r]!);
-    for (const [code, count] of Object.entries(s.failed)) result.observe(i.failed, count, { ...base, 'error.type': code });
+    // Known codes only (a Meter-shaped object may not clamp them itself): one series per code, never per upstream sentence.
+    for (const [code, count] of Object.entries(clampErrorCounts(s.failed))) result.observe(i.failed, count, { ...base, 'error.type': code });
     result.observe(i.queued, s.queued, base);
     result.observe(i.inFlight, s.inFlight, base);
     result.observe(i.requestsInFlight, s.requestsInFlight, base);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { DeltaDroppedError, MeteringConfigError } from '../errors.js';
 import type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter } from '../meter.js';
 import { assertKnownOptions } from '../options.js';
@@ -7,6 +6,7 @@ import { DELTA_LIMITS } from '../validation.js';
 import type { CheckpointOptions, CheckpointReceipt } from '../checkpoint.js';
 import { compactUtc, parseInterval, type IntervalSpec } from './interval.js';
 import { aggregateReferenceId } from './keys.js';
+import { randomHex } from '../random-hex.js';
 import { addToSum, totalOf, type RunningSum } from '../running-sum.js';
 
 /**
@@ -134,7 +134,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
   if (options.closeMeter !== undefined && typeof options.closeMeter !== 'boolean') throw new MeteringConfigError('closeMeter', 'must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw new MeteringConfigError('now', 'must be a function returning epoch milliseconds');
   const now = options.now ?? Date.now;
-  const random = randomBytes(6).toString('hex');
+  const random = randomHex(6);
   const instanceId = options.instanceId === undefined ? random : `${options.instanceId}-${random}`;
   const closeMeter = options.closeMeter ?? true;
 
@@ -225,7 +225,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
     if (timer) clearTimeout(timer);
     timerAt = at;
     timer = setTimeout(onTimer, Math.min(Math.max(0, at - now()), 2_147_483_647));
-    timer.unref();
+    timer.unref?.();
   }
 
   function onTimer(): void {

@@ -417,7 +417,7 @@ export function createPeriodicMeter(options: PeriodicMeterOptions): PeriodicMete
     if (!started) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(tick, Math.min(Math.max(0, Math.ceil(delayMs)), 2_147_483_647));
-    timer.unref();
+    timer.unref?.();
   }
 
   function tick(): void {

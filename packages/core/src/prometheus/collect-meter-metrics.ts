@@ -3,6 +3,7 @@ import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
 import type { MeterStats } from '../stats.js';
 import { DROP_REASONS } from '../drop-reasons.js';
+import { clampErrorCounts } from '../error-codes.js';
 
 /**
  * Options of {@link collectMeterMetrics}.
@@ -72,7 +73,8 @@ const perRegistry = new WeakMap<Registry, Set<Entry>>();
  * dependency; entry point `@pacspace-metering/core/prometheus`): the same figures and names as
  * `observeMeter` through OpenTelemetry's Prometheus exporter, e.g.
  * `pacspace_meter_deltas_dropped_total{pacspace_meter_scope="reports-api",reason="too_large"}`.
- * Every drop reason is reported from 0; failures by `error_type` from their first occurrence.
+ * Every drop reason is reported from 0; failures by `error_type` from their first occurrence, a
+ * known error code or `OTHER` (never an upstream's free text).
  *
  * Nothing runs per request: the metrics' `collect` reads `meter.stats()` once per Meter per
  * scrape. Several Meters can share a registry (told apart by `pacspace_meter_scope`). After the
@@ -177,7 +179,8 @@ function createMetrics(register: Registry, entries: Set<Entry>): void {
     collect() {
       this.reset();
       for (const entry of entries) {
-        for (const [code, count] of Object.entries(statsOf(entry).failed)) this.inc({ [scope]: entry.meter.scope, error_type: code }, count);
+        // Known codes only (a Meter-shaped object may not clamp them itself): one series per code, never per upstream sentence.
+        for (const [code, count] of Object.entries(clampErrorCounts(statsOf(entry).failed))) this.inc({ [scope]: entry.meter.scope, error_type: code }, count);
       }
     },
   });

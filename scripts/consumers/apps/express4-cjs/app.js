@@ -34,7 +34,8 @@ async function main() {
       stopping = true;
       server.close(async () => {
         const report = await meter.close({ timeoutMs: 10000 });
-        if (report.pending > 0) console.error(`${report.pending} usage deltas not delivered`, report.pendingReferenceIds);
+        // `pending` counts deltas (each one a full queue summed, too); a durable store keeps them for the next start.
+        if (report.pending > 0) console.error(`${report.pending} usage deltas not delivered${meter.durable ? ' (kept in the store)' : ''}`, report.pendingReferenceIds);
         process.exit(0);
       });
     });
