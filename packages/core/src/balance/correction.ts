@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DeltaValidationError } from '../errors.js';
 import type { DeltaInput } from '../meter-api.js';
-import { assertCustomerId, assertDelta, assertReferenceId } from '../validation.js';
+import { assertCustomerId, assertDelta, assertReferenceId, DELTA_LIMITS } from '../validation.js';
 
 /**
  * What {@link correctionOf} needs: the billed delta to reverse, and how.
@@ -30,11 +30,10 @@ export interface CorrectionInput {
 }
 
 const LABEL = /^[A-Za-z0-9_.-]{1,32}$/;
-const MAX_REFERENCE_ID = 512;
 
 /**
  * The referenceId of a correction: `{original}~{label}`, or `~{32 hex of sha256(original)}~{label}`
- * when that would pass 512 characters. Deterministic, so a retried correction (the process
+ * when that would pass `DELTA_LIMITS.maxReferenceIdLength` (255) characters. Deterministic, so a retried correction (the process
  * restarted, the request was retried) is the same delta and PacSpace applies it once; and distinct
  * from every id `buildReferenceId` makes (those never end in `~` and a label).
  *
@@ -45,7 +44,7 @@ export function correctionReferenceId(originalReferenceId: string, label = 'reve
   assertReferenceId(originalReferenceId, 'referenceId');
   if (typeof label !== 'string' || !LABEL.test(label)) throw new DeltaValidationError('label', `must be 1-32 characters of letters, digits, '_', '-', '.' (got ${JSON.stringify(label)})`);
   const plain = `${originalReferenceId}~${label}`;
-  if (plain.length <= MAX_REFERENCE_ID) return plain;
+  if (plain.length <= DELTA_LIMITS.maxReferenceIdLength) return plain;
   return `~${createHash('sha256').update(originalReferenceId).digest('hex').slice(0, 32)}~${label}`;
 }
 
