@@ -13,7 +13,7 @@
 // slightly conservative bound on throughput ratios.
 //
 // Run: pnpm build && node bench/request-instructions.mjs [--only express|nest|fastify] [--variants a,b]
-//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2]
+//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 60]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +31,8 @@ const requests = Number(arg('requests', 3000));
 const warmup = Number(arg('warmup', 5000));
 const connections = Number(arg('connections', 8));
 const jobs = Number(arg('jobs', 2));
+// Seconds autocannon waits for an answer: a loaded machine slows a server under callgrind a lot.
+const timeout = Number(arg('timeout', 60));
 const only = arg('only', 'all');
 const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
@@ -63,11 +65,15 @@ async function measure(variant, seed) {
     child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}:\n${stderr}`)));
   });
   const url = `http://127.0.0.1:${first.port}/hello`;
-  await load(url, warmup);
-  execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-  await load(url, requests);
-  execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
-  await stop(child);
+  try {
+    await load(url, warmup);
+    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    await load(url, requests);
+    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+  } finally {
+    // Also when the load failed: a server left under callgrind would load the machine for nothing.
+    await stop(child);
+  }
   const base = prefix.split('/').pop();
   let total = 0;
   for (const file of readdirSync(outDir).filter((f) => f.startsWith(base))) {
@@ -80,10 +86,13 @@ async function measure(variant, seed) {
 }
 
 async function load(url, amount) {
-  // 60 s, not autocannon's 10: under valgrind on a busy machine a cold server's first answers
-  // (Fastify compiles its serializers then) can take longer, and a timeout would end the run.
-  const result = await autocannon({ url, connections, amount, timeout: 60 });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  // 60 s by default, not autocannon's 10: under valgrind on a busy machine a cold server's first
+  // answers (Fastify compiles its serializers then) can take longer, and a timeout would end the run.
+  const result = await autocannon({ url, connections, amount, timeout });
+  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx`);
+  // A loaded machine can still time a few requests out under callgrind: said, and tolerated up to 1%.
+  if (result.errors > 0) process.stderr.write(`${url}: ${result.errors} errors (${result.timeouts} timeouts) in ${amount} requests\n`);
+  if (result.errors > amount / 100) throw new Error(`${url}: ${result.errors} errors in ${amount} requests`);
 }
 
 /** Runs the tasks `jobs` at a time: counts do not depend on load, so the cores can be shared. */

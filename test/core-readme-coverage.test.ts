@@ -30,3 +30,18 @@ it('documents every field of stats()', async () => {
   expect(fields.length).toBeGreaterThan(10);
   expect(fields.filter((field) => !named.has(field))).toEqual([]);
 });
+
+// Issue 22: the balance gate's options and stats() fields, the same way.
+it('documents every createBalanceGate option, with a default column, and every field of gate.stats()', async () => {
+  const { BALANCE_GATE_OPTION_NAMES, createBalanceGate, silentLogger } = await import('@pacspace-metering/core');
+  const options = firstCells('Options of `createBalanceGate`');
+  expect(options[0]).toBe('Option');
+  const named = new Set(options.flatMap((cell) => [...cell.matchAll(/`(\w+)/g)].map((m) => m[1]!)));
+  expect(BALANCE_GATE_OPTION_NAMES.filter((name) => !named.has(name))).toEqual([]);
+  const meter = createMeter({ enabled: false, logger: silentLogger });
+  const fields = Object.keys(createBalanceGate(meter, { logger: silentLogger }).stats());
+  await meter.close();
+  const documented = new Set(firstCells('`gate.stats()` and metrics').flatMap((cell) => [...cell.matchAll(/`(\w+)`/g)].map((m) => m[1]!)));
+  expect(fields.length).toBeGreaterThan(15);
+  expect(fields.filter((field) => !documented.has(field))).toEqual([]);
+});

@@ -221,6 +221,25 @@ describe('README snippets', () => {
       120_000,
     );
 
+    // Issue 22: the balance gate's and the correction's snippets, as their comments say.
+    it('core README, balance gate: a balance of 3 admits 3 of 5 concurrent checks with one balance read, and bills the 3', async () => {
+      expect(errors).toEqual([]);
+      sandbox.topUp('acme', 3);
+      const run = await runNode([script('core-gate')], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '', stdout: '[ true, true, true, false, false ]\n1\n' });
+      expect(sandbox.ledger().deltas.reduce((sum, d) => sum + d.delta, 0)).toBe(0);
+    });
+
+    it('core README, corrections: the failed export is billed, then reversed through adjusts under the referenceId it prints', async () => {
+      expect(errors).toEqual([]);
+      const run = await runNode([script('core-correction')], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '', stdout: 'exports-api:export:acme:job-7~reversal\n' });
+      expect(sandbox.ledger().deltas.map((d) => [d.referenceId, d.delta, d.adjusts?.referenceId ?? null])).toEqual([
+        ['exports-api:export:acme:job-7', -10, null],
+        ['exports-api:export:acme:job-7~reversal', 10, 'exports-api:export:acme:job-7'],
+      ]);
+    });
+
     it.each(['nest-quick-start', 'nest-package-quick-start'])('%s: the controller is mounted, both paid routes bill, the health check does not', async (name) => {
       expect(errors).toEqual([]);
       const run = await runNode(['run-nest.mjs', script(name)], sandbox);

@@ -4,8 +4,8 @@ import onFinished from 'on-finished';
 import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
-import { meterRequests } from '@pacspace-metering/express';
-import { inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
+import { meterRequests, requireBalance } from '@pacspace-metering/express';
+import { inProcessGate, inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
 
@@ -17,6 +17,11 @@ export const expressVariants = {
   'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
   'express + meterRequests (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests (no network)': () => [meterRequests(inProcessMeter(), { customerId, reason: 'api_request' })],
+  'express + requireBalance (cached gate, no network)': () => [requireBalance(inProcessGate().gate, { customerId, price: 1 })],
+  'express + requireBalance + meterRequests (cached gate, no network)': () => {
+    const { meter, gate } = inProcessGate();
+    return [requireBalance(gate, { customerId, price: 1 }), meterRequests(meter, { customerId, reason: 'api_request' })];
+  },
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
 };

@@ -1,4 +1,4 @@
-import { createMeter } from '@pacspace-metering/core';
+import { createBalanceGate, createMeter } from '@pacspace-metering/core';
 
 /**
  * The hot path without the network: a Meter with default options whose SDK-shaped client answers
@@ -8,15 +8,29 @@ import { createMeter } from '@pacspace-metering/core';
  * whole run, and the cost measured would be the garbage collector walking an ever larger heap,
  * which no bounded queue has.)
  */
-export function inProcessMeter() {
+export function inProcessMeter(extra = {}) {
   const receipt = { recordId: 'rec_bench', status: 'QUEUED' };
   const client = {
     balance: {
+      ...extra,
       emit: () => Promise.resolve(receipt),
       emitBatch: (deltas) => Promise.resolve({ totalQueued: deltas.length, totalFailed: 0, results: deltas.map((_, index) => ({ index, status: 'QUEUED' })) }),
     },
   };
   return createMeter({ client });
+}
+
+/**
+ * A balance gate over the in-process Meter, its client answering derive (a balance no benchmark
+ * exhausts) and delta statuses (VERIFIED) at once, as the built-in client reads them: what
+ * `requireBalance()` costs per request with the balance cached (one read per `ttlMs`, default 5 s;
+ * the price reserved and released per request; with meterRequests, each delivered delta held until
+ * the next refresh sees it counted).
+ */
+export function inProcessGate() {
+  const verified = { status: 'VERIFIED' };
+  const meter = inProcessMeter({ derive: () => Promise.resolve({ computedBalance: 1e12 }), deltaStatus: () => Promise.resolve(verified) });
+  return { meter, gate: createBalanceGate(meter) };
 }
 
 /**

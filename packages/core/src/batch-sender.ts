@@ -69,7 +69,7 @@ export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient
     if (single) {
       const frozen = JSON.parse(batch.body) as DeltaFields;
       const result = await withSdkDeadline(
-        () => client.balance.emit(frozen.customerId, frozen.delta, frozen.reason, { referenceId: frozen.referenceId, idempotencyKey: batch.key, metadata: frozen.metadata }),
+        () => client.balance.emit(frozen.customerId, frozen.delta, frozen.reason, { referenceId: frozen.referenceId, idempotencyKey: batch.key, metadata: frozen.metadata, ...(frozen.adjusts ? { adjusts: frozen.adjusts } : {}) }),
         DELTA_PATH,
       );
       return verdictFromAnswer(batch, classifyResult(result), undefined, 0);

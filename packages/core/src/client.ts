@@ -1,12 +1,15 @@
 import { MeteringConfigError } from './errors.js';
 import type { ApiAnswer, HttpTransport } from './http-transport.js';
 import { createTransport, type TransportChoice } from './transport-choice.js';
+import type { AdjustsReference } from './validation.js';
 
 /** Options of the SDK-shaped `balance.emit`. */
 export interface EmitOptions {
   referenceId?: string;
   idempotencyKey?: string;
   metadata?: Record<string, unknown>;
+  /** The committed delta this one corrects: `{ referenceId }` or `{ recordId }`. */
+  adjusts?: AdjustsReference;
 }
 
 /** What `balance.emit` resolves to: the receipt (`recordId`, `receiptId`, `status`, ...). */
@@ -18,6 +21,7 @@ export interface BatchDelta {
   delta: number;
   reason: string;
   referenceId?: string;
+  adjusts?: AdjustsReference;
   metadata?: Record<string, unknown>;
 }
 
@@ -135,7 +139,7 @@ export function createPacSpaceClient(options: PacSpaceClientOptions = {}): PacSp
     close: () => transport.close(),
     balance: {
       async emit(customerId, delta, reason, emitOptions = {}) {
-        const body = JSON.stringify({ customerId, delta, reason, referenceId: emitOptions.referenceId, metadata: emitOptions.metadata });
+        const body = JSON.stringify({ customerId, delta, reason, referenceId: emitOptions.referenceId, adjusts: emitOptions.adjusts, metadata: emitOptions.metadata });
         return unwrap(await post('/api/v1/balance/delta', body, emitOptions.idempotencyKey)) as EmitReceipt;
       },
       async emitBatch(deltas, batchOptions = {}) {

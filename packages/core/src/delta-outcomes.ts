@@ -10,6 +10,7 @@ import type { MeterConfig } from './options.js';
 import type { Pauses } from './pauses.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
+import type { UsageTap } from './balance/unsettled-usage.js';
 
 /** What {@link DeltaOutcomes} needs from the Meter. */
 export interface OutcomeContext {
@@ -23,6 +24,8 @@ export interface OutcomeContext {
   random: () => number;
   /** True once a timed-out `close()` stopped delivery. */
   stopped(): boolean;
+  /** Hears of each settled delta once a balance gate asked for it. */
+  usage: UsageTap;
 }
 
 /** Log lines that say more than the reason. */
@@ -91,6 +94,7 @@ export class DeltaOutcomes {
     const { counters, events } = this.ctx;
     this.ctx.store.remove(item);
     counters.delivered++;
+    this.ctx.usage.tracker?.delivered(item.referenceId, receipt, this.ctx.now());
     if (deduplicated) counters.deduplicated++;
     // The common case (no logger, no hook, nobody awaiting) allocates nothing here.
     if (events.logs) events.logger.debug({ referenceId: item.referenceId, attempts: item.attempts, deduplicated }, 'pacspace-metering: delta delivered');
@@ -167,6 +171,9 @@ export class DeltaOutcomes {
     if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
     counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
     const mayBeRecorded = this.unconfirmed.has(item);
+    // A balance gate keeps counting one PacSpace may have recorded (as a delivery with no receipt); the others were never billed.
+    if (mayBeRecorded) this.ctx.usage.tracker?.delivered(item.referenceId, undefined, this.ctx.now());
+    else this.ctx.usage.tracker?.settle(item.referenceId);
     const level = reason === 'integrity' || reason === 'unauthorized' ? 'error' : 'warn';
     const message = LOST_MESSAGES[reason] ?? `pacspace-metering: delta not delivered (${reason})`;
     const fields = { referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause };

@@ -10,7 +10,8 @@ import { buildReferenceId } from './reference-id.js';
 import { totalOf } from './running-sum.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta, StoreIdentity } from './store.js';
-import { assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, referenceIdWithin, serializeDelta, type DeltaFields } from './validation.js';
+import type { UsageTap } from './balance/unsettled-usage.js';
+import { assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, referenceIdWithin, serializeDelta, type DeltaFields } from './validation.js';
 
 /** What {@link createIntake} needs from the Meter. */
 export interface IntakeContext {
@@ -26,6 +27,8 @@ export interface IntakeContext {
   closed(): boolean;
   /** Called after the store took a delta. */
   accepted(): void;
+  /** Counts accepted deltas per customer once a balance gate asked for it. */
+  usage: UsageTap;
 }
 
 /**
@@ -46,6 +49,14 @@ export interface Intake {
   queueOverflow(force?: boolean): void;
   /** Validates and freezes a delta without queuing it; throws the typed error a refusal would carry. */
   prepare(input: DeltaInput): QueuedDelta;
+}
+
+/** A validated input: `fields` is what events report (no metadata), `body` the frozen JSON, `correction` whether it adjusts another delta. */
+interface Frozen {
+  fields: DeltaFields;
+  body: string;
+  bytes: number;
+  correction: boolean;
 }
 
 /** Refusals that also go to `onError`. */
@@ -94,13 +105,14 @@ export function createIntake(ctx: IntakeContext): Intake {
    * Validates the input and freezes its body; throws DeltaValidationError naming the field.
    * `fields` is what events report (no metadata); `bytes` the body's UTF-8 size.
    */
-  function freeze(input: DeltaInput): { fields: DeltaFields; body: string; bytes: number } {
+  function freeze(input: DeltaInput): Frozen {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
-    const { customerId, delta, reason, metadata } = input;
+    const { customerId, delta, reason, metadata, adjusts } = input;
     assertCustomerId(customerId);
     assertDelta(delta);
     assertReason(reason);
     assertMetadata(metadata);
+    assertAdjusts(adjusts);
     let referenceId = input.referenceId;
     const built = referenceId === undefined;
     if (!built) assertReferenceId(referenceId);
@@ -112,12 +124,12 @@ export function createIntake(ctx: IntakeContext): Intake {
       referenceId = buildReferenceId({ scope: config.scope, operation: reason, customerId, requestId });
     }
     const fields: DeltaFields = { customerId, delta, reason, referenceId };
-    const body = serializeDelta(metadata === undefined ? fields : { customerId, delta, reason, referenceId, metadata });
+    const body = serializeDelta(metadata === undefined && adjusts === undefined ? fields : { customerId, delta, reason, referenceId, adjusts, metadata });
     // Measuring the body also flattens it into one string, so the slice below is cut from that.
     const bytes = Buffer.byteLength(body);
     // A built id: kept as a slice of the body (see referenceIdWithin), which lives as long anyway.
     if (built) fields.referenceId = referenceIdWithin(body, fields);
-    return { fields, body, bytes };
+    return { fields, body, bytes, correction: adjusts !== undefined };
   }
 
   function tooLarge(bytes: number): DeltaDroppedError {
@@ -171,6 +183,8 @@ export function createIntake(ctx: IntakeContext): Intake {
 
   function fold(fields: DeltaFields): boolean {
     if (!ctx.overflow?.add(fields.customerId, fields.reason, fields.delta, ctx.now())) return false;
+    const sum = ctx.usage.tracker && ctx.overflow.sumOf(fields.customerId, fields.reason);
+    if (sum) ctx.usage.tracker!.add(sum.referenceId, fields.customerId, fields.delta, sum.firstAt);
     counters.accepted++;
     counters.folded++;
     sayFull('; further deltas are summed per (customer, reason) and billed as one delta each once there is room (per-request detail is not kept)');
@@ -181,12 +195,13 @@ export function createIntake(ctx: IntakeContext): Intake {
    * The queue is full: undefined when the delta goes to the store all the same (a store that is
    * the queue keeps it beyond memory; said once per episode), else the answer (folded, or refused).
    */
-  function whenFull(input: DeltaInput, fields: DeltaFields, canFold: boolean): EnqueueResult | undefined {
+  function whenFull(input: DeltaInput, fields: DeltaFields, canFold: boolean, correction: boolean): EnqueueResult | undefined {
     if (canFold && storeIsQueue) {
       sayFull(' in memory; further deltas wait, whole, in the durable store until there is room');
       return undefined;
     }
-    if (canFold && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
+    // A correction names the delta it adjusts: summed with others, it would lose that.
+    if (canFold && !correction && fold(fields)) return { accepted: true, referenceId: fields.referenceId, folded: true };
     // During an outage every request lands here: reuse one error rather than capture a stack each time.
     queueFullError ??= new DeltaDroppedError('queue_full', `the queue is full (maxQueueSize ${config.maxQueueSize}, maxQueueBytes ${config.maxQueueBytes})`);
     return refuse('queue_full', queueFullError, input, fields.referenceId);
@@ -197,7 +212,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
       return refuse('closed', closedError, input);
     }
-    let frozen: { fields: DeltaFields; body: string; bytes: number };
+    let frozen: Frozen;
     try {
       frozen = freeze(input);
     } catch (err) {
@@ -209,24 +224,22 @@ export function createIntake(ctx: IntakeContext): Intake {
       return refuse('too_large', tooLarge(bytes), input, fields.referenceId);
     }
     if (isFull(bytes)) {
-      const answer = whenFull(input, fields, canFold);
+      const answer = whenFull(input, fields, canFold, frozen.correction);
       if (answer) return answer;
     } else if (storeIsQueue) overflowing = false;
     const added = add(fields, body, bytes);
-    if (added === true) {
-      counters.accepted++;
-      return { accepted: true, referenceId: fields.referenceId };
-    }
-    if (added instanceof Promise) {
-      counters.accepted++;
-      return { accepted: true, referenceId: fields.referenceId, committed: added };
-    }
-    return added;
+    if (added !== true && !(added instanceof Promise)) return added;
+    counters.accepted++;
+    ctx.usage.tracker?.add(fields.referenceId, fields.customerId, fields.delta, ctx.now());
+    return added === true ? { accepted: true, referenceId: fields.referenceId } : { accepted: true, referenceId: fields.referenceId, committed: added };
   }
 
   function queueSum(sum: OverflowSum): void {
     const delta = totalOf(sum);
-    if (delta === 0) return; // the deltas netted out: nothing to bill
+    if (delta === 0) {
+      ctx.usage.tracker?.settle(sum.referenceId);
+      return; // the deltas netted out: nothing to bill
+    }
     const metadata = { overflow: { deltas: sum.deltas, firstAcceptedAt: new Date(sum.firstAt).toISOString(), lastAcceptedAt: new Date(sum.lastAt).toISOString() } };
     const fields: DeltaFields = { customerId: sum.customerId, delta, reason: sum.reason, referenceId: sum.referenceId };
     const body = serializeDelta({ ...fields, metadata });
@@ -244,7 +257,7 @@ export function createIntake(ctx: IntakeContext): Intake {
   }
 
   function prepare(input: DeltaInput): QueuedDelta {
-    let frozen: { fields: DeltaFields; body: string; bytes: number };
+    let frozen: Frozen;
     try {
       frozen = freeze(input);
     } catch (err) {

@@ -3,6 +3,8 @@ import type { CredentialsCheck } from './credentials.js';
 import type { DropReason } from './events.js';
 import type { CloseReport, DrainReport, MeterStats } from './stats.js';
 import type { QueuedDelta } from './store.js';
+import type { MeterBalanceSource } from './balance/balance-source.js';
+import type { AdjustsReference } from './validation.js';
 
 /** A usage record to send. */
 export interface DeltaInput {
@@ -18,6 +20,12 @@ export interface DeltaInput {
   requestId?: string;
   /** Free key/value map, serialized once at acceptance. */
   metadata?: Record<string, unknown>;
+  /**
+   * The committed delta this one corrects (PacSpace's `adjusts`): `{ referenceId }` or
+   * `{ recordId }`. Build corrections with `correctionOf()`; a correction is never folded into an
+   * overflow sum.
+   */
+  adjusts?: AdjustsReference;
 }
 
 /**
@@ -132,4 +140,15 @@ export interface Meter {
    * await db.query('INSERT INTO my_outbox (reference_id, body) VALUES ($1, $2)', [frozen.referenceId, frozen.body]);
    */
   prepare?(input: DeltaInput): QueuedDelta;
+  /**
+   * What a balance gate (`createBalanceGate`) reads from this Meter: per customer, what it accepted
+   * and PacSpace has not taken yet, each delivery as it happens, and reads through its client. The
+   * first call starts the tracking (a Map entry per delta until it is settled); a Meter nobody
+   * gates pays nothing for it. Absent on Meters that hold deltas where it cannot see them (an
+   * aggregating meter).
+   *
+   * @example
+   * const gate = createBalanceGate(meter); // calls meter.balanceSource()
+   */
+  balanceSource?(): MeterBalanceSource;
 }

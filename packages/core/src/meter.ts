@@ -1,3 +1,5 @@
+import { createBalanceSource } from './balance/balance-source.js';
+import type { UsageTap } from './balance/unsettled-usage.js';
 import { createBatchSender } from './batch-sender.js';
 import { requestCheckpoint } from './checkpoint.js';
 import { verifyCredentials } from './credentials.js';
@@ -54,10 +56,11 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const random = options.random ?? Math.random;
   const policy = { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };
   const counters = newCounters();
+  const usage: UsageTap = { tracker: undefined };
   const lifecycle: MeterLifecycle = { closed: false, stopped: false };
   const pauses = new Pauses(policy, random, now);
   const overflow = config.overflow === 'fold' ? new OverflowSums(config.scope, config.maxOverflowSums) : undefined;
-  const outcomes = new DeltaOutcomes({ config, store, counters, events, pauses, policy, now, random, stopped: () => lifecycle.stopped });
+  const outcomes = new DeltaOutcomes({ config, store, counters, events, pauses, policy, now, random, usage, stopped: () => lifecycle.stopped });
   // Batches need the batch endpoint: the built-in client has it, an SDK-shaped client may not.
   const mode = config.delivery === 'single' || (!builtIn && typeof client.balance.emitBatch !== 'function') ? 'single' : 'batch';
   const loop: DeliveryLoop = new DeliveryLoop({
@@ -69,7 +72,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       drain.check();
     },
   });
-  const intake = createIntake({ config, store, identity, counters, events, now, overflow, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
+  const intake = createIntake({ config, store, identity, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
   const drain: Drain = new Drain({
     lifecycle, store, counters, events, loop, intake, outcomes, overflow,
     async release() {
@@ -139,5 +142,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
     },
     verifyCredentials: (verifyOptions = {}) => verifyCredentials(client, verifyOptions.timeoutMs ?? config.attemptTimeoutMs),
     prepare: (input) => intake.prepare(input),
+    balanceSource: () =>
+      createBalanceSource({ client, tap: usage, store, now, dryRun: !enabled, timeoutMs: config.attemptTimeoutMs, maxAgeMs: config.maxRetryElapsedMs + config.attemptTimeoutMs + 60_000 }),
   };
 }

@@ -212,13 +212,15 @@ export function assertKnownOptions(options: object, known: readonly string[], pr
   }
 }
 
-function oneOf<T extends string>(value: unknown, fallback: T, allowed: readonly T[], option: string): T {
+/** `value`, or `fallback` when undefined; throws {@link MeteringConfigError} naming `option` unless it is one of `allowed`. */
+export function oneOf<T extends string>(value: unknown, fallback: T, allowed: readonly T[], option: string): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) throw new MeteringConfigError(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value)})`);
   return value as T;
 }
 
-function int(value: unknown, fallback: number, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** `value`, or `fallback` when undefined; throws {@link MeteringConfigError} naming `option` unless it is an integer in [min, max]. */
+export function int(value: unknown, fallback: number, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new MeteringConfigError(option, `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);

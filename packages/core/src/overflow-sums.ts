@@ -88,6 +88,11 @@ export class OverflowSums {
     return sum;
   }
 
+  /** The open sum of (customer, reason), where a successful `add` for them went; undefined when none is open. */
+  sumOf(customerId: string, reason: string): OverflowSum | undefined {
+    return this.open.get(`${customerId}\n${reason}`);
+  }
+
   /** Every sum held, oldest first (for reports). */
   list(): OverflowSum[] {
     return [...this.closed, ...this.open.values()];

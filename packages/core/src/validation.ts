@@ -7,8 +7,19 @@ export interface DeltaFields {
   delta: number;
   reason: string;
   referenceId: string;
+  /** The committed delta this one corrects (PacSpace's `adjusts`): by its referenceId or its recordId. */
+  adjusts?: AdjustsReference;
   metadata?: Record<string, unknown>;
 }
+
+/**
+ * Which committed delta a correction adjusts, as PacSpace's `adjusts` field names it: exactly one
+ * of its `referenceId` or its `recordId`.
+ *
+ * @example
+ * const adjusts: AdjustsReference = { referenceId: 'reports-api:export:acme:req-42' };
+ */
+export type AdjustsReference = { referenceId: string } | { recordId: string };
 
 /** PacSpace's documented limits, checked before a delta is queued. */
 export const DELTA_LIMITS = Object.freeze({
@@ -78,8 +89,22 @@ export function assertMetadata(value: unknown, field = 'metadata'): asserts valu
 }
 
 /**
+ * Throws {@link DeltaValidationError} naming `adjusts` unless it is undefined or exactly
+ * `{ referenceId }` (a valid referenceId) or `{ recordId }` (1-512 characters of `[A-Za-z0-9_.:~-]`).
+ */
+export function assertAdjusts(value: unknown, field = 'adjusts'): asserts value is AdjustsReference | undefined {
+  if (value === undefined) return;
+  const keys = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+  const key = keys[0];
+  if (keys.length !== 1 || (key !== 'referenceId' && key !== 'recordId')) {
+    throw new DeltaValidationError(field, `must be { referenceId } or { recordId } naming the committed delta it corrects (got ${describe(value)})`);
+  }
+  assertReferenceId((value as Record<string, unknown>)[key], `${field}.${key}`);
+}
+
+/**
  * Serializes the request body once, so every retry sends the same bytes: the same text as
- * `JSON.stringify({ customerId, delta, reason, referenceId, metadata })`, built without the object.
+ * `JSON.stringify({ customerId, delta, reason, referenceId, adjusts, metadata })`, built without the object.
  * `fields` must be validated first: `customerId` and `referenceId` are then `[A-Za-z0-9_.:~-]`
  * (nothing to escape) and `delta` a finite number. Metadata that JSON cannot represent (a cycle, a
  * BigInt, a throwing toJSON), or that nests objects and arrays deeper than
@@ -99,7 +124,9 @@ export function serializeDelta(fields: DeltaFields): string {
       throw new DeltaValidationError('metadata', `must not nest objects and arrays more than ${DELTA_LIMITS.maxMetadataDepth} levels deep (the metadata object is level 1)`);
     }
   }
-  const head = `{"customerId":"${fields.customerId}","delta":${fields.delta},"reason":${reasonJson(fields.reason)},"referenceId":"${fields.referenceId}"`;
+  let head = `{"customerId":"${fields.customerId}","delta":${fields.delta},"reason":${reasonJson(fields.reason)},"referenceId":"${fields.referenceId}"`;
+  // Checked ids of [A-Za-z0-9_.:~-]: nothing to escape.
+  if (fields.adjusts !== undefined) head += `,"adjusts":${'referenceId' in fields.adjusts ? `{"referenceId":"${fields.adjusts.referenceId}"}` : `{"recordId":"${fields.adjusts.recordId}"}`}`;
   return metadata === undefined ? `${head}}` : `${head},"metadata":${metadata}}`;
 }
 

@@ -20,4 +20,8 @@ export type { MeterRequestsOptions } from './options.js';
 export { routePattern } from './route-pattern.js';
 export { getRequestId } from './request-id.js';
 export { ResolverError } from './delta-input.js';
+export { requireBalance } from './require-balance.js';
+export type { RequireBalanceOptions } from './require-balance.js';
+export { correctRequest } from './correct-request.js';
+export type { CorrectRequestInput } from './correct-request.js';
 export default meterRequests;

@@ -27,3 +27,10 @@ export type {
   MeteringPeriodicOptions,
 } from './metering-options.interface.js';
 export type { AggregatingMeter, Meter, PeriodicMeter } from '@pacspace-metering/core';
+export { RequireBalance, SkipBalanceCheck, InjectBalanceGate } from './require-balance.decorator.js';
+export { BalanceGuard } from './balance.guard.js';
+export { MeteringCorrections } from './metering.corrections.js';
+export type { BilledDelta } from './metering.corrections.js';
+export { BALANCE_GATE, REQUIRE_BALANCE_METADATA, SKIP_BALANCE_METADATA, DEFAULT_PRICE } from './balance.constants.js';
+export type { MeteringBalanceOptions, PriceResolver, ProblemShaper, RequireBalanceOptions } from './balance-options.interface.js';
+export type { BalanceCheck, BalanceGate, BalanceGateStats, BalanceProblem } from '@pacspace-metering/core';

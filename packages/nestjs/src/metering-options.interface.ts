@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { AggregatingMeterOptions, Meter, MeterOptions, PeriodicMeterOptions } from '@pacspace-metering/core';
+import type { MeteringBalanceOptions } from './balance-options.interface.js';
 
 /**
  * Who pays for a call: returns the customerId (1-128 characters of `[A-Za-z0-9_.:-]`; a safe
@@ -154,6 +155,15 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * Meter is flushed, not closed. Default: none (one delta per call).
    */
   aggregate?: true | Omit<AggregatingMeterOptions, 'closeMeter'> | undefined;
+  /**
+   * The balance gate behind `@RequireBalance()` and `BalanceGuard`: `true` for the defaults, or the
+   * gate's options (`ttlMs`, `maxStaleMs`, `waitMs`, `whenUnavailable`, `maxCustomers`,
+   * `deriveScope`, `fleetPending`, `holdDeliveredMs`, `logger`) plus the gated routes' defaults:
+   * `price` (default `1`), `customerId` (default: the module's) and `problem` (shapes the 402/503
+   * body). Not with `aggregate`. Default: none; a route with `@RequireBalance()` then uses a gate
+   * with every default.
+   */
+  balance?: true | MeteringBalanceOptions<Req> | undefined;
 }
 
 /**

@@ -6,11 +6,14 @@ import { MeteringGuard } from './metering.guard.js';
 import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered } from './metering.route.js';
+import { forEachHandler, isAppGuard } from './handlers.js';
+import { exploreGatedRoutes } from './balance.explorer.js';
 
 /**
  * @internal Checks every controller and provider once, when the application initialises: each explicit
  * `@Metered` (on a method, or inherited from its class) must compile (a reason, a customerId
- * resolver, valid delta and metadata) and must not be on an `@Sse()` route. A problem aborts
+ * resolver, valid delta and metadata) and must not be on an `@Sse()` route; and the
+ * `@RequireBalance` routes (see `exploreGatedRoutes`). A problem aborts
  * `app.init()` / `app.listen()` with a `MeteringConfigError` naming the route and the field.
  */
 @Injectable()
@@ -24,27 +27,16 @@ export class MeteringExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     const providers = this.discovery.getProviders();
-    // `{ provide: APP_GUARD, useClass: MeteringGuard }` is registered under 'APP_GUARD (UUID: …)'.
-    this.runtime.globalGuard = providers.some((wrapper) => {
-      const metatype = wrapper.metatype as Function | null | undefined;
-      const isGuard = metatype === MeteringGuard || (typeof metatype === 'function' && metatype.prototype instanceof MeteringGuard);
-      return isGuard && typeof wrapper.token === 'string' && wrapper.token.startsWith('APP_GUARD');
-    });
+    this.runtime.globalGuard = providers.some((wrapper) => isAppGuard(wrapper, MeteringGuard));
     // Controllers, and providers that host handlers too (GraphQL resolvers, gateways).
-    for (const wrapper of [...this.discovery.getControllers(), ...providers]) {
-      const cls = wrapper.metatype as Function | null | undefined;
-      if (typeof cls !== 'function') continue;
-      const prototype = cls.prototype as Record<string, unknown>;
-      for (const name of this.scanner.getAllMethodNames(prototype)) {
-        const handler = prototype[name];
-        if (typeof handler !== 'function') continue;
-        // Only explicit decorations are checked; the module default was checked with the module options.
-        const selected = selectMetered(this.reflector, handler, cls, undefined);
-        if (selected === null) continue;
-        const where = describeHandler(cls, handler);
-        if (isSseHandler(this.reflector, handler)) throw new MeteringConfigError('Metered', messages.sseRefused(where));
-        compileRoute(this.runtime.options, selected.options, where, selected.source);
-      }
-    }
+    forEachHandler([...this.discovery.getControllers(), ...providers], this.scanner, (cls, handler) => {
+      // Only explicit decorations are checked; the module default was checked with the module options.
+      const selected = selectMetered(this.reflector, handler, cls, undefined);
+      if (selected === null) return;
+      const where = describeHandler(cls, handler);
+      if (isSseHandler(this.reflector, handler)) throw new MeteringConfigError('Metered', messages.sseRefused(where));
+      compileRoute(this.runtime.options, selected.options, where, selected.source);
+    });
+    exploreGatedRoutes(this.discovery, this.scanner, this.reflector, this.runtime);
   }
 }

@@ -2,6 +2,10 @@ import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type O
 import { DiscoveryModule } from '@nestjs/core';
 import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
+import { BALANCE_GATE } from './balance.constants.js';
+import { BalanceGuard } from './balance.guard.js';
+import { balanceGateProvider } from './balance.providers.js';
+import { MeteringCorrections } from './metering.corrections.js';
 import { MeteringGuard } from './metering.guard.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
 import { ConfigurableMeteringModule } from './metering.module-definition.js';
@@ -36,8 +40,11 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [meteringRuntimeProvider, meterProvider, periodicMeterProvider, periodicMetersProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer],
-  exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor],
+  providers: [
+    meteringRuntimeProvider, meterProvider, periodicMeterProvider, periodicMetersProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer,
+    balanceGateProvider, BalanceGuard, MeteringCorrections,
+  ],
+  exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor, BALANCE_GATE, BalanceGuard, MeteringCorrections],
 })
 export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime) {
@@ -91,6 +98,7 @@ export class MeteringModule extends ConfigurableMeteringModule implements OnAppl
   async onApplicationShutdown(): Promise<void> {
     const { meter, ownsMeter, aggregated, periodic, options } = this.runtime;
     const timeoutMs = options.shutdownTimeoutMs;
+    this.runtime.balanceGate?.close();
     await Promise.all(periodic.map((job) => job.meter.stop()));
     if (ownsMeter) {
       // The aggregating meter (when there is one) closes the Meter under it.

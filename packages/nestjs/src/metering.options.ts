@@ -1,6 +1,7 @@
 import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, type Meter, type MeterOptions } from '@pacspace-metering/core';
 import { DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 import { describeValue, messages } from './metering.messages.js';
+import { checkBalanceOptions, type ResolvedBalanceOptions } from './balance.options.js';
 import type { AggregatingMeterOptions } from '@pacspace-metering/core';
 import type { CustomerIdResolver, MeteringModuleOptions, MeteringPeriodicOptions, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
 
@@ -21,6 +22,7 @@ const NEST_OPTIONS = {
   verifyCredentials: true,
   periodic: true,
   aggregate: true,
+  balance: true,
 } satisfies Record<Exclude<keyof MeteringModuleOptions, keyof MeterOptions>, true>;
 
 const NEST_OPTION_NAMES = Object.keys(NEST_OPTIONS) as Array<keyof typeof NEST_OPTIONS>;
@@ -50,6 +52,8 @@ export interface ResolvedMeteringOptions {
   /** The periodic jobs, as given (checked when created). */
   periodic: MeteringPeriodicOptions[];
   aggregate: Omit<AggregatingMeterOptions, 'closeMeter'> | undefined;
+  /** The balance gate's options and the gated routes' defaults (`balance`), or undefined. */
+  balance: ResolvedBalanceOptions | undefined;
 }
 
 /**
@@ -131,6 +135,7 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     verifyCredentials: booleanOption(options, 'verifyCredentials'),
     periodic,
     aggregate,
+    balance: checkBalanceOptions(options.balance),
   };
 }
 

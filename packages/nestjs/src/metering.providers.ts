@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FactoryProvider } from '@nestjs/common';
-import { createAggregatingMeter, createMeter, MeteringConfigError, type AggregatingMeter, type Meter, type PeriodicMeter } from '@pacspace-metering/core';
+import { createAggregatingMeter, createMeter, MeteringConfigError, type AggregatingMeter, type BalanceGate, type Meter, type PeriodicMeter } from '@pacspace-metering/core';
 import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { messages } from './metering.messages.js';
 import { createPeriodicJobs, type ModulePeriodicJob } from './metering.periodic.js';
@@ -30,6 +30,8 @@ export interface MeteringRuntime {
    * then leaves HTTP routes to it (it runs first) and only meters the other contexts.
    */
   globalGuard: boolean;
+  /** The balance gate, once created (see `balanceGateOf`). */
+  balanceGate?: BalanceGate;
 }
 
 /**

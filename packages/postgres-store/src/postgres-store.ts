@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg, { type ClientBase, type Pool } from 'pg';
 import { messageOf, PostgresStoreError, type PostgresStoreErrorCode } from './errors.js';
+import { undeliveredByOthers } from './fleet-pending.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './options.js';
 import { OutboxTable } from './outbox-table.js';
 import { itemFromRow, errorColumns, type OutboxRow } from './rows.js';
@@ -313,6 +314,20 @@ export class PostgresStore implements MeterStore {
     const inserted = await insertPrepared(client, prepared, { schema: this.schema });
     this.nextPollAt = 0; // once the caller commits, the next wake looks at the table
     return inserted;
+  }
+
+  /**
+   * For a balance gate in a fleet (`createBalanceGate(meter, { fleetPending })` of
+   * `@pacspace-metering/core`): the net of the deltas the other instances have accepted for
+   * `customerId` and not delivered yet (rows this instance holds are its own Meter's, counted
+   * there). One query per balance refresh; rejects with what Postgres threw (the gate keeps its
+   * last value and reports it).
+   *
+   * @example
+   * const gate = createBalanceGate(meter, { fleetPending: (customerId) => store.undeliveredByOthers(customerId) });
+   */
+  undeliveredByOthers(customerId: string): Promise<number> {
+    return undeliveredByOthers(this.pool, this.schema, this.owner, customerId);
   }
 
   /**

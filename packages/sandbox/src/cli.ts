@@ -3,6 +3,8 @@ import { SandboxConfigError } from './config-error.js';
 import type { FaultConfig } from './faults.js';
 import { resolveOptions, type SandboxOptions } from './options.js';
 import { startSandbox } from './server.js';
+import { GATE_FLAGS, GATE_USAGE, gateFlags, runTopUpCommand } from './cli-gate.js';
+import type { TopUp } from './top-up.js';
 
 /** Default port for the command (a library user gets a free port instead). */
 export const DEFAULT_CLI_PORT = 4010;
@@ -25,7 +27,10 @@ Options:
   --cadence-customer ID    answer 429 CADENCE_LIMIT to every write for this customer
   --queued-ms MS           keep committed deltas QUEUED this long (default 0: instant)
   --processing-ms MS       then PROCESSING this long, before VERIFIED (default 0)
-  -h, --help               show this help
+${GATE_USAGE}  -h, --help               show this help
+
+       pacspace-sandbox top-up CUSTOMER AMOUNT [--url URL] [--api-key KEY]
+         tops up a customer of a running sandbox (see pacspace-sandbox top-up --help)
 `;
 
 /** A command-line mistake; the message names the flag. Exit status 2. */
@@ -49,6 +54,8 @@ const FLAG_FOR_FIELD: [string, string][] = [
   ['faults.cadenceLimit.retryAfterSeconds', '--retry-after'],
   ['verification.queuedMs', '--queued-ms'],
   ['verification.processingMs', '--processing-ms'],
+  ['faults.derive.latencyMs', '--derive-latency-ms'],
+  ['faults.derive.status', '--derive-status'],
 ];
 
 /**
@@ -59,8 +66,8 @@ const FLAG_FOR_FIELD: [string, string][] = [
  * parseCliArgs(['--port', '0', '--server-error-rate', '0.2']);
  * // { help: false, options: { port: 0, faults: { serverError: { rate: 0.2 } } } }
  */
-export function parseCliArgs(argv: string[]): { help: true } | { help: false; options: SandboxOptions } {
-  let values: Record<string, string | boolean | undefined>;
+export function parseCliArgs(argv: string[]): { help: true } | { help: false; options: SandboxOptions; topUps?: TopUp[] } {
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -80,6 +87,7 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
         'cadence-customer': { type: 'string' },
         'queued-ms': { type: 'string' },
         'processing-ms': { type: 'string' },
+        ...GATE_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -113,6 +121,9 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
   if (commitDropRate !== undefined) faults.commitThenDrop = { rate: commitDropRate };
   const cadenceCustomer = str('cadence-customer');
   if (cadenceCustomer !== undefined) faults.cadenceLimit = { customerId: cadenceCustomer, retryAfterSeconds };
+  const topUps = gateFlags(values, faults, (message) => {
+    throw new CliUsageError(message);
+  });
 
   const options: SandboxOptions = { port: num('port') ?? DEFAULT_CLI_PORT, faults };
   const host = str('host');
@@ -132,7 +143,7 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
     const flag = FLAG_FOR_FIELD.find(([field]) => err.field === field || err.field.startsWith(`${field}.`))?.[1];
     throw new CliUsageError(flag ? `${flag}${err.message.slice(err.field.length)}` : err.message);
   }
-  return { help: false, options };
+  return topUps.length > 0 ? { help: false, options, topUps } : { help: false, options };
 }
 
 /** Output streams, replaceable for tests. */
@@ -150,6 +161,7 @@ export interface CliIo {
  * require('../dist/cjs/cli.js').main(process.argv.slice(2));
  */
 export async function main(argv: string[], io: CliIo = { out: process.stdout, err: process.stderr }): Promise<void> {
+  if (argv[0] === 'top-up') return runTopUpCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv);
@@ -179,6 +191,8 @@ export async function main(argv: string[], io: CliIo = { out: process.stdout, er
       `Page: ${sandbox.url}/ (paste the API key there)\n` +
       `Faults: ${faultNames.length > 0 ? faultNames.join(', ') : 'none'}\n`,
   );
+  for (const { customerId, amount } of parsed.topUps ?? []) sandbox.topUp(customerId, amount);
+  if (parsed.topUps) io.out.write(`Top-ups: ${parsed.topUps.map((t) => `${t.customerId} ${t.amount > 0 ? '+' : ''}${t.amount}`).join(', ')}\n`);
 
   const shutdown = (): void => {
     process.off('SIGINT', shutdown);

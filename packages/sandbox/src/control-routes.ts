@@ -3,12 +3,13 @@ import { SandboxConfigError } from './config-error.js';
 import { errorReply, reply, validationError, type Reply } from './envelope.js';
 import { readJson } from './http-io.js';
 import { overview } from './overview.js';
+import { topUp } from './top-up.js';
 import type { SandboxState } from './state.js';
 
 const OVERVIEW_DEFAULT = 200;
 const OVERVIEW_MAX = 1000;
 
-/** `/_sandbox/*`: read the ledger, switch faults, reset, and the page's overview. Key required. */
+/** `/_sandbox/*`: read the ledger, switch faults, top up a customer, reset, and the page's overview. Key required. */
 export async function controlRoute(state: SandboxState, req: IncomingMessage, method: string, name: string, query: URLSearchParams): Promise<Reply> {
   if (method === 'GET' && name === 'ledger') return reply({ status: 200, data: state.ledger.snapshot(), outcome: 'read' });
   if (method === 'GET' && name === 'overview') {
@@ -28,9 +29,19 @@ export async function controlRoute(state: SandboxState, req: IncomingMessage, me
       throw err;
     }
   }
+  if (method === 'POST' && name === 'top-up') {
+    const parsed = await readJson(req, state.maxBodyBytes);
+    if ('reply' in parsed) return parsed.reply;
+    try {
+      return reply({ status: 201, data: topUp(state.ledger, parsed.body, Date.now()), outcome: 'read' });
+    } catch (err) {
+      if (err instanceof SandboxConfigError) return validationError(err.field.replace(/^topUp\./, ''), err.message);
+      throw err;
+    }
+  }
   if (method === 'POST' && name === 'reset') {
     state.reset();
     return reply({ status: 200, data: { reset: true }, outcome: 'read' });
   }
-  return errorReply(404, 'NOT_FOUND', `No control route ${method} /_sandbox/${name}; there are GET ledger, GET overview, GET|PUT faults, POST reset`, 'not-found');
+  return errorReply(404, 'NOT_FOUND', `No control route ${method} /_sandbox/${name}; there are GET ledger, GET overview, GET|PUT faults, POST top-up, POST reset`, 'not-found');
 }

@@ -1,9 +1,10 @@
 import { SandboxConfigError, isNonNegativeInteger, isPlainObject, rejectUnknownKeys } from './config-error.js';
 import type { BatchRejectionFault, FaultConfig, FaultTrigger, ItemFailuresFault, LatencySpec, ServerErrorFault, VerificationFailureFault } from './faults.js';
+import { validateDeriveFault } from './read-faults.js';
 import { CUSTOMER_ID_PATTERN } from './validation.js';
 
 const MAX_LATENCY_MS = 600_000;
-const FAULT_NAMES = ['latencyMs', 'serverError', 'rateLimit', 'cadenceLimit', 'resetBeforeProcessing', 'commitThenDrop', 'itemFailures', 'batchRejection', 'verificationFailure'];
+const FAULT_NAMES = ['latencyMs', 'serverError', 'rateLimit', 'cadenceLimit', 'resetBeforeProcessing', 'commitThenDrop', 'itemFailures', 'batchRejection', 'verificationFailure', 'derive'];
 /** An error code as a client would match it: short, no spaces. */
 const CODE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -53,6 +54,7 @@ export function validateFaults(input: unknown, path = 'faults'): FaultConfig {
   if (input.itemFailures !== undefined) out.itemFailures = validateItemFailures(input.itemFailures, `${path}.itemFailures`);
   if (input.batchRejection !== undefined) out.batchRejection = validateBatchRejection(input.batchRejection, `${path}.batchRejection`);
   if (input.verificationFailure !== undefined) out.verificationFailure = validateVerificationFailure(input.verificationFailure, `${path}.verificationFailure`);
+  if (input.derive !== undefined) out.derive = validateDeriveFault(input.derive, `${path}.derive`);
   return out;
 }
 

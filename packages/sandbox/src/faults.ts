@@ -1,3 +1,5 @@
+import type { DeriveFault } from './read-faults.js';
+
 /**
  * When a fault fires. It fires on a write request if ANY trigger matches. Write requests (POSTs to
  * delta, delta/batch and checkpoint whose body parsed) are numbered from 1, counting from the last
@@ -134,4 +136,6 @@ export interface FaultConfig {
   itemFailures?: ItemFailuresFault;
   batchRejection?: BatchRejectionFault;
   verificationFailure?: VerificationFailureFault;
+  /** Slow or failing `GET /balance/derive` reads (see {@link DeriveFault}); the only fault on a read. */
+  derive?: DeriveFault;
 }

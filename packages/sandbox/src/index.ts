@@ -23,6 +23,8 @@ export type {
   VerificationFailureFault,
 } from './faults.js';
 export type { DeltaStatus, VerificationPace } from './verification.js';
+export type { DeriveFault } from './read-faults.js';
+export type { TopUp } from './top-up.js';
 export type { CustomerBalance, Overview } from './overview.js';
 export { validateFaults } from './fault-validation.js';
 export { SandboxConfigError } from './config-error.js';

@@ -7,6 +7,7 @@ import type { Reply } from './envelope.js';
 const FILES: Record<string, { name: string; type: string }> = {
   '/': { name: 'index.html', type: 'text/html; charset=utf-8' },
   '/page/page.js': { name: 'page.js', type: 'text/javascript; charset=utf-8' },
+  '/page/gate.js': { name: 'gate.js', type: 'text/javascript; charset=utf-8' },
   '/page/page.css': { name: 'page.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -7,7 +7,8 @@ import { drop, readJson, send } from './http-io.js';
 import { tooDeepField, MAX_METADATA_DEPTH } from './nesting.js';
 import { notImplementedRoute } from './not-implemented.js';
 import { pageFile } from './page-files.js';
-import { derive, getDelta } from './reads.js';
+import { deriveWithFaults } from './derive-route.js';
+import { getDelta } from './reads.js';
 import type { SandboxState } from './state.js';
 import { checkChainId } from './validation.js';
 import { runWrite, type WriteOperation } from './write-pipeline.js';
@@ -86,7 +87,7 @@ async function route(
     const [resource, id, extra] = rest.split('/');
     const param = id === undefined || extra !== undefined ? null : safeDecode(id);
     if (param !== null && resource === 'delta') return getDelta(state.ledger, param, Date.now());
-    if (param !== null && resource === 'derive') return derive(state.ledger, param, new URLSearchParams(query), Date.now());
+    if (param !== null && resource === 'derive') return deriveWithFaults(state, param, query);
   }
   return notImplementedRoute(method, path);
 }

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultConfig } from './faults.js';
-import type { LedgerSnapshot } from './ledger.js';
+import type { LedgerDelta, LedgerSnapshot } from './ledger.js';
+import { topUp } from './top-up.js';
 import { resolveOptions, type SandboxOptions } from './options.js';
 import { handleRequest } from './routes.js';
 import { SandboxState } from './state.js';
@@ -25,6 +26,16 @@ export interface Sandbox {
   ledger(): LedgerSnapshot;
   /** Replaces the faults (validated; throws SandboxConfigError). Write numbering and the PRNG restart. */
   setFaults(faults: FaultConfig): void;
+  /**
+   * Commits a top-up for `customerId` (a negative `amount` takes from the balance), as the app's
+   * own billing would: it goes through the delta lifecycle, so derive counts it once VERIFIED.
+   * Not a request: no fault applies and the request log does not show it. Throws
+   * SandboxConfigError naming a bad field.
+   *
+   * @example
+   * sandbox.topUp('acme', 10); // derive answers computedBalance 10 (at the default, instant pace)
+   */
+  topUp(customerId: string, amount: number, options?: { reason?: string | undefined }): LedgerDelta;
   /** Clears ledger, idempotency keys, request log and counters; keeps the faults. */
   reset(): void;
   /** Stops listening and destroys open sockets, keeping state: clients see ECONNREFUSED ("PacSpace down"). */
@@ -88,6 +99,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     apiKey: resolved.apiKey,
     ledger: () => state.ledger.snapshot(),
     setFaults: (faults) => void state.setFaults(faults),
+    topUp: (customerId, amount, topUpOptions = {}) => topUp(state.ledger, { customerId, amount, ...topUpOptions }, Date.now()),
     reset: () => state.reset(),
     stop: stopListening,
     start: async () => {

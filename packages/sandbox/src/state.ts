@@ -4,6 +4,7 @@ import { validateFaults } from './fault-validation.js';
 import type { FaultConfig } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import { Ledger } from './ledger.js';
+import { ReadFaults } from './read-faults.js';
 import type { ResolvedOptions } from './options.js';
 import { LIVE_KEY_PREFIX } from './validation.js';
 import type { ResolvedPace } from './verification.js';
@@ -16,6 +17,8 @@ export class SandboxState {
   readonly ledger: Ledger;
   readonly idempotency = new IdempotencyStore();
   readonly faults: FaultPlan;
+  /** Faults of derive reads, numbered and drawn apart from the writes'. */
+  readonly readFaults: ReadFaults;
   readonly maxBodyBytes: number;
   readonly pace: ResolvedPace;
   private readonly key: Buffer;
@@ -24,6 +27,8 @@ export class SandboxState {
     this.pace = options.verification;
     this.ledger = new Ledger(options.maxRequestLog, options.verification);
     this.faults = new FaultPlan(options.faults, options.seed);
+    this.readFaults = new ReadFaults(options.seed);
+    this.readFaults.replace(options.faults.derive);
     this.maxBodyBytes = options.maxBodyBytes;
     this.key = Buffer.from(options.apiKey);
   }
@@ -40,6 +45,7 @@ export class SandboxState {
   setFaults(config: unknown): FaultConfig {
     const valid = validateFaults(config);
     this.faults.replace(valid);
+    this.readFaults.replace(valid.derive);
     return valid;
   }
 
@@ -47,5 +53,6 @@ export class SandboxState {
     this.ledger.reset();
     this.idempotency.clear();
     this.faults.restart();
+    this.readFaults.restart();
   }
 }

@@ -10,3 +10,4 @@
 export { observeMeter } from './observe-meter.js';
 export type { MeterObservation, ObserveMeterOptions } from './observe-meter.js';
 export { INSTRUMENT_NAMES } from './instruments.js';
+export { observeGate } from './observe-gate.js';

@@ -8,3 +8,4 @@
  */
 export { collectMeterMetrics } from './collect-meter-metrics.js';
 export type { CollectMeterMetricsOptions, MeterCollection } from './collect-meter-metrics.js';
+export { collectGateMetrics } from './collect-gate-metrics.js';
