@@ -2,7 +2,7 @@ import { MeteringConfigError, type QueuedDelta } from '@pacspace-metering/core';
 import { delta, noPause, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore, SqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 import { openConnection } from './sqlite-driver.js';
 
 const tmp = tempDir();
@@ -152,7 +152,7 @@ describe('SqliteStore: what survives a reopen', () => {
     second.add(c);
     expect(c.seq).toBeGreaterThan(Math.max(a.seq, b.seq));
     second.close();
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.deadLetters().map((l) => [l.id, l.referenceId, l.reason])).toEqual([[a.seq, a.referenceId, 'rejected']]);
     expect(file.status().pending).toBe(2);
     file.close();
@@ -282,7 +282,7 @@ describe('createSqliteStore options', () => {
     const store = createSqliteStore({ path: freshPath(), synchronous: 'full', commitWindowMs: 5, lockTimeoutMs: 100, checkIntegrity: false });
     store.add(delta('a'));
     store.close();
-    const file = StoreFile.open(store.path);
+    const file = SqliteOutbox.open(store.path);
     expect(file.status().pending).toBe(1);
     file.close();
   });
