@@ -14,28 +14,39 @@ export class UsageError extends Error {
  * A parsed command line.
  *
  * @example
- * parseCommandLine(['status', '--store', 'm.db']); // { name: 'status', store: 'm.db', json: false }
+ * parseCommandLine(['status', '--sqlite', 'm.db']); // { name: 'status', target: { kind: 'sqlite', path: 'm.db' }, json: false }
  */
 export type Command =
   | { name: 'help' }
-  | ({ name: 'status'; json: boolean } & Target)
-  | ({ name: 'list'; reason?: string; ids?: number[]; json: boolean } & Target)
-  | ({ name: 'export'; reason?: string; ids?: number[]; out?: string } & Target)
-  | ({ name: 'replay'; reason?: string; ids?: number[]; allowExpiredKeys: boolean } & Target);
+  | { name: 'status'; target: Target; json: boolean }
+  | ({ name: 'list'; target: Target; json: boolean } & Filter)
+  | ({ name: 'export'; target: Target; out?: string } & Filter)
+  | ({ name: 'replay'; target: Target; allowExpiredKeys: boolean } & Filter);
 
 /**
- * Which outbox a command works on: a SQLite store file (`--store`), or the shared Postgres outbox
- * (`--postgres URL`, optionally `--schema`).
+ * Which dead letters a command applies to (`--reason`, `--id`); empty: all.
  *
  * @example
- * const target: Target = { postgres: 'postgres://localhost/app', schema: 'pacspace_metering' };
+ * const filter: Filter = { reason: 'max_elapsed', ids: [12] };
  */
-export type Target = { store: string; postgres?: undefined } | { postgres: string; schema?: string; store?: undefined };
+export interface Filter {
+  reason?: string;
+  ids?: number[];
+}
 
-type FlagName = 'store' | 'postgres' | 'schema' | 'json' | 'reason' | 'id' | 'out' | 'allow-expired-keys';
+/**
+ * Which outbox a command works on: a SQLite store file (`--sqlite FILE`), or the shared Postgres
+ * outbox (`--postgres URL`, optionally `--schema`).
+ *
+ * @example
+ * const target: Target = { kind: 'postgres', url: 'postgres://localhost/app', schema: 'pacspace_metering' };
+ */
+export type Target = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+
+type FlagName = 'sqlite' | 'postgres' | 'schema' | 'json' | 'reason' | 'id' | 'out' | 'allow-expired-keys';
 
 const FLAGS = {
-  store: { type: 'string' },
+  sqlite: { type: 'string' },
   postgres: { type: 'string' },
   schema: { type: 'string' },
   json: { type: 'boolean' },
@@ -48,17 +59,17 @@ const FLAGS = {
 
 /** Which flags each command takes. */
 const ALLOWED: Record<Exclude<Command['name'], 'help'>, FlagName[]> = {
-  status: ['store', 'postgres', 'schema', 'json'],
-  list: ['store', 'postgres', 'schema', 'reason', 'id', 'json'],
-  export: ['store', 'postgres', 'schema', 'reason', 'id', 'out'],
-  replay: ['store', 'postgres', 'schema', 'reason', 'id', 'allow-expired-keys'],
+  status: ['sqlite', 'postgres', 'schema', 'json'],
+  list: ['sqlite', 'postgres', 'schema', 'reason', 'id', 'json'],
+  export: ['sqlite', 'postgres', 'schema', 'reason', 'id', 'out'],
+  replay: ['sqlite', 'postgres', 'schema', 'reason', 'id', 'allow-expired-keys'],
 };
 
 /**
  * Parses `argv` (without `node` and the script); throws {@link UsageError} naming what is wrong.
  *
  * @example
- * parseCommandLine(['dead-letters', 'replay', '--store', 'm.db', '--id', '7']); // { name: 'replay', store: 'm.db', ids: [7], allowExpiredKeys: false }
+ * parseCommandLine(['dead-letters', 'replay', '--sqlite', 'm.db', '--id', '7']); // { name: 'replay', target: { kind: 'sqlite', path: 'm.db' }, ids: [7], allowExpiredKeys: false }
  */
 export function parseCommandLine(argv: string[]): Command {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true }>>;
@@ -73,40 +84,45 @@ export function parseCommandLine(argv: string[]): Command {
   for (const flag of Object.keys(values) as Array<FlagName | 'help'>) {
     if (flag !== 'help' && !ALLOWED[name].includes(flag)) throw new UsageError(`--${flag} is not a flag of '${label(name)}' (its flags: ${ALLOWED[name].map((f) => `--${f}`).join(', ')})`);
   }
-  const store = target(values, name);
-  const reason = values.reason;
-  if (reason !== undefined && !/^[a-z_]{1,64}$/.test(reason)) throw new UsageError(`--reason: must be a reason such as rejected, integrity, max_attempts or max_elapsed (got ${JSON.stringify(reason)})`);
+  const target = targetOf(values, name);
+  const filter = filterOf(values);
+  switch (name) {
+    case 'status':
+      return { name, target, json: values.json ?? false };
+    case 'list':
+      return { name, target, ...filter, json: values.json ?? false };
+    case 'export':
+      if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out: must name a file');
+      return { name, target, ...filter, ...(values.out !== undefined ? { out: values.out } : {}) };
+    case 'replay':
+      return { name, target, ...filter, allowExpiredKeys: values['allow-expired-keys'] ?? false };
+  }
+}
+
+/** `--sqlite FILE`, or `--postgres URL` with an optional `--schema`: exactly one of the two. */
+function targetOf(values: { sqlite?: string; postgres?: string; schema?: string }, name: Exclude<Command['name'], 'help'>): Target {
+  const { sqlite, postgres, schema } = values;
+  if (sqlite !== undefined && postgres !== undefined) throw new UsageError('--sqlite and --postgres: give one of them (a SQLite file, or a Postgres URL)');
+  if (postgres !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(postgres)) throw new UsageError(`--postgres: must be a postgres:// URL (got ${JSON.stringify(postgres)})`);
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new UsageError(`--schema: must be 1-63 lower-case letters, digits or _, starting with a letter or _ (got ${JSON.stringify(schema)})`);
+    return schema === undefined ? { kind: 'postgres', url: postgres } : { kind: 'postgres', url: postgres, schema };
+  }
+  if (schema !== undefined) throw new UsageError('--schema: only with --postgres');
+  if (sqlite === undefined) throw new UsageError(`--sqlite FILE (or --postgres URL) is required for '${label(name)}'`);
+  if (sqlite.trim() === '') throw new UsageError('--sqlite: must name a file');
+  return { kind: 'sqlite', path: sqlite };
+}
+
+/** `--reason` and `--id`, checked. */
+function filterOf(values: { reason?: string; id?: string[] }): Filter {
+  const { reason } = values;
+  if (reason !== undefined && !/^[a-z_]{1,64}$/.test(reason)) throw new UsageError(`--reason: must be a reason such as rejected, integrity, max_attempts, max_elapsed or corrupt (got ${JSON.stringify(reason)})`);
   const ids = values.id?.map((raw) => {
     if (!/^[1-9][0-9]{0,15}$/.test(raw)) throw new UsageError(`--id: must be a positive integer, a dead letter's id (got ${JSON.stringify(raw)})`);
     return Number(raw);
   });
-  const filter = { ...(reason !== undefined ? { reason } : {}), ...(ids !== undefined ? { ids } : {}) };
-  switch (name) {
-    case 'status':
-      return { name, ...store, json: values.json ?? false };
-    case 'list':
-      return { name, ...store, ...filter, json: values.json ?? false };
-    case 'export':
-      if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out: must name a file');
-      return { name, ...store, ...filter, ...(values.out !== undefined ? { out: values.out } : {}) };
-    case 'replay':
-      return { name, ...store, ...filter, allowExpiredKeys: values['allow-expired-keys'] ?? false };
-  }
-}
-
-/** `--store FILE`, or `--postgres URL` with an optional `--schema`: exactly one of the two. */
-function target(values: { store?: string; postgres?: string; schema?: string }, name: Exclude<Command['name'], 'help'>): Target {
-  const { store, postgres, schema } = values;
-  if (store !== undefined && postgres !== undefined) throw new UsageError('--store and --postgres: give one of them (a SQLite file, or a Postgres URL)');
-  if (postgres !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(postgres)) throw new UsageError(`--postgres: must be a postgres:// URL (got ${JSON.stringify(postgres)})`);
-    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new UsageError(`--schema: must be 1-63 lower-case letters, digits or _, starting with a letter or _ (got ${JSON.stringify(schema)})`);
-    return schema === undefined ? { postgres } : { postgres, schema };
-  }
-  if (schema !== undefined) throw new UsageError('--schema: only with --postgres');
-  if (store === undefined) throw new UsageError(`--store FILE (or --postgres URL) is required for '${label(name)}'`);
-  if (store.trim() === '') throw new UsageError('--store: must name a file');
-  return { store };
+  return { ...(reason !== undefined ? { reason } : {}), ...(ids !== undefined ? { ids } : {}) };
 }
 
 function commandName(positionals: string[]): Exclude<Command['name'], 'help'> {
@@ -143,27 +159,30 @@ function describeParseError(err: Error & { code?: string }): string {
  * @example
  * process.stdout.write(USAGE);
  */
-export const USAGE = `Usage: pacspace-metering <command> --store FILE [flags]
+export const USAGE = `Usage: pacspace-metering <command> --sqlite FILE [flags]
        pacspace-metering <command> --postgres URL [--schema NAME] [flags]
 
 Inspect and repair the outbox of a PacSpace Meter: a SQLite file (@pacspace-metering/sqlite-store)
 or the shared Postgres outbox (@pacspace-metering/postgres-store; --schema defaults to
-pacspace_metering). Reading works while the apps run; nothing here takes a lock they need.
+pacspace_metering). The store package is loaded from the current directory (run this in your
+app's directory), else from next to this command. Reading works while the apps run; nothing here
+takes a lock they need.
 
-Commands:
-  status --store FILE [--json]
-      Pending deltas and the age of the oldest, the next attempt, dead letters by reason,
-      and which process has the file open.
-  dead-letters list --store FILE [--reason R] [--id N]... [--json]
+Commands (each takes --sqlite FILE or --postgres URL):
+  status [--json]
+      Pending deltas and the age of the oldest, the next attempt, pending deltas per Meter,
+      dead letters by reason; which process has the file open, or which instances hold leases.
+  dead-letters list [--reason R] [--id N]... [--json]
       Deltas the meter gave up on, with their last error.
-  dead-letters export --store FILE [--reason R] [--id N]... [--out FILE.jsonl]
+  dead-letters export [--reason R] [--id N]... [--out FILE.jsonl]
       The same as JSON Lines (to stdout without --out), the frozen body included.
-  dead-letters replay --store FILE [--reason R] [--id N]... [--allow-expired-keys]
+  dead-letters replay [--reason R] [--id N]... [--allow-expired-keys]
       Moves dead letters back to pending: the next Meter that opens the file (with
       --postgres: the next instance that polls the outbox) sends them again with the same
-      body and Idempotency-Key. Without --reason/--id, 409 (integrity)
-      letters are left alone: the same body would get 409 again.
+      body and Idempotency-Key. Without --reason/--id, 409 (integrity) and corrupt letters
+      are left alone: a resend cannot fix them.
 
-Reasons: unauthorized (401/403: the API key), rejected (other 4xx), integrity (409), max_attempts, max_elapsed.
-Exit codes: 0 done, 1 the store could not be read or changed, 2 bad command line.
+Reasons: unauthorized (401/403: the API key), rejected (other 4xx), integrity (409), max_attempts,
+max_elapsed, corrupt (a row whose body is not its delta; never sent).
+Exit codes: 0 done, 1 the store could not be read or changed (or is not installed), 2 bad command line.
 `;
