@@ -112,7 +112,13 @@ describe('two processes on one store file', () => {
         expect((thrown as Error).message).toMatch(/has 2 hard links.*Keep one name/);
       }
       // Readers are refused too: through another name they would read without the holder's WAL.
-      expect(() => SqliteOutbox.open(second)).toThrow(expect.objectContaining({ code: 'STORE_LINKED' }));
+      let thrown: unknown;
+      try {
+        SqliteOutbox.open(second);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toMatchObject({ code: 'STORE_LINKED' });
     } finally {
       holder.child.kill('SIGKILL');
     }
