@@ -1,4 +1,4 @@
-import type { Command, Filter } from './args.js';
+import type { Command } from './args.js';
 import { formatDeadLetters } from './format.js';
 import type { CliIo } from './io.js';
 import type { Outbox } from './outbox.js';
@@ -27,24 +27,20 @@ export async function runCommand(command: OutboxCommand, outbox: Outbox, io: Cli
       return 0;
     }
     case 'list': {
-      const letters = await outbox.deadLetters(filterOf(command));
+      const letters = await outbox.deadLetters(command);
       io.stdout.write(command.json ? `${JSON.stringify(letters, null, 2)}\n` : formatDeadLetters(letters));
       return missingIds(command.ids, letters, io);
     }
     case 'export': {
-      const letters = await outbox.deadLetters(filterOf(command));
+      const letters = await outbox.deadLetters(command);
       exportDeadLetters(letters, command.out, io);
       return missingIds(command.ids, letters, io);
     }
     case 'replay': {
-      const result = await outbox.replay(filterOf(command), { now, allowExpiredKeys: command.allowExpiredKeys });
+      const result = await outbox.replay(command, { now, allowExpiredKeys: command.allowExpiredKeys });
       reportReplay(result, io, result.replayed.length > 0 ? await outbox.whoSendsReplayed() : []);
       return missingIds(command.ids, [...result.replayed, ...result.skipped.map((s) => s.letter)], io);
     }
   }
 }
 
-/** The filter part of a command, without the flags the stores do not read. */
-function filterOf({ reason, ids }: Filter): Filter {
-  return { ...(reason !== undefined ? { reason } : {}), ...(ids !== undefined ? { ids } : {}) };
-}

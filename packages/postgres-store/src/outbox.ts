@@ -57,9 +57,9 @@ export type { DeadLetter };
  */
 export interface DeadLetterFilter {
   /** Only letters with this reason. */
-  reason?: string;
+  reason?: string | undefined;
   /** Only letters with these ids. */
-  ids?: number[];
+  ids?: number[] | undefined;
 }
 
 /**
@@ -70,9 +70,9 @@ export interface DeadLetterFilter {
  */
 export interface ReplayOptions {
   /** The replay's time (epoch ms): the letters are accepted again then. @default Date.now() */
-  now?: number;
+  now?: number | undefined;
   /** Replay letters first accepted longer ago than {@link ASSUMED_KEY_TTL_MS} too. @default false */
-  allowExpiredKeys?: boolean;
+  allowExpiredKeys?: boolean | undefined;
 }
 
 /**
@@ -137,7 +137,7 @@ export class PostgresOutbox {
    *
    * @param options - `connectionString` or `pool`; `schema` (default `'pacspace_metering'`).
    */
-  static async open(options: { connectionString?: string; pool?: Pool; schema?: string }): Promise<PostgresOutbox> {
+  static async open(options: { connectionString?: string | undefined; pool?: Pool | undefined; schema?: string | undefined }): Promise<PostgresOutbox> {
     const schema = checkSchemaName(options.schema ?? 'pacspace_metering');
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 1 });
     const outbox = new PostgresOutbox(schema, pool, options.pool === undefined);

@@ -55,9 +55,9 @@ export type { DeadLetter };
  */
 export interface DeadLetterFilter {
   /** Only letters with this reason. */
-  reason?: string;
+  reason?: string | undefined;
   /** Only letters with these ids. */
-  ids?: number[];
+  ids?: number[] | undefined;
 }
 
 /**
@@ -68,9 +68,9 @@ export interface DeadLetterFilter {
  */
 export interface ReplayOptions {
   /** The replay's time (epoch ms): the letters are accepted again then. @default Date.now() */
-  now?: number;
+  now?: number | undefined;
   /** Replay letters first accepted longer ago than {@link ASSUMED_KEY_TTL_MS} too. @default false */
-  allowExpiredKeys?: boolean;
+  allowExpiredKeys?: boolean | undefined;
 }
 
 /**
@@ -132,7 +132,7 @@ export class SqliteOutbox {
    * @param path - the store file.
    * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
    */
-  static open(path: string, options: { checkIntegrity?: boolean } = {}): SqliteOutbox {
+  static open(path: string, options: { checkIntegrity?: boolean | undefined } = {}): SqliteOutbox {
     loadNodeSqlite(); // an unsupported Node.js is refused before the file is looked at
     const absolute = realStorePath(path);
     const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
