@@ -8,8 +8,8 @@
 // A real app process (Express, the default meterRequests(), a Meter with a memory window of 20 on the
 // SQLite or Postgres store; the built packages) serves paid calls while PacSpace (the sandbox) is
 // down; it is SIGKILLed with 300 calls answered, restarted with PacSpace back, SIGKILLed again while
-// it delivers the backlog, restarted, and closed. In batch mode and in single mode (the sandbox's
-// single endpoint deduplicates by Idempotency-Key only).
+// it delivers the backlog, restarted, and closed. In batch mode and in single mode, against a single
+// endpoint that deduplicates by Idempotency-Key only and one that also knows the referenceId.
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +21,7 @@ import pg from 'pg';
 import { startChild, waitFor, type Child } from '../packages/postgres-store/test-support/helpers.js';
 import { startTestDatabase, type TestDatabase } from '../packages/postgres-store/test-support/pg-cluster.js';
 import { GatewayTally, ledgerOutcome, requestIdOf, sendCall } from './support/gateway-calls.js';
+import { SINGLE_DELTA_DEDUPE } from './support/sandbox-behind-proxies.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = join(HERE, 'fixtures', 'durable-app.mjs');
@@ -32,6 +33,8 @@ interface RunningApp extends Child {
 }
 
 describe('a full queue during an outage, then SIGKILL, with a durable store', () => {
+  // Per single-endpoint dedupe mode (see SINGLE_DELTA_DEDUPE), a sandbox.
+  const sandboxes = new Map<string, Sandbox>();
   let sandbox: Sandbox;
   let db: TestDatabase;
   let dir: string;
@@ -39,12 +42,12 @@ describe('a full queue during an outage, then SIGKILL, with a durable store', ()
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'durable-outage-'));
-    sandbox = await startSandbox({ seed: 20 });
+    for (const singleDeltaDedupe of SINGLE_DELTA_DEDUPE) sandboxes.set(singleDeltaDedupe, await startSandbox({ seed: 20, singleDeltaDedupe }));
     db = await startTestDatabase('outage');
   }, 120_000);
   afterAll(async () => {
     for (const app of apps) app.child.kill('SIGKILL');
-    await sandbox.close();
+    for (const each of sandboxes.values()) await each.close();
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -72,18 +75,22 @@ describe('a full queue during an outage, then SIGKILL, with a durable store', ()
     });
   }
 
+  // The single endpoint's dedupe mode matters only where it is used: single delivery runs under both.
   const cases = [
-    { store: 'sqlite', delivery: 'batch' },
-    { store: 'sqlite', delivery: 'single' },
-    { store: 'postgres', delivery: 'batch' },
-    { store: 'postgres', delivery: 'single' },
+    { store: 'sqlite', delivery: 'batch', dedupe: 'idempotency-key' },
+    { store: 'sqlite', delivery: 'single', dedupe: 'idempotency-key' },
+    { store: 'sqlite', delivery: 'single', dedupe: 'reference-id' },
+    { store: 'postgres', delivery: 'batch', dedupe: 'idempotency-key' },
+    { store: 'postgres', delivery: 'single', dedupe: 'idempotency-key' },
+    { store: 'postgres', delivery: 'single', dedupe: 'reference-id' },
   ] as const;
 
-  it.each(cases)('$store store, $delivery delivery: every call answered 2xx is billed exactly once', async ({ store, delivery }) => {
+  it.each(cases)('$store store, $delivery delivery, single endpoint deduplicating by $dedupe: every call answered 2xx is billed exactly once', async ({ store, delivery, dedupe }) => {
+    sandbox = sandboxes.get(dedupe)!;
     const env: Record<string, string> = { DELIVERY: delivery };
     let stored: () => Promise<number>;
     if (store === 'sqlite') {
-      env.STORE_PATH = join(dir, `${delivery}.db`);
+      env.STORE_PATH = join(dir, `${delivery}-${dedupe}.db`);
       stored = async () => {
         const file = SqliteOutbox.open(env.STORE_PATH!);
         try {
@@ -94,12 +101,12 @@ describe('a full queue during an outage, then SIGKILL, with a durable store', ()
       };
     } else {
       env.DATABASE_URL = db.url;
-      env.PG_SCHEMA = `outage_${delivery}`;
+      env.PG_SCHEMA = `outage_${delivery}_${dedupe.replace('-', '_')}`;
       stored = async () => {
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();
         try {
-          return Number((await client.query(`SELECT count(*) AS n FROM outage_${delivery}.outbox`)).rows[0].n);
+          return Number((await client.query(`SELECT count(*) AS n FROM ${env.PG_SCHEMA}.outbox`)).rows[0].n);
         } finally {
           await client.end();
         }

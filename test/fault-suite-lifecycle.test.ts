@@ -190,10 +190,14 @@ describe.each(EXAMPLE_NAMES)('%s as a process: SIGTERM mid-run', (name) => {
       expect([...new Set([...committed, ...pending])].sort()).toEqual(expected);
       // A pending delta PacSpace nevertheless has is one whose commit the Meter never heard of: the
       // answer was lost (commit-then-drop, or one of the at most METER_CONCURRENCY requests in
-      // flight when the sandbox stopped), or a client retry billed under the referenceId of a call
+      // flight when the sandbox stopped: a single delta keyed by its referenceId, or a batch, whose
+      // committed records name theirs), or a client retry billed under the referenceId of a call
       // already delivered (same Idempotency-Key), which PacSpace would answer as a replay.
+      const referenceIdOf = new Map(ledger.deltas.map((d) => [d.recordId, d.referenceId]));
       const answerLost = new Set(
-        ledger.requests.filter((r) => r.outcome === 'fault:commit-drop' || r.seq > lastSeqBeforeStop - METER_CONCURRENCY).map((r) => r.idempotencyKey),
+        ledger.requests
+          .filter((r) => r.outcome === 'fault:commit-drop' || r.seq > lastSeqBeforeStop - METER_CONCURRENCY)
+          .flatMap((r) => [r.idempotencyKey, ...(r.recordIds ?? []).map((id) => referenceIdOf.get(id))]),
       );
       const billedTwice = new Set(
         calls

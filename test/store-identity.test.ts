@@ -6,11 +6,13 @@
 // same two delivers it, and a Meter that finds rows of its scope from another key says so.
 //
 // Two sandboxes stand for two PacSpace accounts (each accepts only its own key). Real Meters deliver
-// over loopback, on a real PostgreSQL and a real SQLite file; in batch mode and in single mode (the
-// sandbox's single endpoint deduplicates by Idempotency-Key only).
+// over loopback, on a real PostgreSQL and a real SQLite file; in batch mode and in single mode,
+// against a single endpoint that deduplicates by Idempotency-Key only and one that also knows the
+// referenceId.
 import { createMeter, meterAccount, type Meter, type MeterStore } from '@pacspace-metering/core';
 import { createPostgresStore, type PostgresStoreError } from '@pacspace-metering/postgres-store';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { SINGLE_DELTA_DEDUPE } from './support/sandbox-behind-proxies.js';
 import { createSqliteStore, type SqliteStoreError } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,21 +23,22 @@ import { startTestDatabase, type TestDatabase } from '../packages/postgres-store
 const KEY_A = 'pk_test_servicea.secret-of-a';
 const KEY_B = 'pk_test_serviceb.secret-of-b';
 const ROWS = 100;
+type SingleDeltaDedupe = (typeof SINGLE_DELTA_DEDUPE)[number];
 
 describe('rows belong to the Meter that accepted them', () => {
-  let accountA: Sandbox;
-  let accountB: Sandbox;
+  // Per single-endpoint dedupe mode (see SINGLE_DELTA_DEDUPE), a pair of accounts.
+  const accounts = new Map<SingleDeltaDedupe, { a: Sandbox; b: Sandbox }>();
   let db: TestDatabase;
   let dir: string;
   beforeAll(async () => {
-    accountA = await startSandbox({ seed: 51, apiKey: KEY_A });
-    accountB = await startSandbox({ seed: 52, apiKey: KEY_B });
+    for (const singleDeltaDedupe of SINGLE_DELTA_DEDUPE) {
+      accounts.set(singleDeltaDedupe, { a: await startSandbox({ seed: 51, apiKey: KEY_A, singleDeltaDedupe }), b: await startSandbox({ seed: 52, apiKey: KEY_B, singleDeltaDedupe }) });
+    }
     db = await startTestDatabase('identity');
     dir = mkdtempSync(join(tmpdir(), 'store-identity-'));
   }, 120_000);
   afterAll(async () => {
-    await accountA.close();
-    await accountB.close();
+    for (const { a, b } of accounts.values()) await Promise.all([a.close(), b.close()]);
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -50,15 +53,19 @@ describe('rows belong to the Meter that accepted them', () => {
     return createMeter({ apiKey: key, baseUrl: account.url, scope, store, delivery, retryBaseDelayMs: 5, retryMaxDelayMs: 50, logger: { debug() {}, info() {}, warn() {}, error() {} } });
   }
 
+  // The single endpoint's dedupe mode matters only where it is used: single delivery runs under both.
   const cases = [
-    { kind: 'postgres', delivery: 'batch' },
-    { kind: 'postgres', delivery: 'single' },
-    { kind: 'sqlite', delivery: 'batch' },
-    { kind: 'sqlite', delivery: 'single' },
+    { kind: 'postgres', delivery: 'batch', dedupe: 'idempotency-key' },
+    { kind: 'postgres', delivery: 'single', dedupe: 'idempotency-key' },
+    { kind: 'postgres', delivery: 'single', dedupe: 'reference-id' },
+    { kind: 'sqlite', delivery: 'batch', dedupe: 'idempotency-key' },
+    { kind: 'sqlite', delivery: 'single', dedupe: 'idempotency-key' },
+    { kind: 'sqlite', delivery: 'single', dedupe: 'reference-id' },
   ] as const;
 
-  it.each(cases)('$kind store, $delivery delivery: service B never delivers service A\'s rows; A does, once', async ({ kind, delivery }) => {
-    const name = `identity_${delivery}`;
+  it.each(cases)('$kind store, $delivery delivery, single endpoint deduplicating by $dedupe: service B never delivers service A\'s rows; A does, once', async ({ kind, delivery, dedupe }) => {
+    const name = `identity_${delivery}_${dedupe.replace('-', '_')}`;
+    const { a: accountA, b: accountB } = accounts.get(dedupe)!;
     accountA.reset();
     accountB.reset();
     const errors: Errors = [];

@@ -1,4 +1,4 @@
-import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
+import { duplicateReferenceIds, startSandbox, type Sandbox, type SandboxOptions } from '@pacspace-metering/sandbox';
 import { startRecordingProxy, type ProxyAction, type ProxyExchange, type RecordingProxy } from './recording-proxy.js';
 
 /** A sandbox for a test file, and recording proxies in front of it that each test starts as it needs. */
@@ -11,18 +11,25 @@ export interface SandboxBehindProxies {
 }
 
 /**
+ * How PacSpace's single endpoint may recognise a delta it already has: by Idempotency-Key only
+ * (all it documents, and the sandbox's default), or also by the body's referenceId (undocumented
+ * either way). The exactly-once tests of issue 20 run against both: billing must not depend on it.
+ */
+export const SINGLE_DELTA_DEDUPE = ['idempotency-key', 'reference-id'] as const;
+
+/**
  * Starts a sandbox for the file (reset before each test) and closes the proxies each test
- * started; register it at the top of a test file.
+ * started; register it at the top of a test file (or of a `describe`).
  *
  * @example
  * const env = useSandboxBehindProxies(20);
  * const proxy = await env.proxy((path) => (path === BATCH ? htmlPage(404, 'Not Found') : undefined));
  */
-export function useSandboxBehindProxies(seed: number): SandboxBehindProxies {
+export function useSandboxBehindProxies(seed: number, options: SandboxOptions = {}): SandboxBehindProxies {
   let sandbox: Sandbox;
   const proxies: RecordingProxy[] = [];
   beforeAll(async () => {
-    sandbox = await startSandbox({ seed });
+    sandbox = await startSandbox({ ...options, seed });
   });
   beforeEach(() => sandbox.reset());
   afterEach(async () => {

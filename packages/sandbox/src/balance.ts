@@ -1,5 +1,5 @@
 import { isPlainObject } from './config-error.js';
-import { validationError, type Reply, type Success } from './envelope.js';
+import { errorReply, validationError, type Reply, type Success } from './envelope.js';
 import { itemFailureFor, verificationFailureFor, type FaultDecision } from './fault-plan.js';
 import type { AdjustedDelta, BatchItems, Ledger, StoredDelta } from './ledger.js';
 import { checkDelta, type DeltaInput } from './validation.js';
@@ -8,10 +8,22 @@ import { checkDelta, type DeltaInput } from './validation.js';
 
 export const MAX_BATCH = 100;
 
-/** POST /api/v1/balance/delta */
-export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision): Success | Reply {
+/**
+ * POST /api/v1/balance/delta. With `byReferenceId` (the `singleDeltaDedupe: 'reference-id'`
+ * option), a delta whose referenceId is already committed is answered from the ledger as batch
+ * items are: a replay with the same content, 409 with other content.
+ */
+export function emitDelta(ledger: Ledger, body: unknown, idempotencyKey: string | null, now: number, faults: FaultDecision, byReferenceId = false): Success | Reply {
   const checked = checkDelta(body);
   if (!checked.ok) return validationError(checked.field, checked.message, customerIdOf(body));
+  const prior = byReferenceId ? ledger.findByReference(checked.value) : undefined;
+  if (prior && !prior.sameContent) {
+    return errorReply(409, 'IDEMPOTENCY_CONFLICT', 'referenceId was already committed with different content.', 'conflict');
+  }
+  if (prior) {
+    const { recordId, receiptId, customerId, delta, referenceId } = prior.delta;
+    return { status: 201, data: { recordId, receiptId, status: 'QUEUED', customerId, delta, referenceId, idempotent: true }, outcome: 'replayed', customerId };
+  }
   const d = commitDelta(ledger, checked.value, '', 0, { idempotencyKey, now, faults });
   if ('field' in d) return validationError(d.field, d.message, checked.value.customerId);
   return {

@@ -27,6 +27,7 @@ Options:
   --cadence-customer ID    answer 429 CADENCE_LIMIT to every write for this customer
   --queued-ms MS           keep committed deltas QUEUED this long (default 0: instant)
   --processing-ms MS       then PROCESSING this long, before VERIFIED (default 0)
+  --single-delta-dedupe M  idempotency-key (default) or reference-id: how POST /delta knows a replay
 ${GATE_USAGE}  -h, --help               show this help
 
        pacspace-sandbox top-up CUSTOMER AMOUNT [--url URL] [--api-key KEY]
@@ -54,6 +55,7 @@ const FLAG_FOR_FIELD: [string, string][] = [
   ['faults.cadenceLimit.retryAfterSeconds', '--retry-after'],
   ['verification.queuedMs', '--queued-ms'],
   ['verification.processingMs', '--processing-ms'],
+  ['singleDeltaDedupe', '--single-delta-dedupe'],
   ['faults.derive.latencyMs', '--derive-latency-ms'],
   ['faults.derive.status', '--derive-status'],
 ];
@@ -87,6 +89,7 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
         'cadence-customer': { type: 'string' },
         'queued-ms': { type: 'string' },
         'processing-ms': { type: 'string' },
+        'single-delta-dedupe': { type: 'string' },
         ...GATE_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -135,6 +138,8 @@ export function parseCliArgs(argv: string[]): { help: true } | { help: false; op
   const queuedMs = num('queued-ms');
   const processingMs = num('processing-ms');
   if (queuedMs !== undefined || processingMs !== undefined) options.verification = { queuedMs: queuedMs ?? 0, processingMs: processingMs ?? 0 };
+  const singleDeltaDedupe = str('single-delta-dedupe');
+  if (singleDeltaDedupe !== undefined) options.singleDeltaDedupe = singleDeltaDedupe as SandboxOptions['singleDeltaDedupe'];
 
   try {
     resolveOptions(options); // same checks startSandbox makes, reported against the flag

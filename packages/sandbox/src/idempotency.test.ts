@@ -129,3 +129,35 @@ describe('Idempotency-Key', () => {
     expect(res.json.data).toMatchObject({ recordId: 'rec_1', delta: 9 });
   });
 });
+
+describe('singleDeltaDedupe', () => {
+  it("commits the same referenceId again under another key by default, as PacSpace documents only key replays", async () => {
+    await post(sb, DELTA, delta({ referenceId: 'same-ref' }), { idempotencyKey: 'key-a' });
+    const second = await post(sb, DELTA, delta({ referenceId: 'same-ref' }), { idempotencyKey: 'key-b' });
+    expect(second.status).toBe(201);
+    expect(second.json.data.idempotent).toBeUndefined();
+    expect(sb.ledger().deltas.map((d) => d.referenceId)).toEqual(['same-ref', 'same-ref']);
+  });
+
+  it("with 'reference-id', answers a committed referenceId as a replay under any key, and 409 for other content", async () => {
+    const byRef = await startSandbox({ singleDeltaDedupe: 'reference-id' });
+    try {
+      const first = await post(byRef, DELTA, delta({ referenceId: 'same-ref' }), { idempotencyKey: 'key-a' });
+      const again = await post(byRef, DELTA, delta({ referenceId: 'same-ref' }), { idempotencyKey: 'key-b' });
+      const keyless = await post(byRef, DELTA, delta({ referenceId: 'same-ref' }));
+      const changed = await post(byRef, DELTA, delta({ referenceId: 'same-ref', delta: 7 }), { idempotencyKey: 'key-c' });
+      expect([first.status, again.status, keyless.status, changed.status]).toEqual([201, 201, 201, 409]);
+      expect(again.json.data).toMatchObject({ recordId: first.json.data.recordId, idempotent: true });
+      expect(keyless.json.data.idempotent).toBe(true);
+      expect(changed.json).toMatchObject({ error: { code: 'IDEMPOTENCY_CONFLICT' } });
+      expect(byRef.ledger().deltas).toHaveLength(1);
+      expect(byRef.ledger().requests.map((r) => r.outcome)).toEqual(['committed', 'replayed', 'replayed', 'conflict']);
+    } finally {
+      await byRef.close();
+    }
+  });
+
+  it('refuses any other value, naming the option', async () => {
+    await expect(startSandbox({ singleDeltaDedupe: 'body' as never })).rejects.toThrow(/singleDeltaDedupe/);
+  });
+});

@@ -28,6 +28,16 @@ export interface SandboxOptions {
   maxRequestLog?: number | undefined;
   /** How long committed deltas stay QUEUED, then PROCESSING. Default instant (`{ queuedMs: 0, processingMs: 0 }`). */
   verification?: VerificationPace | undefined;
+  /**
+   * How `POST /delta` recognises a delta it already has. `'idempotency-key'` (the default, and all
+   * PacSpace documents): only a repeated `Idempotency-Key` is a replay; the same referenceId under
+   * another key, or without one, is committed again. `'reference-id'`: also a delta whose
+   * referenceId is already committed with the same content is answered as a replay (`idempotent:
+   * true`), and with other content refused 409 `IDEMPOTENCY_CONFLICT`, as batch items always are.
+   * Whether PacSpace's single endpoint does this is undocumented: code that bills correctly under
+   * both settings depends on neither.
+   */
+  singleDeltaDedupe?: 'idempotency-key' | 'reference-id' | undefined;
 }
 
 /** Options with defaults filled in and values checked. */
@@ -40,6 +50,7 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   maxRequestLog: number;
   verification: ResolvedPace;
+  singleDeltaDedupe: 'idempotency-key' | 'reference-id';
 }
 
 const MAX_BODY_LIMIT = 256 * 1024 * 1024;
@@ -52,8 +63,8 @@ const API_KEY_PATTERN = /^[\x21-\x7e]{8,512}$/;
 /** Fills in defaults and throws SandboxConfigError (a TypeError) naming the first bad option. */
 export function resolveOptions(input: unknown = {}): ResolvedOptions {
   if (!isPlainObject(input)) throw new SandboxConfigError('options', 'an object', input);
-  rejectUnknownKeys(input, ['port', 'host', 'apiKey', 'faults', 'seed', 'maxBodyBytes', 'maxRequestLog', 'verification'], 'options');
-  const { port = 0, host = '127.0.0.1', apiKey, seed = 1, maxBodyBytes = 1024 * 1024, maxRequestLog = 1_000_000 } = input;
+  rejectUnknownKeys(input, ['port', 'host', 'apiKey', 'faults', 'seed', 'maxBodyBytes', 'maxRequestLog', 'verification', 'singleDeltaDedupe'], 'options');
+  const { port = 0, host = '127.0.0.1', apiKey, seed = 1, maxBodyBytes = 1024 * 1024, maxRequestLog = 1_000_000, singleDeltaDedupe = 'idempotency-key' } = input;
 
   if (!isNonNegativeInteger(port) || port > 65535) throw new SandboxConfigError('port', 'an integer from 0 to 65535', port);
   if (typeof host !== 'string' || !/^[^\s/]+$/.test(host)) throw new SandboxConfigError('host', 'a host name or IP address', host);
@@ -69,6 +80,9 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     throw new SandboxConfigError('maxBodyBytes', `an integer from 1 to ${MAX_BODY_LIMIT}`, maxBodyBytes);
   }
   if (!isNonNegativeInteger(maxRequestLog)) throw new SandboxConfigError('maxRequestLog', 'a non-negative integer', maxRequestLog);
+  if (singleDeltaDedupe !== 'idempotency-key' && singleDeltaDedupe !== 'reference-id') {
+    throw new SandboxConfigError('singleDeltaDedupe', "'idempotency-key' or 'reference-id'", singleDeltaDedupe);
+  }
 
   return {
     port,
@@ -79,5 +93,6 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
     maxBodyBytes,
     maxRequestLog,
     verification: resolvePace(input.verification),
+    singleDeltaDedupe,
   };
 }

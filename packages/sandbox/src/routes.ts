@@ -80,7 +80,7 @@ async function route(
   if (method === 'POST') {
     const write = (op: WriteOperation): Promise<Reply | Drop> => writeRoute(state, req, rest, idempotencyKey, op);
     // Operations read the clock when they run, i.e. after any injected latency.
-    if (rest === 'delta') return write((body, k, decision) => emitDelta(state.ledger, body, k, Date.now(), decision));
+    if (rest === 'delta') return write((body, k, decision) => emitDelta(state.ledger, body, k, Date.now(), decision, state.singleDeltaDedupe === 'reference-id'));
     if (rest === 'delta/batch') return write((body, k, decision) => emitBatch(state.ledger, body, k, Date.now(), decision));
     if (rest === 'checkpoint') return write((body) => createCheckpoint(state.ledger, body, Date.now()));
   } else if (method === 'GET') {

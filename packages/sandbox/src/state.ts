@@ -21,6 +21,8 @@ export class SandboxState {
   readonly readFaults: ReadFaults;
   readonly maxBodyBytes: number;
   readonly pace: ResolvedPace;
+  /** Whether `POST /delta` also treats a committed referenceId as a replay (see `singleDeltaDedupe`). */
+  readonly singleDeltaDedupe: ResolvedOptions['singleDeltaDedupe'];
   private readonly key: Buffer;
 
   constructor(options: ResolvedOptions) {
@@ -30,6 +32,7 @@ export class SandboxState {
     this.readFaults = new ReadFaults(options.seed);
     this.readFaults.replace(options.faults.derive);
     this.maxBodyBytes = options.maxBodyBytes;
+    this.singleDeltaDedupe = options.singleDeltaDedupe;
     this.key = Buffer.from(options.apiKey);
   }
 
