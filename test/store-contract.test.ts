@@ -35,7 +35,7 @@ function delta(customerId: string, overrides: Partial<QueuedDelta> = {}): Queued
 }
 
 /** One lease, whether the store answers at once or with a Promise. */
-async function lease(store: MeterStore, now = Date.now(), maxCount = 1, maxBytes = Infinity, pausedUntil = noPause): Promise<QueuedDelta[]> {
+async function lease(store: MeterStore, now = Date.now(), maxCount = 1, maxBytes = Infinity, pausedUntil: (customerId: string) => number = noPause): Promise<QueuedDelta[]> {
   return store.leaseBatch(now, maxCount, maxBytes, pausedUntil);
 }
 
@@ -137,6 +137,16 @@ describe.each([['sqlite'], ['postgres']] as const)('the %s store: the durable st
     opened.push(store);
     if (meter) store.attach(meter);
     return store;
+  }
+
+  /** A store of Meter A holding two deltas, both leased (being sent). */
+  async function twoLeased(): Promise<{ store: DurableStore; a: QueuedDelta; b: QueuedDelta }> {
+    const store = await open(meterA);
+    const a = delta('a'), b = delta('b');
+    await store.add(a);
+    await store.add(b);
+    expect(await lease(store, Date.now(), 2)).toEqual([a, b]);
+    return { store, a, b };
   }
 
   it('every accepted delta survives: the next store resumes it with its body, key and attempts', async () => {
@@ -317,11 +327,7 @@ describe.each([['sqlite'], ['postgres']] as const)('the %s store: the durable st
   });
 
   it('calls after close change nothing and do not throw (answers still in flight); add throws; the next store finds the deltas', async () => {
-    const store = await open(meterA);
-    const a = delta('a'), b = delta('b');
-    await store.add(a);
-    await store.add(b);
-    expect(await lease(store, Date.now(), 2)).toEqual([a, b]);
+    const { store, a, b } = await twoLeased();
     await store.close();
     expect(() => {
       store.remove(a);
@@ -335,11 +341,7 @@ describe.each([['sqlite'], ['postgres']] as const)('the %s store: the durable st
   });
 
   it('settling a row that is already gone (removed behind its back) is harmless and reports nothing', async () => {
-    const store = await open(meterA);
-    const a = delta('a'), b = delta('b');
-    await store.add(a);
-    await store.add(b);
-    expect(await lease(store, Date.now(), 2)).toEqual([a, b]);
+    const { store, a, b } = await twoLeased();
     await place.deleteRow(a.referenceId);
     await place.deleteRow(b.referenceId);
     store.remove(a);

@@ -4,7 +4,7 @@
 // removed behind the store's back, an outbox table moved away).
 import type { DeadLetter, MeterStore, QueuedDelta, StoreAttachment } from '@pacspace-metering/core';
 import { createPostgresStore, migrate, PostgresOutbox } from '@pacspace-metering/postgres-store';
-import { createSqliteStore, SqliteOutbox } from '@pacspace-metering/sqlite-store';
+import { createSqliteStore, SqliteOutbox, type SqliteOutboxStatus } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,15 +20,8 @@ export interface DurableStore extends MeterStore {
   close(): void | Promise<void>;
 }
 
-/** The fields both outboxes' `status()` report with the same meaning. */
-export interface CommonStatus {
-  pending: number;
-  pendingBytes: number;
-  oldestPendingAcceptedAt: number | null;
-  nextDueAt: number | null;
-  byMeter: Array<{ scope: string | null; account: string | null; pending: number }>;
-  deadLetters: { total: number; byReason: Record<string, number> };
-}
+/** The fields both outboxes' `status()` report with the same meaning (all but the SQLite file's own). */
+export type CommonStatus = Omit<SqliteOutboxStatus, 'path' | 'openBy'>;
 
 /** `SqliteOutbox` or `PostgresOutbox`, every method answering a Promise. */
 export interface OutboxHandle {
