@@ -19,7 +19,7 @@ export default {
     '^@pacspace-metering/core/(opentelemetry|prometheus|serverless)$': '<rootDir>/packages/core/src/$1/index.ts',
     '^@pacspace-metering/nestjs/terminus$': '<rootDir>/packages/nestjs/src/terminus/index.ts',
     '^@pacspace-metering/hono/fetch$': '<rootDir>/packages/hono/src/fetch.ts',
-    '^@pacspace-metering/(core|sandbox|express|fastify|hono|nestjs|sqlite-store|postgres-store)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@pacspace-metering/(core|sandbox|express|fastify|hono|nestjs|sqlite-store|postgres-store|cli)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/examples/*/src/**/*.test.ts'],

@@ -163,8 +163,8 @@ async function crashLoss(mode, bursts) {
       kept = Number((await client.query('SELECT (SELECT count(*) FROM pacspace_metering.outbox) + (SELECT count(*) FROM pacspace_metering.dead_letters) AS n')).rows[0].n);
       await client.end();
     } else {
-      const { StoreFile } = await import('@pacspace-metering/sqlite-store');
-      const file = StoreFile.open(target);
+      const { SqliteOutbox } = await import('@pacspace-metering/sqlite-store');
+      const file = SqliteOutbox.open(target);
       const status = file.status();
       kept = status.pending + status.deadLetters.total;
       file.close();

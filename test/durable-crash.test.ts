@@ -1,5 +1,5 @@
 import { seededRandom, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { StoreFile } from '@pacspace-metering/sqlite-store';
+import { SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -125,7 +125,7 @@ describe('durable outbox: SIGKILL under load, five times', () => {
       // Some deliveries were interrupted (commit-then-drop, kills mid-send) and resent: PacSpace answered with a replay.
       expect(ledger.counts.replayed).toBeGreaterThan(0);
 
-      const file = StoreFile.open(path);
+      const file = SqliteOutbox.open(path);
       expect(file.status()).toMatchObject({ pending: 0, deadLetters: { total: 0 }, openBy: null });
       file.close();
     } catch (err) {

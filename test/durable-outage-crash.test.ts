@@ -11,7 +11,7 @@
 // it delivers the backlog, restarted, and closed. In batch mode and in single mode, against a single
 // endpoint that deduplicates by Idempotency-Key only and one that also knows the referenceId.
 import { startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { StoreFile } from '@pacspace-metering/sqlite-store';
+import { SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -92,7 +92,7 @@ describe('a full queue during an outage, then SIGKILL, with a durable store', ()
     if (store === 'sqlite') {
       env.STORE_PATH = join(dir, `${delivery}-${dedupe}.db`);
       stored = async () => {
-        const file = StoreFile.open(env.STORE_PATH!);
+        const file = SqliteOutbox.open(env.STORE_PATH!);
         try {
           return file.status().pending;
         } finally {

@@ -5,7 +5,7 @@
 // PacSpace is the sandbox behind a proxy on 127.0.0.1 that answers 402 while `exhausted` is set.
 import { createMeter, PacSpaceApiError, silentLogger, type DropEvent, type Meter } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { createSqliteStore, StoreFile } from '@pacspace-metering/sqlite-store';
+import { createSqliteStore, SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ it('with the SQLite store, the refused deltas stay as dead letters and, replayed
   expect(first.stats().dropped).toEqual({ rejected: 3 });
   await first.close();
 
-  const file = StoreFile.open(path);
+  const file = SqliteOutbox.open(path);
   try {
     expect(file.deadLetters().map((l) => [l.reason, l.referenceId])).toEqual([1, 2, 3].map((n) => ['rejected', `metering:api_request:acme:req-${n}`]));
     exhausted = false; // the account was topped up

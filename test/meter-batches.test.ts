@@ -1,6 +1,6 @@
 import { createMeter, createPacSpaceClient, type BatchDelta, type DropEvent, type PacSpaceApiError } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
-import { createSqliteStore, StoreFile } from '@pacspace-metering/sqlite-store';
+import { createSqliteStore, SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,7 +157,7 @@ describe.each(['node', 'fetch'] as const)('Meter -> sandbox: batched delivery (%
       const report = await meter.close();
       expect(report).toMatchObject({ delivered: 49, failed: 1, pending: 0 });
       expect(meter.stats()).toMatchObject({ requests: 1, dropped: { rejected: 1 }, failed: { VALIDATION_ERROR: 1 } });
-      const file = StoreFile.open(path);
+      const file = SqliteOutbox.open(path);
       expect(file.deadLetters().map((l) => [l.referenceId, l.reason, l.error.code])).toEqual([['dl:api_request:bad:r-20', 'rejected', 'VALIDATION_ERROR']]);
       file.close();
       expect(sandbox.ledger().deltas).toHaveLength(49);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'test', '.tmp', 'package-tarballs');
-const PACKAGES = ['core', 'express', 'fastify', 'hono', 'nestjs', 'sandbox', 'sqlite-store', 'postgres-store'];
+const PACKAGES = ['core', 'express', 'fastify', 'hono', 'nestjs', 'sandbox', 'sqlite-store', 'postgres-store', 'cli'];
 const REPOSITORY = 'https://github.com/pacspace/pacspace-metering';
 
 interface Manifest {

@@ -140,7 +140,7 @@ const errors = compileErrors(compiled);
 describe('README snippets', () => {
   it('finds the snippets of every README', () => {
     const readmes = new Set(snippets.map((s) => s.readme));
-    for (const readme of ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/fastify/README.md', 'packages/hono/README.md', 'packages/nestjs/README.md', 'packages/sandbox/README.md', 'packages/sqlite-store/README.md', 'packages/postgres-store/README.md']) {
+    for (const readme of ['README.md', 'packages/core/README.md', 'packages/express/README.md', 'packages/fastify/README.md', 'packages/hono/README.md', 'packages/nestjs/README.md', 'packages/sandbox/README.md', 'packages/sqlite-store/README.md', 'packages/postgres-store/README.md', 'packages/cli/README.md']) {
       expect(readmes).toContain(readme);
     }
     expect(snippets.length).toBeGreaterThanOrEqual(17);

@@ -3,7 +3,9 @@
 // fresh apps (Express 4 CJS, Express 5 ESM strict TS, Nest 11 CJS, Nest 12 ESM, Nest 11 on
 // Fastify, a TypeScript 7 project that also runs the READMEs' Jest set-ups as written), builds
 // them, starts each against a sandbox run from the sandbox's own tarball, and checks over HTTP: a
-// success billed once, a 4xx not billed, SIGTERM delivers what is queued and the app exits 0.
+// success billed once, a 4xx not billed, SIGTERM delivers what is queued and the app exits 0. An
+// app on the SQLite store has its file read afterwards by the `pacspace-metering` command,
+// installed from its tarball on its own, as npx installs it.
 // Prints one line per app and a summary; exits 1 when any app failed.
 //
 // Usage: node scripts/consumers/run.mjs [--only name,name] [--keep]
@@ -21,7 +23,7 @@ import { run, start } from './lib/processes.mjs';
 import { writeReadmeProject } from './lib/readme-setup.mjs';
 import { nodeBinary, nodeVersion } from './lib/runtimes.mjs';
 import { checkReadmeCommand, startSandbox } from './lib/sandbox.mjs';
-import { checkRefusedWithoutNodeSqlite, checkStoreFileEmpty } from './lib/sqlite-store-checks.mjs';
+import { checkRefusedWithoutNodeSqlite, checkStoreFileEmpty, checkStoreMissing } from './lib/sqlite-store-checks.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -55,13 +57,21 @@ try {
   await checkReadmeCommand(sandboxDir, join(work, 'sandbox-install.log'));
   console.log('consumers: the READMEs\' sandbox command (npx -y @pacspace-metering/sandbox) runs the installed tarball');
 
+  // The CLI as npx gets it: its tarball alone, in a directory of its own (no store next to it).
+  const cliDir = join(work, 'cli');
+  mkdirSync(cliDir);
+  writeFileSync(join(cliDir, 'package.json'), '{ "name": "consumer-cli", "private": true }\n');
+  await npmInstall(cliDir, [tarballs.cli], join(work, 'cli-install.log'));
+  await checkStoreMissing(nodeBinary(22), cliDir, join(work, 'cli-install.log'));
+  console.log('consumers: the READMEs\' CLI command (npx -y @pacspace-metering/cli) runs the installed tarball, and names the store package it lacks');
+
   const binaries = new Map(consumers.map((c) => [c.node, nodeBinary(c.node)]));
   const results = [];
   // Two at a time: the machine has two cores, and installs mostly wait on the disk and the cache.
   const queue = [...consumers];
   await Promise.all([0, 1].map(async () => {
     for (let consumer = queue.shift(); consumer; consumer = queue.shift()) {
-      results.push(await runConsumer(consumer, binaries.get(consumer.node), tarballs, sandboxDir));
+      results.push(await runConsumer(consumer, binaries.get(consumer.node), tarballs, sandboxDir, cliDir));
     }
   }));
   for (const consumer of consumers) {
@@ -114,7 +124,7 @@ function installedVersions(dir, names) {
 }
 
 /** Creates, installs, builds, starts and checks one consumer; never throws. */
-async function runConsumer(consumer, node, tarballs, sandboxDir) {
+async function runConsumer(consumer, node, tarballs, sandboxDir, cliDir) {
   const dir = join(work, consumer.name);
   const logPath = join(work, `${consumer.name}.log`);
   const times = { install: 0, build: 0, checks: 0 };
@@ -147,7 +157,7 @@ async function runConsumer(consumer, node, tarballs, sandboxDir) {
     result.seen = await checkApp({ appUrl: appUrl.replace('[::1]', '127.0.0.1'), app, sandbox, account: `acct-${consumer.name}` });
     if (consumer.sqliteStore) {
       step = 'pacspace-metering status';
-      extras.push(await checkStoreFileEmpty(node, dir, env.METERING_DB, logPath));
+      extras.push(await checkStoreFileEmpty(node, cliDir, dir, env.METERING_DB, logPath));
       step = 'sqlite-store without node:sqlite';
       extras.push(await checkRefusedWithoutNodeSqlite(node, dir, logPath));
     }

@@ -7,12 +7,16 @@ import { MeteringError } from '@pacspace-metering/core';
  * if ((err as PostgresStoreError).code === 'STORE_INCOMPATIBLE') console.error('upgrade the package');
  */
 export type PostgresStoreErrorCode =
-  /** The database could not be reached, or a query failed at start-up. */
+  /** The database could not be reached, or a read (a lease, a count) failed: the deltas in memory are still delivered, the table is read again at the next poll. */
   | 'STORE_UNAVAILABLE'
+  /** `PostgresOutbox.open` (the CLI) found no outbox in that schema: no Meter has used it yet. */
+  | 'STORE_NOT_FOUND'
   /** The outbox schema was written by a newer version of this package, or is not this package's. */
   | 'STORE_INCOMPATIBLE'
   /** A write failed while running (connection lost, database down); the deltas concerned stay in memory. */
   | 'STORE_WRITE_FAILED'
+  /** An outbox row whose body is not its delta: moved to the dead letters (reason `corrupt`), never sent. */
+  | 'STORE_CORRUPT'
   /** Another instance took over rows this one still held (its lease expired: the event loop or the database stalled). */
   | 'STORE_LEASE_LOST'
   /** The outbox holds undelivered rows of this Meter's scope that another account (API key) accepted: this Meter does not deliver them. */

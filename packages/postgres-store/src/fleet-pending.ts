@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { tableNames } from './sql-names.js';
 
 /**
  * The net of the deltas other instances have accepted for `customerId` and not delivered: every
@@ -9,7 +10,7 @@ import type { Pool } from 'pg';
  */
 export async function undeliveredByOthers(pool: Pool, schema: string, owner: string, customerId: string): Promise<number> {
   const { rows } = await pool.query<{ total: number | null }>(
-    `SELECT sum((body::json->>'delta')::float8) AS total FROM ${schema}.outbox
+    `SELECT sum((body::json->>'delta')::float8) AS total FROM ${tableNames(schema).outbox}
      WHERE customer_id = $1 AND (lease_owner IS DISTINCT FROM $2 OR lease_until < clock_timestamp())`,
     [customerId, owner],
   );

@@ -22,4 +22,4 @@ export type { PostgresStoreOptions } from './options.js';
 export { PostgresStoreError } from './errors.js';
 export type { PostgresStoreErrorCode } from './errors.js';
 export { PostgresOutbox, ASSUMED_KEY_TTL_MS } from './outbox.js';
-export type { OutboxDeadLetter, OutboxDeadLetterFilter, OutboxReplayResult, OutboxStatus } from './outbox.js';
+export type { DeadLetter, DeadLetterFilter, PostgresOutboxStatus, ReplayOptions, ReplayResult } from './outbox.js';

@@ -69,8 +69,11 @@ export interface PostgresStoreOptions {
    */
   poolSize?: number | undefined;
   /**
-   * Called when a write or a lease fails while running (database down, connection lost). Deltas
-   * stay in memory and are still delivered while the process lives; only their durability is lost.
+   * Called with what goes wrong while running, each with the same code as in the SQLite store: a
+   * write that fails (`STORE_WRITE_FAILED`: database down, connection lost; deltas stay in memory
+   * and are still delivered while the process lives, only their durability is lost), a lease or
+   * renewal that fails (`STORE_UNAVAILABLE`), a lease taken over (`STORE_LEASE_LOST`), a row whose
+   * body is not its delta (`STORE_CORRUPT`), rows of another account (`STORE_FOREIGN_ROWS`).
    *
    * @default a process warning (`process.emitWarning`), at most one a minute
    */

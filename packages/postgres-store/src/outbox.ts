@@ -15,12 +15,13 @@ import { tableNames, type TableNames } from './sql-names.js';
 export const ASSUMED_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * What {@link PostgresOutbox.status} reports.
+ * What {@link PostgresOutbox.status} reports. Every field but `schema`, `leasedBy` and `unleased`
+ * means the same in the SQLite store's status (`SqliteOutboxStatus`).
  *
  * @example
- * const { pending, leased } = await outbox.status();
+ * const { pending, unleased } = await outbox.status();
  */
-export interface OutboxStatus {
+export interface PostgresOutboxStatus {
   /** The schema of the outbox tables. */
   schema: string;
   /** Rows accepted and not delivered yet, on every instance. */
@@ -40,22 +41,38 @@ export interface OutboxStatus {
    * rows had an owner): only a Meter with the same scope and account delivers a row.
    */
   byMeter: Array<{ scope: string | null; account: string | null; pending: number }>;
-  /** Dead letters, in total and by reason. */
+  /** Dead letters, in total and by reason (`unauthorized`, `rejected`, `integrity`, `max_attempts`, `max_elapsed`, `corrupt`). */
   deadLetters: { total: number; byReason: Record<string, number> };
 }
 
 /** A dead letter in the shared outbox (core's {@link DeadLetter}, the same shape as the SQLite store's). */
-export type OutboxDeadLetter = DeadLetter;
+export type { DeadLetter };
 
 /**
  * Which dead letters a command applies to; both given: letters matching both; empty: all.
  *
  * @example
  * await outbox.replay({ reason: 'max_elapsed' });
+ * await outbox.deadLetters({ ids: [12, 13] });
  */
-export interface OutboxDeadLetterFilter {
-  reason?: string;
-  ids?: number[];
+export interface DeadLetterFilter {
+  /** Only letters with this reason. */
+  reason?: string | undefined;
+  /** Only letters with these ids. */
+  ids?: number[] | undefined;
+}
+
+/**
+ * How {@link PostgresOutbox.replay} replays.
+ *
+ * @example
+ * await outbox.replay({ ids: [7] }, { allowExpiredKeys: true });
+ */
+export interface ReplayOptions {
+  /** The replay's time (epoch ms): the letters are accepted again then. @default Date.now() */
+  now?: number | undefined;
+  /** Replay letters first accepted longer ago than {@link ASSUMED_KEY_TTL_MS} too. @default false */
+  allowExpiredKeys?: boolean | undefined;
 }
 
 /**
@@ -63,10 +80,13 @@ export interface OutboxDeadLetterFilter {
  *
  * @example
  * const { replayed, skipped } = await outbox.replay();
+ * for (const { letter, why } of skipped) console.warn(`kept ${letter.id}: ${why}`);
  */
-export interface OutboxReplayResult {
-  replayed: OutboxDeadLetter[];
-  skipped: Array<{ letter: OutboxDeadLetter; why: string }>;
+export interface ReplayResult {
+  /** Letters moved back to the outbox. */
+  replayed: DeadLetter[];
+  /** Letters that matched but were left where they are, with why. */
+  skipped: Array<{ letter: DeadLetter; why: string }>;
 }
 
 interface DeadLetterRow {
@@ -85,9 +105,10 @@ interface DeadLetterRow {
 }
 
 /**
- * The Postgres outbox opened for inspection and maintenance (what the `pacspace-metering-postgres`
- * CLI uses; handy in health checks): status, dead letters, replay. Works while instances run:
- * a replayed letter is an unleased row, which the next instance that polls sends.
+ * The Postgres outbox opened for inspection and maintenance (what the `pacspace-metering` command
+ * of `@pacspace-metering/cli` uses; handy in health checks): status, dead letters, replay. Works
+ * while instances run: a replayed letter is an unleased row, which the next instance that polls
+ * sends. The SQLite store's `SqliteOutbox` has the same methods (synchronous there).
  *
  * @example
  * const outbox = await PostgresOutbox.open({ connectionString: process.env.DATABASE_URL });
@@ -112,11 +133,11 @@ export class PostgresOutbox {
 
   /**
    * Connects and checks that the outbox tables exist. Rejects with {@link PostgresStoreError}
-   * `STORE_UNAVAILABLE` (cannot connect) or `STORE_INCOMPATIBLE` (no outbox in that schema).
+   * `STORE_UNAVAILABLE` (cannot connect) or `STORE_NOT_FOUND` (no outbox in that schema).
    *
    * @param options - `connectionString` or `pool`; `schema` (default `'pacspace_metering'`).
    */
-  static async open(options: { connectionString?: string; pool?: Pool; schema?: string }): Promise<PostgresOutbox> {
+  static async open(options: { connectionString?: string | undefined; pool?: Pool | undefined; schema?: string | undefined }): Promise<PostgresOutbox> {
     const schema = checkSchemaName(options.schema ?? 'pacspace_metering');
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 1 });
     const outbox = new PostgresOutbox(schema, pool, options.pool === undefined);
@@ -129,13 +150,13 @@ export class PostgresOutbox {
     }
     if (found === null) {
       await outbox.close();
-      throw new PostgresStoreError('STORE_INCOMPATIBLE', schema, 'has no outbox table: no Meter has used this database and schema yet (or give --schema)');
+      throw new PostgresStoreError('STORE_NOT_FOUND', schema, 'has no outbox table: no Meter has used this database and schema yet (or give --schema)');
     }
     return outbox;
   }
 
   /** Pending rows (and who holds them), next attempt, dead letters by reason. */
-  async status(): Promise<OutboxStatus> {
+  async status(): Promise<PostgresOutboxStatus> {
     const { t } = this;
     const pending = (await this.pool.query<{ n: string; bytes: string; oldest: string | null; due: string | null }>(
       `SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM ${t.outbox}`,
@@ -171,7 +192,7 @@ export class PostgresOutbox {
   }
 
   /** Dead letters matching `filter`, oldest first. */
-  async deadLetters(filter: OutboxDeadLetterFilter = {}): Promise<OutboxDeadLetter[]> {
+  async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const { where, params } = whereClause(filter);
     const { rows } = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} ${where} ORDER BY id`, params);
     return rows.map(letterFromRow);
@@ -181,23 +202,20 @@ export class PostgresOutbox {
    * Moves dead letters back to the outbox, unleased and due at once, so the next instance of the
    * Meter that accepted them (scope and account; any Meter of the scope for an `unauthorized`
    * letter, whose key no account accepted) that polls sends them again with the same frozen body and key (attempts from 0). Skipped, with why:
-   * without a filter, `integrity` letters (409: PacSpace holds a different delta under that key;
-   * name them to replay them anyway); letters first accepted more than 24 h ago unless
+   * without a filter, `integrity` letters (409: PacSpace holds a different delta under that key)
+   * and `corrupt` ones (a body that is not its delta) (name them to replay them anyway); letters first accepted more than 24 h ago unless
    * `allowExpiredKeys` (PacSpace may have forgotten the key: a resend of a committed delta would count twice).
    */
-  async replay(filter: OutboxDeadLetterFilter = {}, options: { now?: number; allowExpiredKeys?: boolean } = {}): Promise<OutboxReplayResult> {
+  async replay(filter: DeadLetterFilter = {}, options: ReplayOptions = {}): Promise<ReplayResult> {
     const now = options.now ?? Date.now();
-    const named = filter.reason !== undefined || filter.ids !== undefined;
-    const result: OutboxReplayResult = { replayed: [], skipped: [] };
+    const result: ReplayResult = { replayed: [], skipped: [] };
     await inTransaction(this.pool, async (client) => {
       const { where, params } = whereClause(filter);
       const { rows } = await client.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} ${where} ORDER BY id FOR UPDATE`, params);
       for (const letter of rows.map(letterFromRow)) {
-        if (letter.reason === 'integrity' && !named) {
-          result.skipped.push({ letter, why: 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway' });
-        } else if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) {
-          result.skipped.push({ letter, why: 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys' });
-        } else {
+        const why = whyNotReplayed(letter, filter, now, options);
+        if (why !== undefined) result.skipped.push({ letter, why });
+        else {
           await client.query(
             `INSERT INTO ${this.t.outbox} (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account)
              SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, $1, 0, 0, scope, CASE WHEN reason = 'unauthorized' THEN NULL ELSE account END
@@ -218,7 +236,19 @@ export class PostgresOutbox {
   }
 }
 
-function whereClause(filter: OutboxDeadLetterFilter): { where: string; params: unknown[] } {
+/**
+ * Why `letter` stays a dead letter in a replay, or undefined when it goes back to pending. The same
+ * rules as the SQLite store's.
+ */
+function whyNotReplayed(letter: DeadLetter, filter: DeadLetterFilter, now: number, options: ReplayOptions): string | undefined {
+  const named = filter.reason !== undefined || filter.ids !== undefined;
+  if (letter.reason === 'integrity' && !named) return 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway';
+  if (letter.reason === 'corrupt' && !named) return 'its body is not its delta, so a replay only sends it back here; name it with --reason corrupt or --id to replay it anyway';
+  if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) return 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys';
+  return undefined;
+}
+
+function whereClause(filter: DeadLetterFilter): { where: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (filter.reason !== undefined) {
@@ -232,7 +262,7 @@ function whereClause(filter: OutboxDeadLetterFilter): { where: string; params: u
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-function letterFromRow(row: DeadLetterRow): OutboxDeadLetter {
+function letterFromRow(row: DeadLetterRow): DeadLetter {
   return {
     id: Number(row.id),
     referenceId: row.reference_id,

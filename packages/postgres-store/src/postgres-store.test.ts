@@ -106,6 +106,19 @@ describe('schema names', () => {
   });
 });
 
+describe('a balance gate in a fleet', () => {
+  // The fleet query named the schema unquoted: a reserved word failed with a syntax error there.
+  it('undeliveredByOthers nets the rows other instances hold, in a schema named by a reserved word too', async () => {
+    for (const schema of ['fleet_gate', 'select']) {
+      await migrate(pool, schema);
+      const s = await store({ schema });
+      await insertPrepared(pool, delta('fleet-gate', { body: JSON.stringify({ customerId: 'fleet-gate', delta: -3, reason: 'api_request', referenceId: 'x' }) }), { schema });
+      await s.add(delta('fleet-gate')); // its own: counted by its own Meter, not here
+      expect(await s.undeliveredByOthers('fleet-gate')).toBe(-3);
+    }
+  });
+});
+
 describe('leases', () => {
   it('two stores leasing at once split the rows: each row leased by exactly one', async () => {
     const schema = 'lease_split';

@@ -2,11 +2,12 @@ import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type DeltaInpu
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg, { type ClientBase, type Pool } from 'pg';
-import { messageOf, PostgresStoreError, type PostgresStoreErrorCode } from './errors.js';
+import { messageOf, PostgresStoreError } from './errors.js';
 import { undeliveredByOthers } from './fleet-pending.js';
+import { LeaseKeeper, type StoreProblem } from './lease-keeper.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './options.js';
 import { OutboxTable } from './outbox-table.js';
-import { itemFromRow, errorColumns, type OutboxRow } from './rows.js';
+import { errorColumns, loadRow, type OutboxRow } from './rows.js';
 import { migrate } from './schema.js';
 import { insertPrepared, type InsertedDelta } from './transactional.js';
 import { Writer } from './writer.js';
@@ -42,6 +43,8 @@ const COUNT_AT_MOST = 100_000;
  * - **Rows belong to a Meter.** Every row carries the scope and account of the Meter that accepted
  *   it (see {@link StoreIdentity}); a Meter leases only its own, so services sharing a schema never
  *   deliver each other's usage. Rows of the same scope but another account are reported at start.
+ *   A leased row whose body is not its delta is never sent: it goes to the dead letters (reason
+ *   `corrupt`) and is reported (`STORE_CORRUPT`).
  * - **Write-behind settles.** Delivered, rescheduled and dead-lettered rows are written within
  *   `settleDelayMs`, in one transaction; `close()` writes them and hands this instance's remaining
  *   rows back (lease cleared) so another instance, or the next start, sends them at once.
@@ -88,9 +91,7 @@ export class PostgresStore implements MeterStore {
   private identity: StoreIdentity | undefined;
   /** The memory window: the Meter's `maxQueueSize` and `maxQueueBytes`. */
   private window = { maxCount: Infinity, maxBytes: Infinity };
-  private readonly heartbeat: NodeJS.Timeout;
-  private lastRenewedAt = Date.now();
-  private renewing = false;
+  private readonly leases: LeaseKeeper;
   private open = true;
   /** Something was inserted or leased: close() has rows to hand back. */
   private holdsRows = false;
@@ -110,8 +111,7 @@ export class PostgresStore implements MeterStore {
     this.reportError = this.config.onError ?? warnAtMostEveryMinute();
     this.writer = new Writer(this.pool, this.schema, this.owner, this.config.leaseMs, this.config.settleDelayMs, this.config.maxPendingWrites, (error) => this.report(error));
     this.table = new OutboxTable(this.pool, this.schema, this.owner);
-    this.heartbeat = setInterval(() => void this.renewLeases(), Math.floor(this.config.leaseMs / 3));
-    this.heartbeat.unref();
+    this.leases = new LeaseKeeper(this.table, this.config.leaseMs, this.failed);
   }
 
   /**
@@ -338,7 +338,7 @@ export class PostgresStore implements MeterStore {
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
-    clearInterval(this.heartbeat);
+    this.leases.stop();
     await this.leasing;
     await this.writer.flush();
     if (this.holdsRows) try {
@@ -373,14 +373,22 @@ export class PostgresStore implements MeterStore {
     return this.hold(rows, now, maxCount, maxBytes, pausedUntil);
   }
 
-  /** Leased rows: the first batch's worth goes to the Meter, the rest wait in memory, leased by this instance; topped up with its own due deltas. */
+  /**
+   * Leased rows: the first batch's worth goes to the Meter, the rest wait in memory, leased by this
+   * instance; topped up with its own due deltas. A row whose body is not its delta goes to the dead letters.
+   */
   private hold(rows: OutboxRow[], now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number): QueuedDelta[] {
     rows.sort((a, b) => Number(a.id) - Number(b.id));
     const batch: QueuedDelta[] = [];
+    const corrupt: string[] = [];
     let bytes = 0;
     for (const row of rows) {
-      const item = itemFromRow(row);
+      const { item, problem } = loadRow(row);
       this.writer.adopt(item, Number(row.id));
+      if (problem !== undefined) {
+        corrupt.push(this.bury(item, problem));
+        continue;
+      }
       const pause = pausedUntil(item.customerId);
       const fits = batch.length === 0 || (batch.length < maxCount && bytes + item.bytes <= maxBytes);
       if (!this.open || pause > now || !fits) {
@@ -394,37 +402,17 @@ export class PostgresStore implements MeterStore {
       batch.push(item);
       bytes += item.bytes;
     }
+    if (corrupt.length > 0) this.failed('STORE_CORRUPT', `${corrupt.join('; ')}: moved to the dead letters (reason corrupt), never sent. Inspect them with: pacspace-metering dead-letters list --postgres URL --schema ${this.schema} --reason corrupt`, undefined);
     // Room left in the batch: this instance's own due deltas fill it.
     if (batch.length < maxCount) batch.push(...this.index.leaseBatch(now, maxCount - batch.length, batch.length === 0 ? maxBytes : maxBytes - bytes, pausedUntil));
     return batch;
   }
 
-  /**
-   * Renews every lease this instance holds; says so when a renewal came too late to be sure none
-   * was taken over. One at a time: on a database too slow to renew within `leaseMs / 3`, piling
-   * renewals on top of each other would only slow it down further.
-   */
-  private async renewLeases(): Promise<void> {
-    if (this.renewing) return;
-    this.renewing = true;
-    try {
-      await this.renewOnce();
-    } finally {
-      this.renewing = false;
-    }
-  }
-
-  private async renewOnce(): Promise<void> {
-    const startedAt = Date.now();
-    if (startedAt - this.lastRenewedAt > this.config.leaseMs) {
-      this.failed('STORE_LEASE_LOST', `this instance renewed its leases ${startedAt - this.lastRenewedAt} ms apart (leaseMs ${this.config.leaseMs}): another instance may have taken over some of its rows and sent them too (PacSpace counts each once, by its referenceId). The event loop or the database stalled; raise leaseMs if this repeats.`, undefined);
-    }
-    try {
-      await this.table.renew(this.config.leaseMs);
-      this.lastRenewedAt = startedAt;
-    } catch (error) {
-      if (this.open) this.failed('STORE_UNAVAILABLE', `could not renew this instance's leases (${messageOf(error)})`, error);
-    }
+  /** A leased row whose body is not its delta, moved to the dead letters; answers what to report of it. */
+  private bury(item: QueuedDelta, problem: string): string {
+    const what = `outbox row ${item.seq} holds ${problem}`;
+    this.writer.settle({ kind: 'bury', item, reason: 'corrupt', error: { code: 'STORE_CORRUPT', status: null, message: what }, at: Date.now() });
+    return what;
   }
 
   /** Says, once at start, how many rows of this Meter's scope nobody holds that another account accepted: this Meter never delivers them. */
@@ -445,9 +433,9 @@ export class PostgresStore implements MeterStore {
     );
   }
 
-  private failed(code: Exclude<PostgresStoreErrorCode, 'STORE_INCOMPATIBLE'>, message: string, cause: unknown): void {
+  private readonly failed: StoreProblem = (code, message, cause) => {
     this.report(new PostgresStoreError(code, this.schema, message, cause === undefined ? undefined : { cause }));
-  }
+  };
 
   private report(error: PostgresStoreError): void {
     try {

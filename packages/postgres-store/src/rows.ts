@@ -1,4 +1,4 @@
-import type { DeltaFields, QueuedDelta } from '@pacspace-metering/core';
+import type { QueuedDelta } from '@pacspace-metering/core';
 
 /**
  * An outbox row as the lease query returns it (`bigint` columns arrive as strings from pg).
@@ -18,22 +18,45 @@ export interface OutboxRow {
 }
 
 /**
- * Rebuilds the meter's item from a row: the frozen body and key exactly as they were accepted,
- * the attempts made and the next due time. `fields` (what the meter reports in its hooks) is
- * read back from the body; a body that is not JSON keeps the row's own columns.
+ * A row rebuilt as the Meter's item, and why its body cannot be sent as that delta (undefined when
+ * it can). A row with a `problem` is never handed to the Meter: the store moves it to the dead
+ * letters (reason `corrupt`), where `item` (the row's own columns) describes it.
  *
  * @example
- * const items = rows.map(itemFromRow);
+ * const { item, problem } = loadRow(row);
  */
-export function itemFromRow(row: OutboxRow): QueuedDelta {
-  let parsed: Partial<DeltaFields> = {};
+export interface LoadedRow {
+  item: QueuedDelta;
+  problem: string | undefined;
+}
+
+/**
+ * Rebuilds the meter's item from a row: the frozen body and key exactly as they were accepted,
+ * the attempts made and the next due time. `fields` (what the meter reports in its hooks) is read
+ * back from the body. The body must be the JSON delta of its row (same referenceId and customerId,
+ * a finite delta), as in the SQLite store: sent otherwise, it would be billed under a key or to a
+ * customer the row does not say, or refused after a round trip that spoils the batch it travels in.
+ *
+ * @example
+ * const { item, problem } = loadRow(row);
+ * if (problem === undefined) batch.push(item);
+ */
+export function loadRow(row: OutboxRow): LoadedRow {
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(row.body) as DeltaFields;
+    parsed = JSON.parse(row.body);
   } catch {
-    // Sent as it is; PacSpace refuses it and it becomes a dead letter with that reason.
+    parsed = undefined;
   }
-  const fields = Object.freeze({ customerId: parsed.customerId ?? row.customer_id, delta: parsed.delta ?? 0, reason: parsed.reason ?? '', referenceId: parsed.referenceId ?? row.reference_id });
-  return {
+  const body = (parsed !== null && typeof parsed === 'object' ? parsed : {}) as { customerId?: unknown; delta?: unknown; reason?: unknown; referenceId?: unknown };
+  const problem = parsed === undefined ? 'a body that is not JSON' : bodyMismatch(body, row);
+  const fields = Object.freeze({
+    customerId: row.customer_id,
+    delta: typeof body.delta === 'number' ? body.delta : 0,
+    reason: typeof body.reason === 'string' ? body.reason : '',
+    referenceId: row.reference_id,
+  });
+  const item: QueuedDelta = {
     seq: Number(row.id),
     referenceId: row.reference_id,
     customerId: row.customer_id,
@@ -44,15 +67,36 @@ export function itemFromRow(row: OutboxRow): QueuedDelta {
     attempts: row.attempts,
     dueAt: Number(row.due_at),
   };
+  return { item, problem };
+}
+
+/** What in a parsed body disagrees with its row, or undefined. */
+function bodyMismatch(body: { customerId?: unknown; delta?: unknown; referenceId?: unknown }, row: { reference_id: string; customer_id: string }): string | undefined {
+  if (body.referenceId !== row.reference_id) return `a body whose referenceId (${JSON.stringify(body.referenceId)}) is not the row's (${row.reference_id})`;
+  if (body.customerId !== row.customer_id) return `a body whose customerId (${JSON.stringify(body.customerId)}) is not the row's (${row.customer_id})`;
+  if (typeof body.delta !== 'number' || !Number.isFinite(body.delta)) return `a body without a finite delta (${JSON.stringify(body.delta)})`;
+  return undefined;
 }
 
 /**
  * The last error of a dead letter, in columns.
  *
  * @example
+ * const columns: ErrorColumns = errorColumns(new Error('socket hang up'));
+ */
+export interface ErrorColumns {
+  code: string | null;
+  status: number | null;
+  message: string;
+}
+
+/**
+ * Reads `code`, `status` and `message` from whatever the meter gave up with.
+ *
+ * @example
  * errorColumns(new Error('socket hang up')); // { code: null, status: null, message: 'socket hang up' }
  */
-export function errorColumns(error: unknown): { code: string | null; status: number | null; message: string } {
+export function errorColumns(error: unknown): ErrorColumns {
   const e = error as { code?: unknown; status?: unknown; message?: unknown } | undefined;
   return {
     code: typeof e?.code === 'string' ? e.code : null,

@@ -1,5 +1,5 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
-import { RequestLog, type LoggedRequest } from './request-log.js';
+import { RequestLog } from './request-log.js';
 import type { DeltaInput } from './validation.js';
 import { statusAt, type DeltaStatus, type ResolvedPace } from './verification.js';
 
@@ -98,6 +98,9 @@ export interface RequestRecord {
   /** Only on batch requests: the distinct customers its items name, in order (a single delta's is `customerId`). */
   customerIds?: string[];
 }
+
+/** A RequestRecord as kept in memory: `at` stays a number until a snapshot is taken. */
+type LoggedRequest = Omit<RequestRecord, 'at'> & { at: number };
 
 /**
  * How the items of one batch request ended. `failures` counts failed items by `error` code.
@@ -206,7 +209,7 @@ export class Ledger {
   private byCustomer = new Map<string, StoredDelta[]>();
   private byReference = new Map<string, ReferenceEntry>();
   private checkpoints = new Map<string, CheckpointRecord>();
-  private log: RequestLog;
+  private log: RequestLog<LoggedRequest>;
   private seq = 0;
   private counts = { replayed: 0, pending: 0, conflicts: 0, faults: 0, itemFaults: 0 };
 

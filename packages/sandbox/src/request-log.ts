@@ -1,20 +1,20 @@
-import type { RequestRecord } from './ledger.js';
-
-/** A RequestRecord as kept in memory: `at` stays a number until a snapshot is taken. */
-export type LoggedRequest = Omit<RequestRecord, 'at'> & { at: number };
-
 /**
  * A bounded ring of requests: once full, the oldest entry is overwritten and counted as dropped,
- * so a long benchmark cannot grow memory without bound and pushing stays O(1).
+ * so a long benchmark cannot grow memory without bound and pushing stays O(1). It knows nothing of
+ * what an entry holds (the ledger decides), so it imports nothing.
+ *
+ * @example
+ * const log = new RequestLog<{ path: string }>(2);
+ * log.push({ path: '/a' });
  */
-export class RequestLog {
-  private items: LoggedRequest[] = [];
+export class RequestLog<T> {
+  private items: T[] = [];
   private head = 0;
   dropped = 0;
 
   constructor(private readonly max: number) {}
 
-  push(entry: LoggedRequest): void {
+  push(entry: T): void {
     if (this.items.length < this.max) {
       this.items.push(entry);
       return;
@@ -26,9 +26,9 @@ export class RequestLog {
   }
 
   /** The newest `limit` entries (all by default), oldest first. */
-  toArray(limit = Infinity): LoggedRequest[] {
+  toArray(limit = Infinity): T[] {
     const n = Math.min(limit, this.items.length);
-    const out: LoggedRequest[] = [];
+    const out: T[] = [];
     // The newest entry sits just before `head` in the ring.
     for (let i = this.items.length - n; i < this.items.length; i++) out.push(this.items[(this.head + i) % this.items.length]!);
     return out;

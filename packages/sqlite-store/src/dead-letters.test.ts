@@ -2,7 +2,7 @@ import { createMeter, type DropEvent, type MeterOptions } from '@pacspace-meteri
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { tempDir } from '../test-support/helpers.js';
 import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 
 /** A real Meter delivering to the sandbox over loopback, on a SQLite store: what it gives up on is kept. */
 describe('dead letters', () => {
@@ -56,7 +56,7 @@ describe('dead letters', () => {
       ['max_attempts', outOfAttempts.referenceId],
       ['max_elapsed', outOfTime.referenceId],
     ]);
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     try {
       expect(file.status()).toMatchObject({ pending: 0, deadLetters: { total: 4, byReason: { unauthorized: 1, integrity: 1, max_attempts: 1, max_elapsed: 1 } } });
       const letters = file.deadLetters();
@@ -79,7 +79,7 @@ describe('dead letters', () => {
 
   it('replayed letters are sent by the next Meter with the same body and key; a replayed 409 is refused again', async () => {
     const path = tmp.file('scenarios.db');
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     const before = file.deadLetters();
     // Without a filter, the 409 stays: the same body would be refused again.
     const { replayed, skipped } = file.replay();
@@ -100,13 +100,13 @@ describe('dead letters', () => {
     // Naming the 409 replays it; PacSpace still holds the other body under that key, so it comes back.
     sandbox.reset();
     await run(path, {}, [{ customerId: 'acme', delta: -1, reason: 'api_request', referenceId: 'dl:conflict:1' }]);
-    const again = StoreFile.open(path);
+    const again = SqliteOutbox.open(path);
     const integrity = before.find((l) => l.reason === 'integrity')!;
     expect(again.replay({ reason: 'integrity' }).replayed.map((l) => l.id)).toEqual([integrity.id]);
     again.close();
     const drops = await run(path, {}, []);
     expect(drops.map((d) => d.reason)).toEqual(['integrity']);
-    const after = StoreFile.open(path);
+    const after = SqliteOutbox.open(path);
     expect(after.deadLetters().map((l) => [l.id, l.reason, l.attempts, l.error.status])).toEqual([[integrity.id, 'integrity', 1, 409]]);
     after.close();
   });

@@ -9,9 +9,12 @@ import { MeteringError } from '@pacspace-metering/core';
 export type SqliteStoreErrorCode =
   /** The file (or its directory) cannot be created, opened or written. */
   | 'STORE_UNWRITABLE'
-  /** The CLI was pointed at a file that does not exist. */
+  /** `SqliteOutbox.open` (the CLI) was pointed at a file that does not exist, or at an empty database no Meter has used yet. */
   | 'STORE_NOT_FOUND'
-  /** Not a SQLite database, or a database whose pages are damaged. */
+  /**
+   * Not a SQLite database, or a database whose pages are damaged; while running, an outbox row whose
+   * body is not its delta (moved to the dead letters with reason `corrupt`, never sent).
+   */
   | 'STORE_CORRUPT'
   /** A SQLite database, but not one this package created (or one from a newer version). */
   | 'STORE_INCOMPATIBLE'
@@ -19,8 +22,10 @@ export type SqliteStoreErrorCode =
   | 'STORE_LOCKED'
   /** The file has more than one hard link: a second name would bypass its lock and its WAL. */
   | 'STORE_LINKED'
-  /** A write failed while running (disk full, I/O error); the delta stays in memory. */
+  /** A write failed while running (disk full, I/O error): a new delta is refused, one already accepted stays in memory. */
   | 'STORE_WRITE_FAILED'
+  /** A read failed while running (I/O error): the deltas in memory are still delivered; the rows in the file are read again a second later. */
+  | 'STORE_UNAVAILABLE'
   /** The file holds undelivered deltas another Meter (another scope or API key) accepted: this one does not deliver them. */
   | 'STORE_FOREIGN_ROWS';
 

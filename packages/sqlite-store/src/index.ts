@@ -1,7 +1,8 @@
 /**
  * @pacspace-metering/sqlite-store: a durable SQLite outbox for the PacSpace Meter. Accepted deltas
  * survive crashes and restarts with their frozen bodies and keys; deltas the meter gives up on are
- * kept as dead letters, which the `pacspace-metering` CLI lists, exports and replays.
+ * kept as dead letters, which {@link SqliteOutbox} (and the `pacspace-metering` command of
+ * `@pacspace-metering/cli`) lists, exports and replays.
  *
  * @example
  * import { createMeter } from '@pacspace-metering/core';
@@ -14,6 +15,6 @@ export { SQLITE_STORE_OPTION_NAMES } from './options.js';
 export type { SqliteStoreOptions } from './options.js';
 export { SqliteStoreError } from './errors.js';
 export type { SqliteStoreErrorCode } from './errors.js';
-export { StoreFile, ASSUMED_KEY_TTL_MS } from './store-file.js';
-export type { DeadLetter, DeadLetterFilter, ReplayResult, StoreStatus } from './store-file.js';
+export { SqliteOutbox, ASSUMED_KEY_TTL_MS } from './outbox.js';
+export type { DeadLetter, DeadLetterFilter, ReplayOptions, ReplayResult, SqliteOutboxStatus } from './outbox.js';
 export type { StoreOwner } from './store-lock.js';

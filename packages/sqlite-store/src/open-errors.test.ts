@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { delta, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 import { openConnection } from './sqlite-driver.js';
 
 /** Everything that makes a store unusable fails when it is created, with a message naming the file. */
@@ -58,7 +58,7 @@ describe('a store that cannot work fails at start-up, naming the path', () => {
     it('the CLI reader refuses it the same way', () => {
       const path = tmp.file('garbage-for-cli.db');
       writeFileSync(path, 'not a database either '.repeat(200));
-      expect(openError(path, (p) => StoreFile.open(p)).code).toBe('STORE_CORRUPT');
+      expect(openError(path, (p) => SqliteOutbox.open(p)).code).toBe('STORE_CORRUPT');
     });
   });
 
@@ -119,7 +119,7 @@ describe('a store that cannot work fails at start-up, naming the path', () => {
 
     it('the CLI reader does not create a missing file', () => {
       const path = tmp.file('missing.db');
-      expect(openError(path, (p) => StoreFile.open(p)).code).toBe('STORE_NOT_FOUND');
+      expect(openError(path, (p) => SqliteOutbox.open(p)).code).toBe('STORE_NOT_FOUND');
     });
   });
 });

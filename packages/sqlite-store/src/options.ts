@@ -51,8 +51,11 @@ export interface SqliteStoreOptions {
    */
   checkIntegrity?: boolean | undefined;
   /**
-   * Called when a write to the file fails while running (disk full, I/O error). The delta stays
-   * in memory and is still delivered while the process lives; only its durability is lost.
+   * Called with what goes wrong while running, each with the same code as in the Postgres store: a
+   * write that fails (`STORE_WRITE_FAILED`: disk full, I/O error; a delta already accepted stays in
+   * memory and is still delivered while the process lives, only its durability is lost), a read
+   * that fails (`STORE_UNAVAILABLE`), a row whose body is not its delta (`STORE_CORRUPT`), rows of
+   * another Meter (`STORE_FOREIGN_ROWS`).
    *
    * @default a process warning (`process.emitWarning`), at most one a minute
    */

@@ -1,5 +1,4 @@
-import type { DeltaFields, QueuedDelta } from '@pacspace-metering/core';
-import { SqliteStoreError } from './errors.js';
+import type { QueuedDelta } from '@pacspace-metering/core';
 
 /**
  * A row of the `outbox` table.
@@ -19,22 +18,45 @@ export interface OutboxRow {
 }
 
 /**
- * Rebuilds the meter's item from a row: the frozen body and key exactly as they were accepted, the
- * attempts made and the next due time. `fields` (the summary the meter reports in its hooks) is
- * read back from the body.
+ * A row rebuilt as the Meter's item, and why its body cannot be sent as that delta (undefined when
+ * it can). A row with a `problem` is never handed to the Meter: the store moves it to the dead
+ * letters (reason `corrupt`), where `item` (the row's own columns) describes it.
  *
  * @example
- * for (const row of rows) memory.add(itemFromRow(row, path));
+ * const { item, problem } = loadRow(row);
  */
-export function itemFromRow(row: OutboxRow, path: string): QueuedDelta {
-  let parsed: DeltaFields;
+export interface LoadedRow {
+  item: QueuedDelta;
+  problem: string | undefined;
+}
+
+/**
+ * Rebuilds the meter's item from a row: the frozen body and key exactly as they were accepted, the
+ * attempts made and the next due time. `fields` (the summary the meter reports in its hooks) is
+ * read back from the body. The body must be the JSON delta of its row (same referenceId and
+ * customerId, a finite delta): sent otherwise, it would be billed under a key or to a customer
+ * the row does not say, or refused after a round trip that spoils the batch it travels in.
+ *
+ * @example
+ * const { item, problem } = loadRow(row);
+ * if (problem === undefined) memory.add(item);
+ */
+export function loadRow(row: OutboxRow): LoadedRow {
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(row.body) as DeltaFields;
-  } catch (cause) {
-    throw new SqliteStoreError('STORE_CORRUPT', path, `outbox row ${row.id} holds a body that is not JSON`, { cause });
+    parsed = JSON.parse(row.body);
+  } catch {
+    parsed = undefined;
   }
-  const fields = Object.freeze({ customerId: parsed.customerId, delta: parsed.delta, reason: parsed.reason, referenceId: parsed.referenceId });
-  return {
+  const body = (parsed !== null && typeof parsed === 'object' ? parsed : {}) as { customerId?: unknown; delta?: unknown; reason?: unknown; referenceId?: unknown };
+  const problem = parsed === undefined ? 'a body that is not JSON' : bodyMismatch(body, row);
+  const fields = Object.freeze({
+    customerId: row.customer_id,
+    delta: typeof body.delta === 'number' ? body.delta : 0,
+    reason: typeof body.reason === 'string' ? body.reason : '',
+    referenceId: row.reference_id,
+  });
+  const item: QueuedDelta = {
     seq: row.id,
     referenceId: row.reference_id,
     customerId: row.customer_id,
@@ -45,6 +67,15 @@ export function itemFromRow(row: OutboxRow, path: string): QueuedDelta {
     attempts: row.attempts,
     dueAt: row.due_at,
   };
+  return { item, problem };
+}
+
+/** What in a parsed body disagrees with its row, or undefined. */
+function bodyMismatch(body: { customerId?: unknown; delta?: unknown; referenceId?: unknown }, row: { reference_id: string; customer_id: string }): string | undefined {
+  if (body.referenceId !== row.reference_id) return `a body whose referenceId (${JSON.stringify(body.referenceId)}) is not the row's (${row.reference_id})`;
+  if (body.customerId !== row.customer_id) return `a body whose customerId (${JSON.stringify(body.customerId)}) is not the row's (${row.customer_id})`;
+  if (typeof body.delta !== 'number' || !Number.isFinite(body.delta)) return `a body without a finite delta (${JSON.stringify(body.delta)})`;
+  return undefined;
 }
 
 /**

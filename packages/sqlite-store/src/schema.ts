@@ -83,7 +83,7 @@ export function ensureSchema(db: SqliteConnection, path: string, create: boolean
   const version = db.pragma('user_version') as number;
   const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
   if (applicationId === 0 && version === 0 && tables.length === 0) {
-    if (!create) throw new SqliteStoreError('STORE_INCOMPATIBLE', path, 'the file is an empty database: no Meter has used it as a store yet');
+    if (!create) throw new SqliteStoreError('STORE_NOT_FOUND', path, 'is an empty database: no Meter has used it as a store yet');
     db.transaction(() => db.exec(SCHEMA))();
     return migrate(db, 1);
   }

@@ -2,7 +2,7 @@ import { createMeter, type DropEvent } from '@pacspace-metering/core';
 import { duplicateReferenceIds, startSandbox, type Sandbox } from '@pacspace-metering/sandbox';
 import { tempDir } from '../test-support/helpers.js';
 import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 
 describe('a Meter on a SQLite store: shutdown that times out, and the next start', () => {
   const tmp = tempDir();
@@ -30,7 +30,7 @@ describe('a Meter on a SQLite store: shutdown that times out, and the next start
     const report = await first.close({ timeoutMs: 100 });
     expect(report).toMatchObject({ timedOut: true, pending: 50, dropped: 0 });
     expect(drops).toEqual([]);
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status()).toMatchObject({ pending: 50, deadLetters: { total: 0 }, openBy: null });
     file.close();
 

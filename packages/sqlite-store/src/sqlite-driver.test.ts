@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSqliteStore } from './sqlite-store.js';
 import { openConnection, sqliteErrorCode } from './sqlite-driver.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 import { delta } from '../test-support/helpers.js';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
@@ -29,19 +29,19 @@ describe('sqlite-store on node:sqlite', () => {
     const again = createSqliteStore({ path });
     expect(again.list().map((item) => item.referenceId)).toEqual(['ref-1']);
     again.close();
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().pending).toBe(1);
     file.close();
   });
 
   it.each([
-    ['module', `import { createSqliteStore, StoreFile } from ${JSON.stringify(join(DIST, 'esm', 'index.js'))};`],
-    ['commonjs', `const { createSqliteStore, StoreFile } = require(${JSON.stringify(join(DIST, 'cjs', 'index.js'))});`],
+    ['module', `import { createSqliteStore, SqliteOutbox } from ${JSON.stringify(join(DIST, 'esm', 'index.js'))};`],
+    ['commonjs', `const { createSqliteStore, SqliteOutbox } = require(${JSON.stringify(join(DIST, 'cjs', 'index.js'))});`],
   ] as const)(
     'on a Node.js without node:sqlite, the %s build refuses to open (store and CLI file) with UNSUPPORTED_RUNTIME naming the version and the fix, and writes nothing',
     (inputType, load) => {
       const attempt = (call: string) => `try { ${call}; console.log('opened'); } catch (e) { console.log(JSON.stringify([e.name, e.code, e.message])); }`;
-      const out = withoutNodeSqlite(inputType, `${load}\n${attempt("createSqliteStore({ path: 'm.db' })")}\n${attempt("StoreFile.open('m.db')")}`);
+      const out = withoutNodeSqlite(inputType, `${load}\n${attempt("createSqliteStore({ path: 'm.db' })")}\n${attempt("SqliteOutbox.open('m.db')")}`);
       const message = `@pacspace-metering/sqlite-store needs node:sqlite, which Node.js ${process.version} does not provide: it is built into Node.js 22.13+ and 24+ (unless turned off with --no-experimental-sqlite). Upgrade Node.js.`;
       expect(out.split('\n').map((line) => JSON.parse(line))).toEqual([
         ['MeteringError', 'UNSUPPORTED_RUNTIME', message],

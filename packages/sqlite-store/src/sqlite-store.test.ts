@@ -2,7 +2,7 @@ import { MeteringConfigError, type QueuedDelta } from '@pacspace-metering/core';
 import { delta, noPause, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore, SqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 import { openConnection } from './sqlite-driver.js';
 
 const tmp = tempDir();
@@ -10,74 +10,26 @@ afterAll(() => tmp.cleanup());
 let n = 0;
 const freshPath = () => tmp.file(`store-${++n}.db`);
 
-/** The same behaviours core's memory-store.test.ts checks, on the SQLite store. */
-describe('SqliteStore: the MeterStore contract', () => {
+// The MeterStore contract both durable stores share (leases, retries, pauses, the memory window,
+// dead letters, corrupt rows, failed writes and reads) is test/store-contract.test.ts; what only
+// the SQLite file does is here.
+describe('SqliteStore: the file keeps up', () => {
   let store: SqliteStore;
   beforeEach(() => {
     store = createSqliteStore({ path: freshPath() });
   });
   afterEach(() => store.close());
 
-  it('is durable', () => {
-    expect(store.durable).toBe(true);
-  });
-
-  it('leases in acceptance order and counts leased items until removed', () => {
-    const a = delta('a'), b = delta('b');
-    store.add(a);
-    store.add(b);
-    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(a);
-    expect(store.count()).toBe(2);
-    expect(store.bytes()).toBe(a.bytes + b.bytes);
-    store.remove(a);
-    expect(store.count()).toBe(1);
-    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBe(b);
-    expect(store.leaseBatch(0, 1, Infinity, noPause)[0]).toBeUndefined();
-  });
-
-  it('holds released items until they are due', () => {
-    const a = delta('a');
-    store.add(a);
-    store.leaseBatch(0, 1, Infinity, noPause)[0];
-    a.dueAt = 100;
-    store.release(a, 0);
-    expect(store.leaseBatch(50, 1, Infinity, noPause)[0]).toBeUndefined();
-    expect(store.nextDueAt()).toBe(100);
-    expect(store.leaseBatch(100, 1, Infinity, noPause)[0]).toBe(a);
-  });
-
-  it('parks a paused customer and lets the others through', () => {
-    const slow = delta('slow'), fast = delta('fast');
-    store.add(slow);
-    store.add(fast);
-    const pausedUntil = (c: string) => (c === 'slow' ? 500 : 0);
-    expect(store.leaseBatch(0, 1, Infinity, pausedUntil)[0]).toBe(fast);
-    expect(store.leaseBatch(0, 1, Infinity, pausedUntil)[0]).toBeUndefined();
-    expect(store.nextDueAt()).toBe(500);
-    expect(store.leaseBatch(500, 1, Infinity, noPause)[0]).toBe(slow);
-  });
-
-  it('gives up waiting items when asked but keeps leased ones, in memory and in the file', () => {
+  it('gives up waiting deltas in the file too, keeping the leased one', () => {
     const a = delta('a'), b = delta('b'), c = delta('c', { dueAt: 1000 });
     [a, b, c].forEach((i) => store.add(i));
-    store.leaseBatch(0, 1, Infinity, noPause)[0];
+    store.leaseBatch(0, 1, Infinity, noPause);
     expect(store.takeWaiting().map((i) => i.referenceId).sort()).toEqual([b.referenceId, c.referenceId].sort());
-    expect(store.count()).toBe(1);
-    expect(store.bytes()).toBe(a.bytes);
     store.commit();
     expect(pendingInFile(store.path)).toBe(1);
   });
 
-  it('reports the oldest acceptance time and lists leased and waiting items', () => {
-    const a = delta('a', { acceptedAt: 500 }), b = delta('b', { acceptedAt: 300 });
-    store.add(a);
-    store.add(b);
-    store.leaseBatch(0, 1, Infinity, noPause)[0];
-    expect(store.oldestAcceptedAt()).toBe(300);
-    expect(store.list().map((i) => i.referenceId).sort()).toEqual([a.referenceId, b.referenceId].sort());
-  });
-
-  it('keeps up over many items, each committed as it is added', () => {
+  it('over many deltas, each committed as it is added', () => {
     for (let i = 0; i < 5_000; i++) store.add(delta('x'));
     let leased = 0;
     for (let next = store.leaseBatch(0, 1, Infinity, noPause)[0]; next; next = store.leaseBatch(0, 1, Infinity, noPause)[0]) {
@@ -152,7 +104,7 @@ describe('SqliteStore: what survives a reopen', () => {
     second.add(c);
     expect(c.seq).toBeGreaterThan(Math.max(a.seq, b.seq));
     second.close();
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.deadLetters().map((l) => [l.id, l.referenceId, l.reason])).toEqual([[a.seq, a.referenceId, 'rejected']]);
     expect(file.status().pending).toBe(2);
     file.close();
@@ -170,26 +122,6 @@ describe('SqliteStore: what survives a reopen', () => {
     store.add(delta('c'));
     store.close();
     expect(pendingInFile(path)).toBe(3);
-  });
-
-  it('ignores calls that arrive after close (answers to requests still in flight): the rows stay for the next start', () => {
-    const path = freshPath();
-    const store = createSqliteStore({ path });
-    const a = delta('a'), b = delta('b');
-    store.add(a);
-    store.add(b);
-    store.leaseBatch(0, 1, Infinity, noPause)[0];
-    store.leaseBatch(0, 1, Infinity, noPause)[0];
-    store.close();
-    expect(() => {
-      store.remove(a);
-      b.dueAt = 5;
-      store.release(b, 0);
-      store.deadLetter(b, 'rejected', new Error('late'));
-      store.close();
-    }).not.toThrow();
-    expect(() => store.add(delta('c'))).toThrow(/closed/);
-    expect(pendingInFile(path)).toBe(2);
   });
 
   /** Makes every write fail from outside, as a full disk would; `heal()` makes them work again. */
@@ -282,7 +214,7 @@ describe('createSqliteStore options', () => {
     const store = createSqliteStore({ path: freshPath(), synchronous: 'full', commitWindowMs: 5, lockTimeoutMs: 100, checkIntegrity: false });
     store.add(delta('a'));
     store.close();
-    const file = StoreFile.open(store.path);
+    const file = SqliteOutbox.open(store.path);
     expect(file.status().pending).toBe(1);
     file.close();
   });

@@ -1,11 +1,12 @@
 import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
-import { SqliteStoreError } from './errors.js';
-import { Journal } from './journal.js';
+import { SqliteStoreError, type SqliteStoreErrorCode } from './errors.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
-import { itemFromRow, type OutboxRow } from './rows.js';
+import { OutboxTable, type OtherMeterRows } from './outbox-table.js';
+import { loadRow, type OutboxRow } from './rows.js';
 import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
+import { Writer } from './writer.js';
 
 /**
  * Delivered, rescheduled and dead-lettered deltas are written behind by at most this long (or with
@@ -13,6 +14,8 @@ import { currentOwner, readOwner, StoreLock } from './store-lock.js';
  * delta, and batching them keeps one commit per delivery off the event loop.
  */
 const SETTLE_DELAY_MS = 5;
+/** After a read of the file failed, the rows waiting in it are not read again for this long: a failing disk is not hammered on every call. */
+const RETRY_READ_AFTER_MS = 1_000;
 
 /**
  * A durable {@link MeterStore} on SQLite (Node's node:sqlite, WAL mode): every accepted delta is
@@ -26,7 +29,8 @@ const SETTLE_DELAY_MS = 5;
  * at once and stays only in the file until there is room, so a full queue never folds deltas into
  * sums with this store: a crash loses none of them. Each row records the Meter that accepted it
  * (scope and account); a Meter loads only its own, and reports the others (`STORE_FOREIGN_ROWS`).
- * One process opens a file at a time: a second one is
+ * A row whose body is not its delta is never sent: it goes to the dead letters (reason `corrupt`)
+ * and is reported (`STORE_CORRUPT`). One process opens a file at a time: a second one is
  * refused with `STORE_LOCKED` (see {@link StoreLock}). Opening fails at once, with a
  * {@link SqliteStoreError} naming the path, for a file that cannot be written, is not a SQLite
  * database, is damaged, or belongs to something else.
@@ -53,11 +57,14 @@ export class SqliteStore implements MeterStore {
   private window = { maxCount: Infinity, maxBytes: Infinity };
   private readonly db: SqliteConnection;
   private readonly lock: StoreLock;
-  private readonly journal: Journal;
+  private readonly table: OutboxTable;
+  private readonly writer: Writer;
   private readonly reportError: (error: SqliteStoreError) => void;
   private lastId: number;
   private open = true;
-  private readonly commitOnExit = () => this.journal.commit();
+  /** Epoch ms before which the rows waiting in the file are not read again (a read failed). */
+  private readAfter = 0;
+  private readonly commitOnExit = () => this.writer.commit();
 
   /**
    * Opens (or creates) the store file and loads the deltas it holds. Throws `MeteringConfigError`
@@ -82,11 +89,11 @@ export class SqliteStore implements MeterStore {
     }
     try {
       recordOwner(this.db);
-      const max = this.db.prepare('SELECT max(COALESCE((SELECT max(id) FROM outbox), 0), COALESCE((SELECT max(id) FROM dead_letters), 0)) AS id').get() as { id: number };
-      this.lastId = max.id;
+      this.table = new OutboxTable(this.db);
+      this.lastId = this.table.lastId();
       // What the file holds is loaded as the window has room; only the count is needed now.
-      this.spilled = this.countRows();
-      this.journal = new Journal(this.db, config.commitWindowMs, SETTLE_DELAY_MS, (error, count) => this.failed(error, count));
+      this.spilled = this.table.count();
+      this.writer = new Writer(this.db, config.commitWindowMs, SETTLE_DELAY_MS, (error, count) => this.writeFailed(error, count));
     } catch (err) {
       this.db.close();
       this.lock.release();
@@ -108,20 +115,24 @@ export class SqliteStore implements MeterStore {
     const identity: StoreIdentity = Object.freeze({ scope: meter.scope, account: meter.account });
     this.identity = identity;
     this.window = { maxCount: meter.maxCount, maxBytes: meter.maxBytes };
-    this.journal.identify(identity);
+    this.writer.identify(identity);
+    this.table.identify(identity);
     try {
-      // Rows no Meter owns: written before rows recorded one (by the referenceId's scope), or a
-      // replayed `unauthorized` dead letter of this scope (its key was refused: no account has it).
-      this.db.prepare("UPDATE outbox SET scope = ?, account = ? WHERE (scope IS NULL AND substr(reference_id, 1, length(?) + 1) = ? || ':') OR (scope = ? AND account IS NULL)")
-        .run(identity.scope, identity.account, identity.scope, identity.scope, identity.scope);
+      this.table.adoptOwnerless();
     } catch (error) {
-      this.failed(error, 'rows that no Meter owns yet could not be adopted');
+      this.failed('STORE_WRITE_FAILED', 'rows that no Meter owns yet could not be adopted', error);
     }
     this.reportOthers(identity);
     // Nothing was leased before a Meter came: what was loaded without knowing it is loaded again.
     this.index = new MemoryStore();
     this.watermark = 0;
-    this.spilled = this.countRows();
+    try {
+      this.spilled = this.table.count();
+    } catch (error) {
+      // Unknown: the next load finds out how many there are.
+      this.spilled = 1;
+      this.failed('STORE_UNAVAILABLE', 'the rows waiting in the file could not be counted', error);
+    }
   }
 
   /**
@@ -140,7 +151,7 @@ export class SqliteStore implements MeterStore {
     item.seq = this.lastId + 1;
     try {
       // Only the file will hold a delta beyond the window: it cannot wait for a commit window.
-      this.journal.insert(item, beyond);
+      this.writer.insert(item, beyond);
     } catch (error) {
       throw new SqliteStoreError('STORE_WRITE_FAILED', this.path, `the delta could not be written, so it was not accepted (${messageOf(error)})`, { cause: error });
     }
@@ -163,23 +174,23 @@ export class SqliteStore implements MeterStore {
 
   remove(item: QueuedDelta): void {
     this.index.remove(item);
-    if (this.open) this.journal.delete(item.seq);
+    if (this.open) this.writer.delete(item.seq);
   }
 
   release(item: QueuedDelta, now: number): void {
     this.index.release(item, now);
-    if (this.open) this.journal.reschedule(item);
+    if (this.open) this.writer.reschedule(item);
   }
 
   /** Moves a leased delta to `dead_letters` with the reason and `error`'s code, status and message. */
   deadLetter(item: QueuedDelta, reason: string, error: Error): void {
     this.index.remove(item);
-    if (this.open) this.journal.bury(item, reason, error, Date.now());
+    if (this.open) this.writer.bury(item, reason, error, Date.now());
   }
 
   takeWaiting(): QueuedDelta[] {
     const taken = this.refilled().takeWaiting();
-    if (this.open) for (const item of taken) this.journal.delete(item.seq);
+    if (this.open) for (const item of taken) this.writer.delete(item.seq);
     return taken;
   }
 
@@ -220,7 +231,7 @@ export class SqliteStore implements MeterStore {
    * store.commit(); // durable now, not within 5 ms
    */
   commit(): void {
-    if (this.open) this.journal.commit();
+    if (this.open) this.writer.commit();
   }
 
   /**
@@ -232,7 +243,7 @@ export class SqliteStore implements MeterStore {
     if (!this.open) return;
     this.open = false;
     process.off('exit', this.commitOnExit);
-    this.journal.commit();
+    this.writer.commit();
     try {
       this.db.prepare("DELETE FROM meta WHERE key = 'owner'").run();
     } catch {
@@ -254,63 +265,75 @@ export class SqliteStore implements MeterStore {
     return index;
   }
 
-  /** This Meter's rows in the file (every row before `attach`). */
-  private countRows(): number {
-    const { where, params } = this.mine();
-    return (this.db.prepare(`SELECT count(*) AS n FROM outbox${where}`).get(...params) as { n: number }).n;
-  }
-
   /**
    * Loads up to `room` rows above the watermark, oldest first, within the window's bytes. Rows are
-   * loaded as due as they were: a delta in flight when its process died is due again at once.
+   * loaded as due as they were: a delta in flight when its process died is due again at once. A
+   * read that fails is reported and tried again a second later; memory is still delivered.
    */
   private loadRows(room: number): void {
-    if (room <= 0 || this.spilled === 0) return;
-    const { where, params } = this.mine(' AND ');
+    if (room <= 0 || this.spilled === 0 || Date.now() < this.readAfter) return;
     const limit = Math.min(room, this.spilled, 10_000);
-    const rows = this.db.prepare(`SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox WHERE id > ?${where} ORDER BY id LIMIT ?`).all(this.watermark, ...params, limit) as OutboxRow[];
+    let rows: OutboxRow[];
+    try {
+      rows = this.table.rowsAfter(this.watermark, limit);
+    } catch (error) {
+      this.readAfter = Date.now() + RETRY_READ_AFTER_MS;
+      return this.failed('STORE_UNAVAILABLE', `the rows waiting in the file could not be read (${messageOf(error)}); the deltas in memory are still delivered, and the file is read again in ${RETRY_READ_AFTER_MS} ms`, error);
+    }
+    const corrupt: string[] = [];
+    let full = false;
     for (const row of rows) {
-      if (this.index.count() > 0 && this.index.bytes() + row.bytes > this.window.maxBytes) return;
-      this.index.add(itemFromRow(row, this.path));
+      if (this.index.count() > 0 && this.index.bytes() + row.bytes > this.window.maxBytes) {
+        full = true;
+        break;
+      }
+      const { item, problem } = loadRow(row);
+      if (problem === undefined) this.index.add(item);
+      else corrupt.push(this.bury(item, problem));
       this.watermark = row.id;
       this.spilled--;
     }
     // Fewer rows than counted: some left the file meanwhile (a CLI replay changes ids only upwards).
-    if (rows.length < limit) this.spilled = 0;
+    if (!full && rows.length < limit) this.spilled = 0;
+    if (corrupt.length > 0) this.failed('STORE_CORRUPT', `${corrupt.join('; ')}: moved to the dead letters (reason corrupt), never sent. Inspect them with: pacspace-metering dead-letters list --sqlite ${this.path} --reason corrupt`, undefined);
   }
 
-  /** The condition selecting this Meter's rows (after `WHERE`, or after `joiner`), none before `attach`. */
-  private mine(joiner = ' WHERE '): { where: string; params: string[] } {
-    if (this.identity === undefined) return { where: '', params: [] };
-    return { where: `${joiner}scope = ? AND account = ?`, params: [this.identity.scope, this.identity.account] };
+  /** A row whose body is not its delta, moved to the dead letters; answers what to report of it. */
+  private bury(item: QueuedDelta, problem: string): string {
+    const what = `outbox row ${item.seq} holds ${problem}`;
+    this.writer.bury(item, 'corrupt', new SqliteStoreError('STORE_CORRUPT', this.path, what), Date.now());
+    return what;
   }
 
   /** Reports, once at start, the rows of other Meters the file holds: this one never delivers them. */
   private reportOthers(identity: StoreIdentity): void {
-    let others: Array<{ scope: string | null; account: string | null; n: number }>;
+    let others: OtherMeterRows[];
     try {
-      others = this.db.prepare('SELECT scope, account, count(*) AS n FROM outbox WHERE scope IS NULL OR scope <> ? OR account <> ? GROUP BY scope, account ORDER BY scope, account').all(identity.scope, identity.account) as typeof others;
+      others = this.table.otherMeters();
     } catch (error) {
-      return this.failed(error, 'the file could not be checked for rows of other Meters');
+      return this.failed('STORE_UNAVAILABLE', 'the file could not be checked for rows of other Meters', error);
     }
     if (others.length === 0) return;
-    const total = others.reduce((n, o) => n + o.n, 0);
+    const total = others.reduce((n, o) => n + o.rows, 0);
     const sameScope = others.find((o) => o.scope === identity.scope);
     const remedy = sameScope
       ? ` If account ${sameScope.account} is the same PacSpace account with a new API key, give this Meter the option account: '${sameScope.account}' to deliver them.`
       : '';
-    this.report(new SqliteStoreError(
+    this.failed(
       'STORE_FOREIGN_ROWS',
-      this.path,
-      `holds ${total} undelivered delta(s) accepted by another Meter (${others.map((o) => `${o.scope ?? '(no scope)'} ${o.account ?? ''}: ${o.n}`.replace(' :', ':')).join(', ')}), not by this one (scope ${identity.scope}, account ${identity.account}): they stay in the file and are not delivered with this key. A Meter with that scope and account delivers them.${remedy}`,
-    ));
+      `holds ${total} undelivered delta(s) accepted by another Meter (${others.map((o) => `${o.scope ?? '(no scope)'} ${o.account ?? ''}: ${o.rows}`.replace(' :', ':')).join(', ')}), not by this one (scope ${identity.scope}, account ${identity.account}): they stay in the file and are not delivered with this key. A Meter with that scope and account delivers them.${remedy}`,
+      undefined,
+    );
   }
 
-  private failed(error: unknown, what: string | number): void {
-    const message = typeof what === 'number'
-      ? `${what} change(s) could not be written (${messageOf(error)}). Deltas accepted before stay in memory and are still delivered, but would not survive a crash; new deltas are refused until a write succeeds.`
-      : `${what} (${messageOf(error)})`;
-    this.report(new SqliteStoreError('STORE_WRITE_FAILED', this.path, message, { cause: error }));
+  private writeFailed(error: unknown, count: number): void {
+    this.failed('STORE_WRITE_FAILED', `${count} change(s) could not be written (${messageOf(error)}). Deltas accepted before stay in memory and are still delivered, but would not survive a crash; new deltas are refused until a write succeeds.`, error);
+  }
+
+  /** Reports `message`; with a `cause`, its message is added unless `message` already says it. */
+  private failed(code: SqliteStoreErrorCode, message: string, cause: unknown): void {
+    const text = cause === undefined || message.includes(messageOf(cause)) ? message : `${message} (${messageOf(cause)})`;
+    this.report(new SqliteStoreError(code, this.path, text, cause === undefined ? undefined : { cause }));
   }
 
   private report(error: SqliteStoreError): void {

@@ -1,14 +1,14 @@
 import { linkSync, mkdirSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { holdStore, noPause, runCli, tempDir } from '../test-support/helpers.js';
+import { holdStore, noPause, tempDir } from '../test-support/helpers.js';
 import { SqliteStoreError } from './errors.js';
 import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 
 /**
  * One store file serves one process at a time: a second opener is refused with STORE_LOCKED, naming
- * the holder. Readers (the CLI) work meanwhile. The lock dies with its process, SIGKILL included,
+ * the holder. Readers (SqliteOutbox, what the CLI uses) work meanwhile. The lock dies with its process, SIGKILL included,
  * and the next opener finds everything the dead one had accepted, in flight or not, due again.
  */
 describe('two processes on one store file', () => {
@@ -35,18 +35,19 @@ describe('two processes on one store file', () => {
       expect(err.message).toContain(`is open in process ${holder.pid} on ${hostname()}`);
       expect(err.message).toMatch(/One store file serves one process at a time/);
 
-      // The CLI reads without the lock, while the holder runs.
-      const status = runCli(['status', '--store', path]);
-      expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(/pending +6 /);
-      expect(status.stdout).toContain(`pid ${holder.pid} on ${hostname()}`);
-      expect(status.stdout).toMatch(/\(running\)/);
+      // The outbox handle (what the CLI uses) reads without the lock, while the holder runs.
+      const reader = SqliteOutbox.open(path);
+      try {
+        expect(reader.status()).toMatchObject({ pending: 6, openBy: { pid: holder.pid, host: hostname(), running: true } });
+      } finally {
+        reader.close();
+      }
     } finally {
       holder.child.kill('SIGKILL');
     }
     expect(await holder.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().openBy).toMatchObject({ pid: holder.pid, running: false });
     file.close();
 
@@ -111,7 +112,13 @@ describe('two processes on one store file', () => {
         expect((thrown as Error).message).toMatch(/has 2 hard links.*Keep one name/);
       }
       // Readers are refused too: through another name they would read without the holder's WAL.
-      expect(runCli(['status', '--store', second])).toMatchObject({ code: 1, stderr: expect.stringMatching(/STORE_LINKED|hard links/) });
+      let thrown: unknown;
+      try {
+        SqliteOutbox.open(second);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toMatchObject({ code: 'STORE_LINKED' });
     } finally {
       holder.child.kill('SIGKILL');
     }

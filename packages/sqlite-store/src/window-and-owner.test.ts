@@ -6,7 +6,7 @@ import { delta, noPause, tempDir } from '../test-support/helpers.js';
 import type { SqliteStoreError } from './errors.js';
 import { openConnection } from './sqlite-driver.js';
 import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { SqliteOutbox } from './outbox.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -22,7 +22,7 @@ describe('SqliteStore: memory is a window onto the file', () => {
     const added = Array.from({ length: 10 }, (_, i) => delta(`c${i}`));
     for (const item of added) store.add(item);
     expect({ count: store.count(), backlog: store.backlog() }).toEqual({ count: 4, backlog: 6 });
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().pending).toBe(10);
     file.close();
 
@@ -59,7 +59,7 @@ describe('SqliteStore: memory is a window onto the file', () => {
     store.attach({ ...meterA, maxCount: 2 });
     for (let i = 0; i < 3; i++) store.add(delta(`g${i}`));
     // Not closed, not committed by a timer: what the file has now is what a SIGKILL would leave.
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().pending).toBe(3);
     file.close();
     store.close();
@@ -85,7 +85,7 @@ describe('SqliteStore: rows belong to the Meter that accepted them', () => {
     b.add(delta('b1'));
     b.close();
 
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().byMeter).toEqual([
       { scope: 'test', account: 'key:aaaaaaaaaaaaaaaa', pending: 2 },
       { scope: 'test', account: 'key:bbbbbbbbbbbbbbbb', pending: 1 },
@@ -123,7 +123,7 @@ describe('SqliteStore: rows belong to the Meter that accepted them', () => {
     expect(store.list().map((d) => d.referenceId)).toEqual([legacy.referenceId]);
     expect(errors.map((e) => e.code)).toEqual(['STORE_FOREIGN_ROWS']);
     store.close();
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status().byMeter).toEqual([
       { scope: null, account: null, pending: 1 },
       { scope: 'test', account: 'key:aaaaaaaaaaaaaaaa', pending: 1 },

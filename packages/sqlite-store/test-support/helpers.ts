@@ -1,7 +1,7 @@
 // Test helpers for @pacspace-metering/sqlite-store: temporary store paths, deltas shaped like the
-// ones the Meter queues, and running the built CLI and child processes. Not part of the package.
+// ones the Meter queues, and child processes holding a store. Not part of the package.
 import type { QueuedDelta } from '@pacspace-metering/core';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { queuedDelta } from '../../../test/support/queued-delta.js';
 
 export const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(PACKAGE_DIR, 'bin', 'pacspace-metering.cjs');
 
 /** A fresh directory for store files; `cleanup()` removes it. */
 export function tempDir(): { dir: string; file(name?: string): string; cleanup(): void } {
@@ -26,12 +25,6 @@ export function delta(customerId: string, overrides: Partial<QueuedDelta> = {}):
 }
 
 export const noPause = () => 0;
-
-/** Runs the built CLI; resolves with its exit code and output. */
-export function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 /**
  * Starts `test-support/hold-store.mjs` (the built package) on `path`: it opens the store, adds

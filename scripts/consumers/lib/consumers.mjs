@@ -13,7 +13,7 @@
  * @property {boolean} typescript - compiled with its own tsc before it starts
  * @property {string} main - the file it starts
  * @property {ReadmeTest[]} [readmes] - README test set-ups copied into it, type-checked and run
- * @property {boolean} [sqliteStore] - its app runs the SQLite store (the file is checked after exit)
+ * @property {boolean} [sqliteStore] - its app runs the SQLite store (the file is checked after exit, with the CLI)
  */
 
 /**
@@ -95,7 +95,7 @@ export const CONSUMERS = [
     name: 'ts7-jest',
     summary: 'TypeScript 7 from npm: the Express 5 ESM app, every package\'s types as ESM and CJS, the Express and Nest READMEs\' Jest set-ups',
     node: 26,
-    packages: ['core', 'express', 'nestjs', 'sandbox', 'sqlite-store', 'postgres-store'],
+    packages: ['core', 'express', 'nestjs', 'sandbox', 'sqlite-store', 'postgres-store', 'cli'],
     shared: ['express5-esm-ts/src/main.ts:src/main.ts', 'express5-esm-ts/src/user.d.ts:src/user.d.ts', 'express5-esm-ts/tsconfig.json:tsconfig.json'],
     typescript: true,
     main: 'dist/main.js',

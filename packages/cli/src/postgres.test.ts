@@ -1,21 +1,13 @@
-// The `pacspace-metering` CLI against the shared Postgres outbox (`--postgres URL`): status, dead
-// letters list/export/replay, spawned as users run it (the sqlite-store package's bin, built).
+// The `pacspace-metering` command against the shared Postgres outbox (`--postgres URL`): status,
+// dead letters list/export/replay, spawned as users run it (the built bin).
 import { IdempotencyConflictError, PacSpaceApiError, type QueuedDelta } from '@pacspace-metering/core';
 import { createPostgresStore } from '@pacspace-metering/postgres-store';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { delta, noPause } from '../packages/postgres-store/test-support/helpers.js';
-import { startTestDatabase, type TestDatabase } from '../packages/postgres-store/test-support/pg-cluster.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'sqlite-store', 'bin', 'pacspace-metering.cjs');
-
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { join } from 'node:path';
+import { delta, noPause } from '../../postgres-store/test-support/helpers.js';
+import { startTestDatabase, type TestDatabase } from '../../postgres-store/test-support/pg-cluster.js';
+import { runCli as cli } from '../test-support/helpers.js';
 
 describe('pacspace-metering --postgres', () => {
   let db: TestDatabase;
@@ -76,7 +68,7 @@ describe('pacspace-metering --postgres', () => {
 
   it('says what is wrong: a bad URL, --schema without --postgres, a schema with no outbox', () => {
     expect(cli(['status', '--postgres', 'mysql://x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--postgres: must be a postgres:// URL') });
-    expect(cli(['status', '--store', 'm.db', '--schema', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--schema: only with --postgres') });
+    expect(cli(['status', '--sqlite', 'm.db', '--schema', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--schema: only with --postgres') });
     expect(cli(['status', '--postgres', db.url, '--schema', 'nothing_here'])).toMatchObject({ code: 1, stderr: expect.stringContaining('has no outbox table') });
   });
 });

@@ -8,12 +8,13 @@ type Op = [SqliteStatement, unknown[]];
  * Called when a commit failed: `count` changes were not written.
  *
  * @example
- * new Journal(db, 0, 5, (error, count) => console.error(`${count} changes lost`, error));
+ * new Writer(db, 0, 5, (error, count) => console.error(`${count} changes lost`, error));
  */
-export type JournalFailure = (error: unknown, count: number) => void;
+export type WriteFailure = (error: unknown, count: number) => void;
 
 /**
- * The write side of a store: every change to the outbox, in order, as prepared statements.
+ * The write side of the SQLite store (its reads are the `OutboxTable`'s): every change to the
+ * outbox, in order, as prepared statements.
  *
  * An accepted delta (`insert`) is committed before `insert` returns when `commitWindowMs` is 0, or
  * within `commitWindowMs` otherwise (group commit); once a commit has failed (a full disk), every
@@ -23,11 +24,11 @@ export type JournalFailure = (error: unknown, count: number) => void;
  * is sent again with its own key (PacSpace answers with a replay) or a retry comes sooner.
  *
  * @example
- * const journal = new Journal(db, 0, 5, onFailure);
- * journal.insert(item); // committed before it returns
- * journal.delete(item.seq); // committed within 5 ms
+ * const writer = new Writer(db, 0, 5, onFailure);
+ * writer.insert(item); // committed before it returns
+ * writer.delete(item.seq); // committed within 5 ms
  */
-export class Journal {
+export class Writer {
   private readonly insertRow: SqliteStatement;
   private readonly deleteRow: SqliteStatement;
   private readonly updateRow: SqliteStatement;
@@ -45,14 +46,15 @@ export class Journal {
     db: SqliteConnection,
     private readonly commitWindowMs: number,
     private readonly settleDelayMs: number,
-    private readonly failed: JournalFailure,
+    private readonly failed: WriteFailure,
   ) {
     this.insertRow = db.prepare('INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.deleteRow = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.updateRow = db.prepare('UPDATE outbox SET attempts = ?, due_at = ? WHERE id = ?');
     this.buryRow = db.prepare(`
       INSERT OR REPLACE INTO dead_letters (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, reason, error_code, error_status, error_message, failed_at, scope, account)
-      VALUES (?, ?, ?, ?, ?, COALESCE((SELECT first_accepted_at FROM outbox WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      SELECT ?1, ?2, ?3, ?4, ?5, COALESCE(o.first_accepted_at, ?6), ?6, ?7, ?8, ?9, ?10, ?11, ?12, COALESCE(o.scope, ?13), COALESCE(o.account, ?14)
+      FROM (SELECT 1) LEFT JOIN outbox o ON o.id = ?1`);
     this.transaction = db.transaction((ops: Op[]) => {
       for (const [statement, args] of ops) statement.run(...args);
     });
@@ -86,13 +88,16 @@ export class Journal {
     this.defer([this.updateRow, [item.attempts, item.dueAt, item.seq]]);
   }
 
-  /** A delta the meter gave up on: moved to `dead_letters` with the reason and its last error. */
+  /**
+   * A delta the meter gave up on: moved to `dead_letters` with the reason and its last error. It
+   * keeps the first acceptance time and the Meter (scope, account) of its row; a row already gone
+   * gets this Meter's.
+   */
   bury(item: QueuedDelta, reason: string, error: unknown, at: number): void {
     const { code, status, message } = errorColumns(error);
     const { seq: id, referenceId, customerId, body, bytes, acceptedAt, attempts } = item;
     const { scope = null, account = null } = this.owner ?? {};
-    // Positional parameters: id and acceptedAt appear twice.
-    this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, id, acceptedAt, acceptedAt, attempts, reason, code, status, message, at, scope, account]]);
+    this.defer([this.buryRow, [id, referenceId, customerId, body, bytes, acceptedAt, attempts, reason, code, status, message, at, scope, account]]);
     this.defer([this.deleteRow, [item.seq]]);
   }
 

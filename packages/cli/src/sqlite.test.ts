@@ -1,13 +1,14 @@
+// The `pacspace-metering` command on a SQLite store file (`--sqlite FILE`): status, dead letters
+// list/export/replay, bad command lines, spawned as users run it (the built bin).
 import { IdempotencyConflictError, PacSpaceApiError } from '@pacspace-metering/core';
+import { createSqliteStore, SqliteOutbox } from '@pacspace-metering/sqlite-store';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { delta, noPause, runCli, tempDir } from '../test-support/helpers.js';
-import { createSqliteStore } from './sqlite-store.js';
-import { StoreFile } from './store-file.js';
+import { delta, noPause, tempDir } from '../../sqlite-store/test-support/helpers.js';
+import { runCli } from '../test-support/helpers.js';
 
 const HOUR = 3_600_000;
 
-/** The `pacspace-metering` command, spawned as users run it (bin -> dist/cjs/cli.js). */
-describe('pacspace-metering CLI', () => {
+describe('pacspace-metering --sqlite', () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
   let n = 0;
@@ -45,7 +46,7 @@ describe('pacspace-metering CLI', () => {
 
   it('status: pending count, oldest pending age, next attempt, dead letters by reason, who has it open', () => {
     const { path } = seededStore();
-    const { code, stdout, stderr } = runCli(['status', '--store', path]);
+    const { code, stdout, stderr } = runCli(['status', '--sqlite', path]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain(`store           ${path}\n`);
@@ -55,13 +56,13 @@ describe('pacspace-metering CLI', () => {
     expect(stdout).toMatch(/^dead letters +4 \(integrity 1, max_attempts 1, max_elapsed 1, rejected 1\)$/m);
     expect(stdout).toMatch(/^open by +nobody \(closed cleanly\)$/m);
 
-    const json = runCli(['status', '--store', path, '--json']);
+    const json = runCli(['status', '--sqlite', path, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ path, pending: 2, deadLetters: { total: 4, byReason: { rejected: 1, integrity: 1, max_attempts: 1, max_elapsed: 1 } }, openBy: null });
   });
 
   it('dead-letters list: one row per letter with its last error; --reason filters', () => {
     const { path, letters } = seededStore();
-    const all = runCli(['dead-letters', 'list', '--store', path]);
+    const all = runCli(['dead-letters', 'list', '--sqlite', path]);
     expect(all.code).toBe(0);
     const lines = all.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^id +failed at +reason +attempts +customer +referenceId +last error$/);
@@ -69,13 +70,13 @@ describe('pacspace-metering CLI', () => {
     expect(all.stdout).toMatch(new RegExp(`${letters.rejected.seq} .* rejected +1 +acme +${letters.rejected.referenceId} +401 INVALID_API_KEY: Invalid API key`));
     expect(all.stdout).toMatch(/integrity .* 409 IDEMPOTENCY_CONFLICT: Idempotency-Key reused with a different body/);
     expect(all.stdout).toMatch(/max_attempts +200 /);
-    const one = runCli(['dead-letters', 'list', '--store', path, '--reason', 'integrity', '--json']);
+    const one = runCli(['dead-letters', 'list', '--sqlite', path, '--reason', 'integrity', '--json']);
     expect(JSON.parse(one.stdout)).toEqual([expect.objectContaining({ id: letters.integrity.seq, reason: 'integrity', referenceId: letters.integrity.referenceId, body: letters.integrity.body })]);
   });
 
   it('dead-letters export: JSON Lines on stdout, or into --out', () => {
     const { path, letters } = seededStore();
-    const out = runCli(['dead-letters', 'export', '--store', path]);
+    const out = runCli(['dead-letters', 'export', '--sqlite', path]);
     expect(out.code).toBe(0);
     const rows = out.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(rows.map((r) => r.reason)).toEqual(['rejected', 'integrity', 'max_attempts', 'max_elapsed']);
@@ -93,21 +94,21 @@ describe('pacspace-metering CLI', () => {
     });
 
     const file = tmp.file(`export-${n}.jsonl`);
-    const toFile = runCli(['dead-letters', 'export', '--store', path, '--reason', 'max_attempts', '--out', file]);
+    const toFile = runCli(['dead-letters', 'export', '--sqlite', path, '--reason', 'max_attempts', '--out', file]);
     expect(toFile).toMatchObject({ code: 0, stdout: '', stderr: `exported 1 dead letter(s) to ${file}\n` });
     expect(readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line).referenceId)).toEqual([letters.max_attempts.referenceId]);
   });
 
   it('dead-letters replay: moves letters back to pending; 409s and letters older than the key lifetime only when asked', () => {
     const { path, letters } = seededStore();
-    const first = runCli(['dead-letters', 'replay', '--store', path]);
+    const first = runCli(['dead-letters', 'replay', '--sqlite', path]);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`moved 2 dead letter(s) back to pending (ids ${letters.rejected.seq}, ${letters.max_attempts.seq}).`);
     expect(first.stdout).toContain(`The next Meter that opens ${path} sends them again, each with its frozen body and Idempotency-Key.`);
     expect(first.stdout).toMatch(new RegExp(`skipped ${letters.integrity.seq} \\(integrity, .*\\): a 409: PacSpace holds a different delta under this referenceId`));
     expect(first.stdout).toMatch(new RegExp(`skipped ${letters.max_elapsed.seq} \\(max_elapsed, .*\\): first accepted more than 24 h ago.*--allow-expired-keys`));
 
-    const file = StoreFile.open(path);
+    const file = SqliteOutbox.open(path);
     expect(file.status()).toMatchObject({ pending: 4, deadLetters: { total: 2 } });
     file.close();
     // Same body and key, attempts from 0: the next store on the file leases them like any other delta.
@@ -116,29 +117,29 @@ describe('pacspace-metering CLI', () => {
     store.close();
     expect(bodies).toEqual(expect.arrayContaining([[letters.rejected.referenceId, letters.rejected.body, 0], [letters.max_attempts.referenceId, letters.max_attempts.body, 0]]));
 
-    expect(runCli(['dead-letters', 'replay', '--store', path, '--reason', 'integrity']).stdout).toContain(`moved 1 dead letter(s) back to pending (ids ${letters.integrity.seq})`);
-    expect(runCli(['dead-letters', 'replay', '--store', path, '--id', String(letters.max_elapsed.seq)]).stdout).toMatch(/no dead letter was moved[\s\S]*skipped .*24 h/);
-    expect(runCli(['dead-letters', 'replay', '--store', path, '--id', String(letters.max_elapsed.seq), '--allow-expired-keys']).stdout).toContain('moved 1 dead letter(s)');
-    expect(runCli(['status', '--store', path]).stdout).toMatch(/^dead letters +0$/m);
+    expect(runCli(['dead-letters', 'replay', '--sqlite', path, '--reason', 'integrity']).stdout).toContain(`moved 1 dead letter(s) back to pending (ids ${letters.integrity.seq})`);
+    expect(runCli(['dead-letters', 'replay', '--sqlite', path, '--id', String(letters.max_elapsed.seq)]).stdout).toMatch(/no dead letter was moved[\s\S]*skipped .*24 h/);
+    expect(runCli(['dead-letters', 'replay', '--sqlite', path, '--id', String(letters.max_elapsed.seq), '--allow-expired-keys']).stdout).toContain('moved 1 dead letter(s)');
+    expect(runCli(['status', '--sqlite', path]).stdout).toMatch(/^dead letters +0$/m);
 
-    const missing = runCli(['dead-letters', 'replay', '--store', path, '--id', '999']);
+    const missing = runCli(['dead-letters', 'replay', '--sqlite', path, '--id', '999']);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no dead letter with id 999') });
   });
 
   it.each([
     [['status', '--stroe', 'x.db'], 'unknown flag --stroe'],
-    [['status'], '--store FILE (or --postgres URL) is required'],
-    [['status', '--store'], '--store needs a value'],
-    [['status', '--store', 'x.db', '--json=yes'], '--json takes no value'],
-    [['status', '--store', 'x.db', '--reason', 'rejected'], "--reason is not a flag of 'status'"],
-    [['dead-letters', 'list', '--store', 'x.db', '--out', 'y'], "--out is not a flag of 'dead-letters list'"],
-    [['dead-letters', 'replay', '--store', 'x.db', '--id', 'abc'], '--id: must be a positive integer'],
-    [['dead-letters', 'replay', '--store', 'x.db', '--id', '0'], '--id: must be a positive integer'],
-    [['dead-letters', 'replay', '--store', 'x.db', '--reason', 'Not A Reason'], '--reason: must be a reason'],
-    [['dead-letters', 'export', '--store', 'x.db', '--out', ''], '--out: must name a file'],
-    [['dead-letters', '--store', 'x.db'], "'dead-letters' needs a subcommand"],
-    [['dead-letters', 'purge', '--store', 'x.db'], "unknown subcommand 'dead-letters purge'"],
-    [['stats', '--store', 'x.db'], "unknown command 'stats'"],
+    [['status'], '--sqlite FILE (or --postgres URL) is required'],
+    [['status', '--sqlite'], '--sqlite needs a value'],
+    [['status', '--sqlite', 'x.db', '--json=yes'], '--json takes no value'],
+    [['status', '--sqlite', 'x.db', '--reason', 'rejected'], "--reason is not a flag of 'status'"],
+    [['dead-letters', 'list', '--sqlite', 'x.db', '--out', 'y'], "--out is not a flag of 'dead-letters list'"],
+    [['dead-letters', 'replay', '--sqlite', 'x.db', '--id', 'abc'], '--id: must be a positive integer'],
+    [['dead-letters', 'replay', '--sqlite', 'x.db', '--id', '0'], '--id: must be a positive integer'],
+    [['dead-letters', 'replay', '--sqlite', 'x.db', '--reason', 'Not A Reason'], '--reason: must be a reason'],
+    [['dead-letters', 'export', '--sqlite', 'x.db', '--out', ''], '--out: must name a file'],
+    [['dead-letters', '--sqlite', 'x.db'], "'dead-letters' needs a subcommand"],
+    [['dead-letters', 'purge', '--sqlite', 'x.db'], "unknown subcommand 'dead-letters purge'"],
+    [['stats', '--sqlite', 'x.db'], "unknown command 'stats'"],
   ])('%j exits 2 naming the problem', (args, message) => {
     const { code, stdout, stderr } = runCli(args);
     expect(code).toBe(2);
@@ -149,10 +150,10 @@ describe('pacspace-metering CLI', () => {
 
   it('exits 1 naming the file when the store is missing or corrupted', () => {
     const missing = tmp.file('does-not-exist.db');
-    expect(runCli(['status', '--store', missing])).toMatchObject({ code: 1, stderr: `pacspace-metering store ${missing}: no such file\n` });
+    expect(runCli(['status', '--sqlite', missing])).toMatchObject({ code: 1, stderr: `pacspace-metering store ${missing}: no such file\n` });
     const corrupted = tmp.file('corrupted.db');
     writeFileSync(corrupted, 'not a database '.repeat(100));
-    const result = runCli(['dead-letters', 'list', '--store', corrupted]);
+    const result = runCli(['dead-letters', 'list', '--sqlite', corrupted]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`pacspace-metering store ${corrupted}: is not a SQLite database, or is damaged`);
   });
@@ -160,7 +161,7 @@ describe('pacspace-metering CLI', () => {
   it('--help prints the usage and exits 0', () => {
     const { code, stdout } = runCli(['--help']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: pacspace-metering <command> --store FILE/);
-    expect(stdout).toContain('dead-letters replay --store FILE');
+    expect(stdout).toMatch(/^Usage: pacspace-metering <command> --sqlite FILE/);
+    expect(stdout).toContain('dead-letters replay [--reason R]');
   });
 });

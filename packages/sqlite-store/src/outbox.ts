@@ -14,13 +14,14 @@ import type { StoreOwner } from './store-lock.js';
 export const ASSUMED_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * What `status` reports about a store file.
+ * What {@link SqliteOutbox.status} reports about a store file. Every field but `path` and `openBy`
+ * means the same in the Postgres outbox's status (`PostgresOutboxStatus`).
  *
  * @example
- * const { pending, oldestPendingAcceptedAt } = file.status();
+ * const { pending, oldestPendingAcceptedAt } = outbox.status();
  * const oldestAgeMs = oldestPendingAcceptedAt === null ? 0 : Date.now() - oldestPendingAcceptedAt;
  */
-export interface StoreStatus {
+export interface SqliteOutboxStatus {
   /** Absolute path of the file. */
   path: string;
   /** Deltas accepted and not delivered yet (waiting, retrying or in flight when the file was read). */
@@ -36,7 +37,7 @@ export interface StoreStatus {
    * rows recorded one): a Meter delivers only its own, and reports the others it finds.
    */
   byMeter: Array<{ scope: string | null; account: string | null; pending: number }>;
-  /** Dead letters held, in total and by reason (`rejected`, `integrity`, `max_attempts`, `max_elapsed`, ...). */
+  /** Dead letters held, in total and by reason (`unauthorized`, `rejected`, `integrity`, `max_attempts`, `max_elapsed`, `corrupt`). */
   deadLetters: { total: number; byReason: Record<string, number> };
   /** The process that has the file open, as it recorded itself, or null when it was closed cleanly. */
   openBy: (StoreOwner & { running: boolean | 'unknown' }) | null;
@@ -49,21 +50,34 @@ export type { DeadLetter };
  * Which dead letters a command applies to. Both given: letters that match both. Empty: all.
  *
  * @example
- * file.replay({ reason: 'max_elapsed' });
- * file.deadLetters({ ids: [12, 13] });
+ * outbox.replay({ reason: 'max_elapsed' });
+ * outbox.deadLetters({ ids: [12, 13] });
  */
 export interface DeadLetterFilter {
   /** Only letters with this reason. */
-  reason?: string;
+  reason?: string | undefined;
   /** Only letters with these ids. */
-  ids?: number[];
+  ids?: number[] | undefined;
 }
 
 /**
- * What {@link StoreFile.replay} did.
+ * How {@link SqliteOutbox.replay} replays.
  *
  * @example
- * const { replayed, skipped } = file.replay();
+ * outbox.replay({ ids: [7] }, { allowExpiredKeys: true });
+ */
+export interface ReplayOptions {
+  /** The replay's time (epoch ms): the letters are accepted again then. @default Date.now() */
+  now?: number | undefined;
+  /** Replay letters first accepted longer ago than {@link ASSUMED_KEY_TTL_MS} too. @default false */
+  allowExpiredKeys?: boolean | undefined;
+}
+
+/**
+ * What {@link SqliteOutbox.replay} did.
+ *
+ * @example
+ * const { replayed, skipped } = outbox.replay();
  * for (const { letter, why } of skipped) console.warn(`kept ${letter.id}: ${why}`);
  */
 export interface ReplayResult {
@@ -90,19 +104,20 @@ interface DeadLetterRow {
 
 /**
  * A store file opened for inspection and maintenance, without taking its lock: reading works
- * while a Meter runs on it (WAL readers never block the writer). What the `pacspace-metering` CLI
- * uses; handy in health checks too.
+ * while a Meter runs on it (WAL readers never block the writer). What the `pacspace-metering`
+ * command (`@pacspace-metering/cli`) uses; handy in health checks too. The Postgres store's
+ * `PostgresOutbox` has the same methods (asynchronous there).
  *
  * @example
- * const file = StoreFile.open('/var/lib/my-api/metering.db');
+ * const outbox = SqliteOutbox.open('/var/lib/my-api/metering.db');
  * try {
- *   const { pending, deadLetters } = file.status();
+ *   const { pending, deadLetters } = outbox.status();
  *   if (deadLetters.total > 0) alert(`${deadLetters.total} usage records need attention`);
  * } finally {
- *   file.close();
+ *   outbox.close();
  * }
  */
-export class StoreFile {
+export class SqliteOutbox {
   private constructor(
     /** Absolute path of the file. */
     readonly path: string,
@@ -110,21 +125,22 @@ export class StoreFile {
   ) {}
 
   /**
-   * Opens an existing store file. Throws `SqliteStoreError` naming the path when it does not
-   * exist, is not a store, or is damaged.
+   * Opens an existing store file. Throws `SqliteStoreError` naming the path: `STORE_NOT_FOUND`
+   * when there is no file (or an empty database), `STORE_CORRUPT` when it is damaged,
+   * `STORE_INCOMPATIBLE` when it is not a store.
    *
    * @param path - the store file.
    * @param options - `checkIntegrity` (default true): run SQLite's `quick_check` first.
    */
-  static open(path: string, options: { checkIntegrity?: boolean } = {}): StoreFile {
+  static open(path: string, options: { checkIntegrity?: boolean | undefined } = {}): SqliteOutbox {
     loadNodeSqlite(); // an unsupported Node.js is refused before the file is looked at
     const absolute = realStorePath(path);
     const db = openStoreDatabase(absolute, { create: false, synchronous: 'full', checkIntegrity: options.checkIntegrity ?? true });
-    return new StoreFile(absolute, db);
+    return new SqliteOutbox(absolute, db);
   }
 
   /** Pending count and age, next attempt, dead letters by reason, and who has the file open. */
-  status(): StoreStatus {
+  status(): SqliteOutboxStatus {
     const pending = this.db.prepare('SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS bytes, min(first_accepted_at) AS oldest, min(due_at) AS due FROM outbox').get() as { n: number; bytes: number; oldest: number | null; due: number | null };
     const byMeter = (this.db.prepare('SELECT scope, account, count(*) AS n FROM outbox GROUP BY scope, account ORDER BY scope, account').all() as Array<{ scope: string | null; account: string | null; n: number }>)
       .map(({ scope, account, n }) => ({ scope, account, pending: n }));
@@ -164,15 +180,15 @@ export class StoreFile {
    *
    * Skipped, and reported with why:
    * - without a filter, `integrity` letters (409): PacSpace already holds a different delta under
-   *   that key, so the same body gets 409 again. Name them (`reason: 'integrity'` or their ids) to
+   *   that key, so the same body gets 409 again; and `corrupt` letters (a body that is not its
+   *   delta), which a replay sends back to the dead letters. Name them (`reason` or their ids) to
    *   replay them anyway;
    * - letters first accepted longer ago than PacSpace's (assumed 24 h) key lifetime, unless
    *   `allowExpiredKeys`: if such a delta was in fact committed (an answer lost on the way back),
    *   a resend would no longer be recognised and would count twice.
    */
-  replay(filter: DeadLetterFilter = {}, options: { now?: number; allowExpiredKeys?: boolean } = {}): ReplayResult {
+  replay(filter: DeadLetterFilter = {}, options: ReplayOptions = {}): ReplayResult {
     const now = options.now ?? Date.now();
-    const named = filter.reason !== undefined || filter.ids !== undefined;
     const move = this.db.prepare(`
       INSERT INTO outbox (id, reference_id, customer_id, body, bytes, first_accepted_at, accepted_at, attempts, due_at, scope, account)
       SELECT id, reference_id, customer_id, body, bytes, first_accepted_at, ?, 0, 0, scope, CASE WHEN reason = 'unauthorized' THEN NULL ELSE account END FROM dead_letters WHERE id = ?`);
@@ -180,11 +196,9 @@ export class StoreFile {
     const result: ReplayResult = { replayed: [], skipped: [] };
     this.db.transaction(() => {
       for (const letter of this.deadLetters(filter)) {
-        if (letter.reason === 'integrity' && !named) {
-          result.skipped.push({ letter, why: 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway' });
-        } else if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) {
-          result.skipped.push({ letter, why: "first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys" });
-        } else {
+        const why = whyNotReplayed(letter, filter, now, options);
+        if (why !== undefined) result.skipped.push({ letter, why });
+        else {
           move.run(now, letter.id);
           drop.run(letter.id);
           result.replayed.push(letter);
@@ -198,6 +212,18 @@ export class StoreFile {
   close(): void {
     this.db.close();
   }
+}
+
+/**
+ * Why `letter` stays a dead letter in a replay, or undefined when it goes back to pending. The same
+ * rules as the Postgres outbox's.
+ */
+function whyNotReplayed(letter: DeadLetter, filter: DeadLetterFilter, now: number, options: ReplayOptions): string | undefined {
+  const named = filter.reason !== undefined || filter.ids !== undefined;
+  if (letter.reason === 'integrity' && !named) return 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway';
+  if (letter.reason === 'corrupt' && !named) return 'its body is not its delta, so a replay only sends it back here; name it with --reason corrupt or --id to replay it anyway';
+  if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) return 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys';
+  return undefined;
 }
 
 function whereClause(filter: DeadLetterFilter): { where: string; params: unknown[] } {

@@ -1,16 +1,16 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { deadLetterJsonLine } from './cli-format.js';
-import type { CliIo } from './cli.js';
-import type { ReplayResult } from './store-file.js';
+import { deadLetterJsonLine } from './format.js';
+import type { CliIo } from './io.js';
+import type { DeadLetter, ReplayResult } from './outbox.js';
 
 /**
  * `dead-letters export`: one JSONL line per letter to stdout, or to the file `out` (then a count on
  * stderr, so stdout stays clean). Same for a SQLite file and the Postgres outbox.
  *
  * @example
- * exportDeadLetters(file.deadLetters(), 'letters.jsonl', io);
+ * exportDeadLetters(await outbox.deadLetters({}), 'letters.jsonl', io);
  */
-export function exportDeadLetters(letters: ReplayResult['replayed'], out: string | undefined, io: CliIo): void {
+export function exportDeadLetters(letters: DeadLetter[], out: string | undefined, io: CliIo): void {
   if (out === undefined) {
     for (const letter of letters) io.stdout.write(deadLetterJsonLine(letter));
     return;
@@ -25,17 +25,17 @@ export function exportDeadLetters(letters: ReplayResult['replayed'], out: string
 }
 
 /**
- * `dead-letters replay`'s report: what moved back to pending, then `whatNext()` (lines on who
- * sends them, asked only when something moved), then each skipped letter with why.
+ * `dead-letters replay`'s report: what moved back to pending, then `whatNext` (lines on who sends
+ * them, written only when something moved), then each skipped letter with why.
  *
  * @example
- * reportReplay(file.replay(), io, () => ['The next Meter that opens m.db sends them again.\n']);
+ * reportReplay(await outbox.replay({}, { now, allowExpiredKeys: false }), io, ['The next Meter that opens m.db sends them again.\n']);
  */
-export function reportReplay({ replayed, skipped }: ReplayResult, io: CliIo, whatNext: () => string[]): void {
+export function reportReplay({ replayed, skipped }: ReplayResult, io: CliIo, whatNext: string[]): void {
   if (replayed.length === 0) io.stdout.write('no dead letter was moved back to pending\n');
   else {
     io.stdout.write(`moved ${replayed.length} dead letter(s) back to pending (ids ${replayed.map((l) => l.id).join(', ')}).\n`);
-    for (const line of whatNext()) io.stdout.write(line);
+    for (const line of whatNext) io.stdout.write(line);
   }
   for (const { letter, why } of skipped) io.stdout.write(`skipped ${letter.id} (${letter.reason}, ${letter.referenceId}): ${why}\n`);
 }

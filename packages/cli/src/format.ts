@@ -1,4 +1,4 @@
-import type { DeadLetter, StoreStatus } from './store-file.js';
+import type { DeadLetter } from './outbox.js';
 
 /**
  * `3h 2m`, `4m 10s`, `12s`, `850ms`: the two largest units of a duration.
@@ -20,25 +20,20 @@ export function formatAge(ms: number): string {
   return parts.filter((p) => !p.startsWith('0')).join(' ') || '0s';
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /**
- * The `status` report, one fact per line.
+ * An epoch-ms time as ISO 8601.
  *
  * @example
- * process.stdout.write(formatStatus(file.status(), Date.now()));
+ * iso(0); // '1970-01-01T00:00:00.000Z'
  */
-export function formatStatus(status: StoreStatus, now: number): string {
-  return alignFacts([
-    ['store', status.path],
-    ...pendingFacts(status, now, 'due now (sent as soon as a Meter runs on this file)'),
-    ...meterFacts(status.byMeter),
-    deadLetterFact(status.deadLetters),
-    ['open by', formatOwner(status.openBy)],
-  ]);
-}
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The pending part of a status, SQLite file or Postgres outbox alike. */
+/**
+ * The pending part of a status, SQLite file or Postgres outbox alike.
+ *
+ * @example
+ * const summary: PendingSummary = { pending: 0, pendingBytes: 0, oldestPendingAcceptedAt: null, nextDueAt: null };
+ */
 export interface PendingSummary {
   pending: number;
   pendingBytes: number;
@@ -99,19 +94,11 @@ export function alignFacts(lines: Array<[string, string]>): string {
   return lines.map(([label, value]) => `${label.padEnd(width)}${value}\n`).join('');
 }
 
-function formatOwner(owner: StoreStatus['openBy']): string {
-  if (!owner) return 'nobody (closed cleanly)';
-  const who = `pid ${owner.pid} on ${owner.host} since ${iso(owner.since)}`;
-  if (owner.running === true) return `${who} (running)`;
-  if (owner.running === 'unknown') return `${who} (another host: cannot tell whether it still runs)`;
-  return `${who} (no longer running: it stopped without closing the store; the next Meter on this file resends what was in flight)`;
-}
-
 /**
  * Dead letters as an aligned table.
  *
  * @example
- * process.stdout.write(formatDeadLetters(file.deadLetters()));
+ * process.stdout.write(formatDeadLetters(await outbox.deadLetters({})));
  */
 export function formatDeadLetters(letters: DeadLetter[]): string {
   if (letters.length === 0) return 'no dead letters\n';
@@ -131,7 +118,7 @@ function describeError(error: DeadLetter['error']): string {
  * One dead letter as a JSONL line: ISO times, the body parsed.
  *
  * @example
- * for (const letter of file.deadLetters()) out.write(deadLetterJsonLine(letter));
+ * for (const letter of await outbox.deadLetters({})) out.write(deadLetterJsonLine(letter));
  */
 export function deadLetterJsonLine(letter: DeadLetter): string {
   let body: unknown = letter.body;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// pacspace-metering: inspect and repair the outbox of a PacSpace Meter (a SQLite file, or the
-// shared Postgres outbox with --postgres). See --help.
+// pacspace-metering: inspect and repair the outbox of a PacSpace Meter (a SQLite file with
+// --sqlite, the shared Postgres outbox with --postgres). See --help.
 // Node 22 flags node:sqlite as experimental with a warning on every load; in this command's own
 // output that line is noise (the store's use of it is tested), so only that warning is dropped.
 const emitWarning = process.emitWarning;
@@ -14,7 +14,9 @@ const fail = (err) => {
   process.exitCode = 1;
 };
 try {
-  Promise.resolve(require('../dist/cjs/cli.js').runCli(process.argv.slice(2))).then((code) => {
+  // The store packages are looked for in the app's directory first, then next to this command.
+  const io = { stdout: process.stdout, stderr: process.stderr, searchFrom: [process.cwd(), __dirname] };
+  require('../dist/cjs/cli.js').runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   }, fail);
 } catch (err) {
