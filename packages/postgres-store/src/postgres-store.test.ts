@@ -150,10 +150,10 @@ describe('leases', () => {
       expect(await leaseAll(survivor, 100)).toEqual([]);
       holder.child.kill('SIGKILL');
       await holder.exited;
-      const taken = await waitFor('the dead instance\'s rows', async () => {
+      const taken = (await waitFor('the dead instance\'s rows', async () => {
         const got = await leaseAll(survivor, 100);
         return got.length > 0 ? got : undefined;
-      });
+      }))!;
       expect(taken.map((d) => d.referenceId).sort()).toEqual([...referenceIds].sort());
       for (const item of taken) expect(JSON.parse(item.body)).toMatchObject({ referenceId: item.referenceId, delta: -1 });
       const rows = await pool.query(`SELECT DISTINCT lease_owner FROM ${schema}.outbox WHERE reference_id = ANY($1)`, [referenceIds]);
