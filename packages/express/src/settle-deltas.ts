@@ -19,7 +19,7 @@ export function settleDeltas(
   state: object,
   result: unknown,
   idFailure: DeltaValidationError | undefined,
-): Promise<unknown> | undefined {
+): Promise<boolean> | undefined {
   const customerId = customerIdOf(resolveField('customerId', config.customerId, req, res, result));
   const deltas = resolveField('deltas', config.deltas!, req, res, result);
   const metadata = mergeMetadata(req, config.metadata === undefined ? undefined : resolveField('metadata', config.metadata, req, res, result));
@@ -34,5 +34,5 @@ export function settleDeltas(
   const fresh = typeof customerId === 'string' ? (deltas as UsageDelta[]).filter((d) => claimOnce(state, claimKey(meter.scope, d.reason, customerId))) : (deltas as UsageDelta[]);
   const results = enqueueUsage(meter, { customerId: customerId as string, requestId, deltas: fresh, metadata: metadata as Record<string, unknown> });
   const committed = results.map((r) => (r as { committed?: Promise<boolean> }).committed).filter((c) => c !== undefined);
-  return committed.length === 0 ? undefined : Promise.all(committed);
+  return committed.length === 0 ? undefined : Promise.all(committed).then((all) => all.every(Boolean));
 }
