@@ -38,8 +38,8 @@ export interface StreamCounter {
  * `{scope}:{reason}:{customerId}:{requestId}` (the request's billing id, see
  * {@link billingRequestId}), with `metadata.stream` `'ended'` (the handler ended it) or
  * `'aborted'` (the client went away first: what was sent is billed). Nothing is billed when the
- * response's headers were never sent (the handler failed before sending anything), nor for a
- * reason with 0 units. Works with or without `meterRequests` on the route; when both
+ * handler failed before streaming (no headers sent, or an error status: a 4xx/5xx answer), nor for
+ * a reason with 0 units. Works with or without `meterRequests` on the route; when both
  * bill, use different reasons.
  *
  * @example
@@ -61,8 +61,9 @@ export function meterStream(meter: Meter, req: Request, res: Response, options: 
   const metadata = { ...(route === undefined ? {} : { route }), method: req.method, ...options.metadata };
   const usage: StreamUsage = createStreamUsage(meter, { customerId: customerId as string, requestId, metadata, deltaOf: options.deltaOf });
   res.on('close', () => {
-    // Nothing left the server (the handler failed first): nothing to bill, nothing lost.
-    if (!res.headersSent) return usage.cancel();
+    // Nothing left the server, or only an error answer (the handler failed before streaming):
+    // nothing to bill, nothing lost. A stream cut after a success status keeps what it sent.
+    if (!res.headersSent || res.statusCode >= 400) return usage.cancel();
     if (customerId === NOTHING_TO_BILL) {
       usage.cancel();
       return void skipped(meter, 'nothing_to_bill', { requestId });
