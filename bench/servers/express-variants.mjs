@@ -38,6 +38,11 @@ export const expressVariants = {
   'express + meterRequests (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests (no network)': () => [meterRequests(inProcessMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests, two deltas per call (no network)': () => [meterRequests(inProcessMeter(), { customerId, deltas: () => TWO_DELTAS })],
+  'express + meterRequests, two deltas per call (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, deltas: () => TWO_DELTAS })],
+  'express + two meterRequests, one delta each (no network)': () => {
+    const meter = inProcessMeter();
+    return [meterRequests(meter, { customerId, reason: 'input_tokens', delta: -3 }), meterRequests(meter, { customerId, reason: 'output_tokens', delta: -5 })];
+  },
   'express SSE 10 events': () => [sse(10)],
   'express SSE 10 events + meterStream (no network)': () => [sse(10, inProcessMeter())],
   'express SSE 50 events': () => [sse(50)],
