@@ -58,7 +58,9 @@ export function meterStream(meter: Meter, req: Request, res: Response, options: 
   const requestId = billingRequestId(req, res);
   const customerId = customerIdOf(options.customerId);
   const route = routePattern(req);
-  const metadata = { ...(route === undefined ? {} : { route }), method: req.method, ...options.metadata };
+  // Built in one shape (no spreads of optional parts): one is made per streamed response.
+  const base: Record<string, unknown> = route === undefined ? { method: req.method } : { route, method: req.method };
+  const metadata = options.metadata === undefined ? base : { ...base, ...options.metadata };
   const usage: StreamUsage = createStreamUsage(meter, { customerId: customerId as string, requestId, metadata, deltaOf: options.deltaOf });
   res.on('close', () => {
     // Nothing left the server, or only an error answer (the handler failed before streaming):
@@ -71,10 +73,6 @@ export function meterStream(meter: Meter, req: Request, res: Response, options: 
     if (responseFinished(res)) usage.end();
     else usage.abort();
   });
-  return {
-    add: (reason, units) => usage.add(reason, units),
-    get units() {
-      return usage.units;
-    },
-  };
+  // The stream's meter itself (a class instance): end/abort stay with the response's close.
+  return usage;
 }
