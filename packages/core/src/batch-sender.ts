@@ -1,4 +1,4 @@
-import type { Batch } from './batch.js';
+import type { FrozenBatch } from './batch.js';
 import { verdictFromAnswer, verdictFromError, type BatchVerdict } from './batch-verdict.js';
 import { classifyAnswer, classifyResult } from './classify.js';
 import type { BalanceClient, BatchDelta, PacSpaceClient } from './client.js';
@@ -20,7 +20,7 @@ export const BATCH_PATH = '/api/v1/balance/delta/batch';
  */
 export interface BatchSender {
   /** Sends one batch. Never rejects: every failure becomes a {@link BatchVerdict}. */
-  send(batch: Batch): Promise<BatchVerdict>;
+  send(batch: FrozenBatch): Promise<BatchVerdict>;
   /** Gives up on the SDK-shaped client's attempts under way (they end as timed out); the built-in client's sockets are closed by its owner. */
   abandon(): void;
 }
@@ -58,7 +58,7 @@ export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient
     });
   }
 
-  async function sendOnce(batch: Batch): Promise<BatchVerdict> {
+  async function sendOnce(batch: FrozenBatch): Promise<BatchVerdict> {
     const single = batch.mode === 'single';
     if (builtIn) {
       const answer = await builtIn.post(single ? DELTA_PATH : BATCH_PATH, batch.body, batch.key, attemptTimeoutMs);

@@ -1,7 +1,7 @@
 import { mapBatchAnswer, type ItemOutcome } from './batch-result.js';
 import { classifyError, type Verdict } from './classify.js';
 import { PacSpaceApiError } from './errors.js';
-import type { Batch } from './batch.js';
+import type { FrozenBatch } from './batch.js';
 
 /**
  * What one request meant for the batch it carried.
@@ -40,7 +40,7 @@ const NO_BATCH_ENDPOINT = new Set([404, 405, 501]);
  * @example
  * verdictFromAnswer(batch, undefined, { totalQueued: 1, results: [{ index: 0, status: 'QUEUED' }] }, 201);
  */
-export function verdictFromAnswer(batch: Batch, single: Verdict | undefined, answer: unknown, status: number): BatchVerdict {
+export function verdictFromAnswer(batch: FrozenBatch, single: Verdict | undefined, answer: unknown, status: number): BatchVerdict {
   if (single !== undefined) {
     if (single.kind === 'delivered') return { kind: 'answered', items: [{ kind: 'delivered', replayed: single.deduplicated, receipt: single.receipt }], status };
     if (single.kind === 'retry') return single;
@@ -58,7 +58,7 @@ export function verdictFromAnswer(batch: Batch, single: Verdict | undefined, ans
  * @example
  * verdictFromError(batch, new PacSpaceApiError('too large', { status: 413, code: 'PAYLOAD_TOO_LARGE' })); // -> { kind: 'halve', ... }
  */
-export function verdictFromError(batch: Batch, error: unknown): BatchVerdict {
+export function verdictFromError(batch: FrozenBatch, error: unknown): BatchVerdict {
   const verdict = classifyError(error);
   if (verdict.kind === 'retry') return verdict;
   if (verdict.kind === 'delivered') throw new Error('unreachable: classifyError never answers delivered');

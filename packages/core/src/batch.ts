@@ -5,6 +5,21 @@ import type { QueuedDelta } from './store.js';
 export type DeliveryMode = 'batch' | 'single';
 
 /**
+ * What the sender needs of a batch: a request delta {@link Batch} of the Meter, or a chunk of a
+ * periodic window (frozen with its own key). Either way: the endpoint (`mode`), the Idempotency-Key,
+ * the body bytes, and the members' frozen bodies (parsed back for an SDK-shaped client).
+ *
+ * @example
+ * const frozen: FrozenBatch = { mode: 'batch', key: 'billing:periodic:batch:20250301T130000Z.3600s:r0.1of1', body, members: items.map((item) => ({ body: JSON.stringify(item) })) };
+ */
+export interface FrozenBatch {
+  readonly mode: DeliveryMode;
+  readonly key: string;
+  readonly body: string;
+  readonly members: readonly { readonly body: string }[];
+}
+
+/**
  * One request's worth of deltas, frozen when it is formed: the same members in the same order, the
  * same body and the same Idempotency-Key on every resend after a transient failure. A batch is only
  * ever re-formed (new members, so a new key) when some of its members must go their own way:

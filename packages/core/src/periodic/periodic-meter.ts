@@ -5,7 +5,8 @@ import { MeteringConfigError, MeteringError, PacSpaceApiError } from '../errors.
 import { resolveLogger } from '../logger.js';
 import type { DrainReport } from '../stats.js';
 import { requestCheckpoint, type CheckpointReceipt } from '../checkpoint.js';
-import { deliverWindow, type DeliveryContext, type DeliveryOutcome } from './deliver-window.js';
+import { createBatchSender } from '../batch-sender.js';
+import { deliverWindow, type WindowDeliveryContext, type DeliveryOutcome } from './deliver-window.js';
 import { callHook } from './hooks.js';
 import { assertPeriod, periodBounds, periodOf, windowContaining, windowFrom, windowKey, type TimeWindow } from './interval.js';
 import {
@@ -127,6 +128,9 @@ export function createPeriodicMeter(options: PeriodicMeterOptions): PeriodicMete
   const config = resolvePeriodicConfig(options);
   const client: BalanceClient = options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: 2 });
   const ownClient = options.client === undefined;
+  // The Meter's own sender: a window's requests, deadlines and verdicts are those of request deltas.
+  const sender = createBatchSender(client, isBuiltInClient(client) ? client : undefined, config.attemptTimeoutMs);
+  const mode = typeof client.balance.emitBatch === 'function' ? 'batch' : 'single';
   const store: PeriodicStateStore = options.stateStore ?? createJsonFileStateStore(config.statePath!);
   const storeOption = options.stateStore === undefined ? 'statePath' : 'stateStore';
   const logger = resolveLogger(options.logger);
@@ -323,13 +327,13 @@ export function createPeriodicMeter(options: PeriodicMeterOptions): PeriodicMete
     return { ...draft, nextStart: new Date(s.nextStart) };
   }
 
-  function deliveryContext(s: PeriodicState, window: TimeWindow, keepAlive: boolean): DeliveryContext {
+  function deliveryContext(s: PeriodicState, window: TimeWindow, keepAlive: boolean): WindowDeliveryContext {
     return {
-      client,
+      sender,
+      mode,
       scope: config.scope,
       name: config.name,
       maxBatchSize: config.maxBatchSize,
-      attemptTimeoutMs: config.attemptTimeoutMs,
       policy,
       random,
       keepAlive,
