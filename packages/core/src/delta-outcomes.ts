@@ -11,6 +11,7 @@ import type { Pauses } from './pauses.js';
 import type { Counters } from './stats.js';
 import type { MeterStore, QueuedDelta } from './store.js';
 import type { UsageTap } from './balance/unsettled-usage.js';
+import { reportDrop } from './drop-report.js';
 
 /** What {@link DeltaOutcomes} needs from the Meter. */
 export interface OutcomeContext {
@@ -169,18 +170,21 @@ export class DeltaOutcomes {
     // A code from upstream can be anything (a proxy's sentence, customer ids): counted by known code only.
     const code = errorCodeLabel((cause as MeteringError).code ?? 'UNKNOWN');
     if (reason !== 'shutdown') counters.failed[code] = (counters.failed[code] ?? 0) + 1;
-    counters.dropped[reason] = (counters.dropped[reason] ?? 0) + 1;
     const mayBeRecorded = this.unconfirmed.has(item);
     // A balance gate keeps counting one PacSpace may have recorded (as a delivery with no receipt); the others were never billed.
     if (mayBeRecorded) this.ctx.usage.tracker?.delivered(item.referenceId, undefined, this.ctx.now());
     else this.ctx.usage.tracker?.settle(item.referenceId);
-    const level = reason === 'integrity' || reason === 'unauthorized' ? 'error' : 'warn';
     const message = LOST_MESSAGES[reason] ?? `pacspace-metering: delta not delivered (${reason})`;
     const fields = { referenceId: item.referenceId, customerId: item.customerId, reason, attempts: item.attempts, err: cause };
-    events.logger[level](mayBeRecorded ? { ...fields, mayBeRecorded } : fields, mayBeRecorded ? `${message}; PacSpace may have recorded it: a request that carried it ended without an answer` : message);
     const dropped = { reason, referenceId: item.referenceId, customerId: item.customerId, delta: item.fields.delta, attempts: item.attempts, error: cause };
-    events.hook('onDrop', mayBeRecorded ? { ...dropped, mayBeRecorded: true as const } : dropped);
-    events.error(cause, { stage: 'delivery', referenceId: item.referenceId, customerId: item.customerId });
+    reportDrop(counters, events, {
+      event: mayBeRecorded ? { ...dropped, mayBeRecorded: true as const } : dropped,
+      count: 1,
+      level: reason === 'integrity' || reason === 'unauthorized' ? 'error' : 'warn',
+      message: mayBeRecorded ? `${message}; PacSpace may have recorded it: a request that carried it ended without an answer` : message,
+      logFields: mayBeRecorded ? { ...fields, mayBeRecorded } : fields,
+      errorStage: { stage: 'delivery', referenceId: item.referenceId, customerId: item.customerId },
+    });
     if (this.waiters.size === 0) return;
     const droppedError = new DeltaDroppedError(reason, `delta ${item.referenceId} was not delivered (${reason}): ${cause.message}`, { cause });
     this.settleWaiters(item.referenceId, (w) => w.reject(reason === 'rejected' || reason === 'integrity' || reason === 'unauthorized' ? cause : droppedError));

@@ -7,6 +7,7 @@ import type { OverflowSum, OverflowSums } from './overflow-sums.js';
 import { totalOf } from './running-sum.js';
 import { copyCounters, newCounters, sum, type CloseReport, type Counters, type DrainReport } from './stats.js';
 import type { MeterStore } from './store.js';
+import { reportDrop } from './drop-report.js';
 
 /** The Meter's lifecycle flags, shared by its units. */
 export interface MeterLifecycle {
@@ -154,10 +155,14 @@ export class Drain {
 
   private reportLostSum(overflowSum: OverflowSum): void {
     const { counters, events } = this.ctx;
-    counters.dropped.shutdown = (counters.dropped.shutdown ?? 0) + overflowSum.deltas;
     const error = new DeltaDroppedError('shutdown', `close() timed out before the overflow sum ${overflowSum.referenceId} of ${overflowSum.deltas} delta(s) was queued`);
-    events.logger.warn({ referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, deltas: overflowSum.deltas }, 'pacspace-metering: overflow sum not delivered (shutdown)');
-    events.hook('onDrop', { reason: 'shutdown', referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, delta: totalOf(overflowSum), attempts: 0, error });
+    reportDrop(counters, events, {
+      event: { reason: 'shutdown', referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, delta: totalOf(overflowSum), attempts: 0, error },
+      count: overflowSum.deltas,
+      level: 'warn',
+      message: 'pacspace-metering: overflow sum not delivered (shutdown)',
+      logFields: { referenceId: overflowSum.referenceId, customerId: overflowSum.customerId, deltas: overflowSum.deltas },
+    });
   }
 
   private reportSince(start: Counters, timedOut: boolean): DrainReport {
