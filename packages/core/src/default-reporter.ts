@@ -1,4 +1,4 @@
-import type { MeteringLogger } from './logger.js';
+import type { MeteringLogger } from './metering-logger.js';
 import { processWarning } from './process-warning.js';
 
 /** How often the same kind of problem is written out again, at most. */

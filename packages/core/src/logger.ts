@@ -1,11 +1,6 @@
 import { createDefaultReporter } from './default-reporter.js';
-/** A pino-compatible logger: `logger.warn({ referenceId }, 'message')`. Pino, bunyan-style and console-like loggers fit. */
-export interface MeteringLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import type { MeteringLogger } from './metering-logger.js';
+export type { MeteringLogger } from './metering-logger.js';
 
 const noop = (): void => undefined;
 
