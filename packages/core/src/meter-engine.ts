@@ -1,5 +1,5 @@
 import type { UsageTap } from './balance/unsettled-usage.js';
-import { createBatchSender } from './batch-sender.js';
+import { createBatchSender, type BatchSender } from './batch-sender.js';
 import type { BalanceClient, PacSpaceClient } from './client.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import { DeltaOutcomes } from './delta-outcomes.js';
@@ -31,6 +31,8 @@ export interface EngineParts {
   events: MeterEvents;
   now: () => number;
   random: () => number;
+  /** The edge where requests leave: by default {@link createBatchSender} over `client`; a unit test's fake sender. */
+  sender?: BatchSender;
 }
 
 /**
@@ -70,7 +72,7 @@ export class MeterEngine {
     const outcomes = this.outcomes;
     // Batches need the batch endpoint: the built-in client has it, an SDK-shaped client may not.
     const mode = config.delivery === 'single' || (!builtIn && typeof client.balance.emitBatch !== 'function') ? 'single' : 'batch';
-    const sender = createBatchSender(client, builtIn, config.attemptTimeoutMs);
+    const sender = parts.sender ?? createBatchSender(client, builtIn, config.attemptTimeoutMs);
     this.loop = new DeliveryLoop({ config, store, counters, events, pauses, outcomes, policy, now, random, mode, sender, urgent: () => this.urgent(), settled: () => this.settled() });
     const loop = this.loop;
     this.intake = createIntake({ config, store, identity, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
