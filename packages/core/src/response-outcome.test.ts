@@ -12,12 +12,18 @@ async function serve(handler: http.RequestListener): Promise<{ url: string; clos
 describe('onResponseDone', () => {
   it('reports finished once a response is fully written', async () => {
     const outcomes: ResponseOutcome[] = [];
+    let reported!: () => void;
+    const firstReport = new Promise<void>((resolve) => (reported = resolve));
     const app = await serve((_req, res) => {
-      onResponseDone(res, (o) => outcomes.push(o));
+      onResponseDone(res, (o) => {
+        outcomes.push(o);
+        reported();
+      });
       res.end('ok');
     });
     expect(await (await fetch(app.url)).text()).toBe('ok');
-    await new Promise((r) => setTimeout(r, 20));
+    await firstReport;
+    // Closing ends the socket too: a second report (say, 'aborted' on close) would land here.
     await app.close();
     expect(outcomes).toEqual(['finished']);
   });
