@@ -3,7 +3,7 @@ import { verdictFromAnswer, verdictFromError, type BatchVerdict } from './batch-
 import { classifyAnswer, classifyResult } from './classify.js';
 import type { BalanceClient, BatchDelta, PacSpaceClient } from './client.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { PacSpaceApiError } from './errors.js';
+import { withDeadline } from './deadline.js';
 import type { DeltaFields } from './validation.js';
 
 /** The single-delta endpoint. */
@@ -39,25 +39,6 @@ export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient
   /** One timer for every SDK attempt's deadline (the built-in client keeps its own per socket). */
   let deadlines: DeadlineQueue | undefined;
 
-  function withSdkDeadline(call: () => Promise<unknown>, path: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const deadline = (deadlines ??= new DeadlineQueue(attemptTimeoutMs)).add(() =>
-        reject(new PacSpaceApiError(`PacSpace did not answer within ${attemptTimeoutMs} ms`, { status: 0, code: 'TIMEOUT', requestPath: path })),
-      );
-      const settle = (done: () => void) => {
-        deadline.cancel();
-        done();
-      };
-      let sent: Promise<unknown>;
-      try {
-        sent = Promise.resolve(call());
-      } catch (err) {
-        sent = Promise.reject(err);
-      }
-      sent.then((value) => settle(() => resolve(value)), (err) => settle(() => reject(err)));
-    });
-  }
-
   async function sendOnce(batch: FrozenBatch): Promise<BatchVerdict> {
     const single = batch.mode === 'single';
     if (builtIn) {
@@ -68,14 +49,16 @@ export function createBatchSender(client: BalanceClient, builtIn: PacSpaceClient
     }
     if (single) {
       const frozen = JSON.parse(batch.body) as DeltaFields;
-      const result = await withSdkDeadline(
+      const result = await withDeadline(
         () => client.balance.emit(frozen.customerId, frozen.delta, frozen.reason, { referenceId: frozen.referenceId, idempotencyKey: batch.key, metadata: frozen.metadata, ...(frozen.adjusts ? { adjusts: frozen.adjusts } : {}) }),
+        attemptTimeoutMs,
         DELTA_PATH,
+        (deadlines ??= new DeadlineQueue(attemptTimeoutMs)),
       );
       return verdictFromAnswer(batch, classifyResult(result), undefined, 0);
     }
     const deltas = batch.members.map((member) => JSON.parse(member.body) as BatchDelta);
-    const result = await withSdkDeadline(() => client.balance.emitBatch!(deltas, { idempotencyKey: batch.key }), BATCH_PATH);
+    const result = await withDeadline(() => client.balance.emitBatch!(deltas, { idempotencyKey: batch.key }), attemptTimeoutMs, BATCH_PATH, (deadlines ??= new DeadlineQueue(attemptTimeoutMs)));
     return verdictFromAnswer(batch, undefined, result, 0);
   }
 

@@ -4,7 +4,8 @@ import { MeteringError } from './errors.js';
 import { assertCustomerId } from './validation.js';
 import { assertPeriod } from './periodic/interval.js';
 import { checkpointKey } from './periodic/keys.js';
-import { callWithRetry, withDeadline, type RetryPolicy } from './retry.js';
+import { withDeadline } from './deadline.js';
+import { callWithRetry, type RetryPolicy } from './retry.js';
 
 /**
  * Options of `meter.checkpoint(customerId?, options)`.
@@ -78,7 +79,7 @@ export async function requestCheckpoint(request: CheckpointRequest): Promise<Che
   if (typeof checkpoint !== 'function') throw new MeteringError('UNSUPPORTED', 'the client has no balance.checkpoint(customerId, options); pass the built-in client (apiKey/baseUrl) or an SDK client that has it');
   const idempotencyKey = checkpointKey({ scope: request.scope, period, customerId });
   const { value, attempts } = await callWithRetry(
-    () => withDeadline(checkpoint.call(client.balance, customerId, { period, idempotencyKey }), request.attemptTimeoutMs, CHECKPOINT_PATH),
+    () => withDeadline(() => checkpoint.call(client.balance, customerId, { period, idempotencyKey }), request.attemptTimeoutMs, CHECKPOINT_PATH),
     { policy: request.policy, random: request.random, interpret: classifyResult, keepAlive: request.keepAlive, signal: request.signal, onRetry: request.onRetry },
   );
   const receipt = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};

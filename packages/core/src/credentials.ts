@@ -1,6 +1,6 @@
 import type { BalanceClient } from './client.js';
 import { MeteringError, PacSpaceApiError } from './errors.js';
-import { withDeadline } from './retry.js';
+import { withDeadline } from './deadline.js';
 
 /** What a successful {@link verifyCredentials} resolves to. */
 export interface CredentialsCheck {
@@ -28,7 +28,7 @@ export async function verifyCredentials(client: BalanceClient, timeoutMs: number
   if (typeof derive !== 'function') throw new MeteringError('UNSUPPORTED', 'the client has no balance.derive(customerId, options) to check the key with; pass the built-in client (apiKey/baseUrl) or an SDK client that has it');
   const started = Date.now();
   try {
-    await withDeadline(derive.call(client.balance, PROBE_CUSTOMER, { limit: 1 }), timeoutMs, '/api/v1/balance/derive');
+    await withDeadline(() => derive.call(client.balance, PROBE_CUSTOMER, { limit: 1 }), timeoutMs, '/api/v1/balance/derive');
   } catch (err) {
     const { status, pacspaceEnvelope } = err as Partial<PacSpaceApiError>;
     // Not PacSpace's answer (an HTML page): the baseUrl or a proxy between is wrong, whatever the status.

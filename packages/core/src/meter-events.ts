@@ -1,4 +1,5 @@
 import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
+import { callHook } from './hook-guard.js';
 import { silentLogger, type MeteringLogger } from './logger.js';
 import type { MeterOptions } from './options.js';
 
@@ -36,19 +37,9 @@ export interface MeterEvents {
 export function createMeterEvents(options: MeterOptions, logger: MeteringLogger): MeterEvents {
   // Debug lines go somewhere only with a logger of the user's (the default reporter drops them).
   const logs = options.logger !== undefined && logger !== silentLogger;
-  function hookFailed(name: string, err: unknown): void {
-    logger.error({ err, hook: name }, `pacspace-metering: the ${name} hook threw`);
-    error(err instanceof Error ? err : new Error(String(err)), { stage: 'hook' });
-  }
-
   function error(err: Error, context: ErrorContext): void {
-    if (!options.onError) return;
-    try {
-      const returned = options.onError(err, context) as unknown;
-      if (isThenable(returned)) returned.then(undefined, (thrown) => logger.error({ err: thrown }, 'pacspace-metering: the onError hook threw'));
-    } catch (thrown) {
-      logger.error({ err: thrown }, 'pacspace-metering: the onError hook threw');
-    }
+    const { onError } = options;
+    if (onError) callHook((e: Error) => onError(e, context), err, 'onError', logger);
   }
 
   return {
@@ -57,18 +48,8 @@ export function createMeterEvents(options: MeterOptions, logger: MeteringLogger)
     has: (name) => options[name] !== undefined,
     hook(name, event) {
       const hook = options[name] as ((e: typeof event) => unknown) | undefined;
-      if (!hook) return;
-      try {
-        const returned = hook(event);
-        if (isThenable(returned)) returned.then(undefined, (err) => hookFailed(name, err));
-      } catch (err) {
-        hookFailed(name, err);
-      }
+      if (hook) callHook(hook, event, name, logger, (err) => error(err, { stage: 'hook' }));
     },
     error,
   };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -1,6 +1,5 @@
 import { retryDelay, type BackoffPolicy } from './backoff.js';
 import { classifyError, type Verdict } from './classify.js';
-import { PacSpaceApiError } from './errors.js';
 
 /**
  * How a periodic job or a one-off call (checkpoint, derive) retries transient failures.
@@ -54,31 +53,6 @@ export function sleep(ms: number, options: { keepAlive?: boolean; signal?: Abort
     const timer = setTimeout(done, ms);
     if (!options.keepAlive) timer.unref?.();
     signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/**
- * Resolves or rejects like `promise`, or rejects with a `TIMEOUT` {@link PacSpaceApiError} after
- * `ms`: the per-attempt deadline for SDK-shaped clients, which have their own timeouts we cannot see.
- *
- * @example
- * await withDeadline(client.balance.emitBatch(items, { idempotencyKey }), 30_000, '/api/v1/balance/delta/batch');
- */
-export function withDeadline<T>(promise: Promise<T> | T, ms: number, requestPath: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new PacSpaceApiError(`PacSpace did not answer within ${ms} ms`, { status: 0, code: 'TIMEOUT', requestPath })), ms);
-    // The request itself (its socket) keeps the process alive while it is in flight; the deadline need not.
-    timer.unref?.();
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
   });
 }
 

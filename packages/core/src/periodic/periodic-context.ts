@@ -3,7 +3,7 @@ import type { DeliveryMode } from '../batch.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from '../client.js';
 import { resolveLogger, type MeteringLogger } from '../logger.js';
 import type { RetryPolicy } from '../retry.js';
-import { callHook } from './hooks.js';
+import { callHook } from '../hook-guard.js';
 import { resolvePeriodicConfig, type PeriodicConfig, type PeriodicMeterOptions } from './periodic-options.js';
 
 /** Where an error reported to `onError` came from. */

@@ -1,6 +1,7 @@
-import type { MeteringLogger } from '../logger.js';
+import type { MeteringLogger } from './metering-logger.js';
 
 /**
+ * The one hook guard (the Meter's events and the periodic meter both call user code through it).
  * Calls a user hook so that it can never break the caller: a throw, or a rejected promise it
  * returns, is logged and handed to `onError` (itself guarded). Returns nothing, leaves nothing
  * unhandled.
