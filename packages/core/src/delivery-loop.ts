@@ -1,9 +1,9 @@
-import { retryDelay, type BackoffPolicy } from './backoff.js';
 import { formBatch, halves, type Batch, type DeliveryMode } from './batch.js';
 import type { BatchSender } from './batch-sender.js';
 import { holdUnconfirmed, type BatchVerdict } from './batch-verdict.js';
 import type { DeltaOutcomes } from './delta-outcomes.js';
 import { DeliveryModeSwitch } from './delivery-mode.js';
+import type { DeliveryRetry } from './delivery-retry.js';
 import { DeltaDroppedError, MeteringError, type PacSpaceApiError } from './errors.js';
 import type { MeterEvents } from './meter-events.js';
 import { MinHeap } from './min-heap.js';
@@ -21,9 +21,8 @@ export interface DeliveryContext {
   pauses: Pauses;
   outcomes: DeltaOutcomes;
   sender: BatchSender;
-  policy: BackoffPolicy;
+  retry: DeliveryRetry;
   now: () => number;
-  random: () => number;
   mode: DeliveryMode;
   /** True while a flush, close or `emit()` waits: send without lingering, and keep the process alive. */
   urgent(): boolean;
@@ -246,31 +245,31 @@ export class DeliveryLoop {
    * each item by its referenceId; see `form`).
    */
   private retryBatch(batch: Batch, verdict: BatchVerdict & { kind: 'retry' }): void {
-    const { outcomes, pauses } = this.ctx;
+    const { outcomes, pauses, retry } = this.ctx;
     const at = this.ctx.now();
     batch.unconfirmed = true;
     for (const member of batch.members) outcomes.markUnconfirmed(member, batch.mode);
     if ((verdict.error as Partial<PacSpaceApiError>).pacspaceEnvelope === false) {
       this.ctx.events.logger.warn({ status: (verdict.error as PacSpaceApiError).status, err: verdict.error }, "pacspace-metering: an answer that is not PacSpace's (from a proxy, load balancer or firewall between?); retrying it");
     }
-    const hint = outcomes.clampHint(verdict.retryAfterMs);
+    const hint = retry.clampHint(verdict.retryAfterMs);
     const pending = verdict.error instanceof MeteringError && verdict.error.code === 'IDEMPOTENCY_PENDING';
     pauses.failed(at, hint, verdict.pause === 'meter', pending);
     const paused = typeof verdict.pause === 'object' ? verdict.pause.customerId : undefined;
-    if (paused !== undefined) pauses.pauseCustomer(paused, at + (hint ?? retryDelay(batch.sends, this.ctx.policy, this.ctx.random)));
+    if (paused !== undefined) pauses.pauseCustomer(paused, at + retry.pauseMs(batch.sends, hint));
     if (this.stopped) {
       // A close ran out of time with this request under way: it was abandoned, not answered.
       const error = new DeltaDroppedError('shutdown', 'close() timed out while this delta was in a request under way; PacSpace may or may not have recorded it', { cause: verdict.error });
       for (const member of batch.members) outcomes.giveUp(member, 'shutdown', error);
       return;
     }
-    const dissolve = (paused !== undefined && batch.members.length > 1) || batch.members.some((m) => outcomes.expiredReason(m, at) !== undefined);
+    const dissolve = (paused !== undefined && batch.members.length > 1) || batch.members.some((m) => retry.expiredReason(m, at) !== undefined);
     if (dissolve) {
       for (const member of batch.members) outcomes.retryLater(member, verdict.error, member.customerId === paused ? hint : undefined);
       return;
     }
-    const deadline = Math.min(...batch.members.map((m) => m.acceptedAt + this.ctx.config.maxRetryElapsedMs));
-    const delayMs = Math.min(retryDelay(batch.sends, this.ctx.policy, this.ctx.random, hint), deadline - at);
+    const deadline = Math.min(...batch.members.map((m) => retry.deadlineOf(m)));
+    const delayMs = retry.delayMs(batch.sends, hint, deadline, at);
     batch.dueAt = at + delayMs;
     this.retrying.push(batch);
     this.reportBatchRetry(batch, verdict.error, delayMs);

@@ -1,5 +1,5 @@
-import { retryDelay, type BackoffPolicy } from './backoff.js';
 import type { DeliveryMode } from './batch.js';
+import type { DeliveryRetry } from './delivery-retry.js';
 import type { ItemOutcome } from './batch-result.js';
 import { errorCodeLabel } from './error-codes.js';
 import { DeltaDroppedError, PacSpaceApiError, type MeteringError } from './errors.js';
@@ -20,9 +20,8 @@ export interface OutcomeContext {
   counters: Counters;
   events: MeterEvents;
   pauses: Pauses;
-  policy: BackoffPolicy;
+  retry: DeliveryRetry;
   now: () => number;
-  random: () => number;
   /** True once a timed-out `close()` stopped delivery. */
   stopped(): boolean;
   /** Hears of each settled delta once a balance gate asked for it. */
@@ -86,7 +85,7 @@ export class DeltaOutcomes {
     });
     if (outcome.kind === 'permanent') return this.giveUp(item, outcome.integrity ? 'integrity' : 'rejected', error);
     if (outcome.code === 'CADENCE_LIMIT') {
-      this.ctx.pauses.pauseCustomer(item.customerId, this.ctx.now() + (this.clampHint(retryAfterMs) ?? retryDelay(item.attempts, this.ctx.policy, this.ctx.random)));
+      this.ctx.pauses.pauseCustomer(item.customerId, this.ctx.now() + this.ctx.retry.pauseMs(item.attempts, retryAfterMs));
     }
     this.retryLater(item, error, retryAfterMs);
   }
@@ -112,11 +111,11 @@ export class DeltaOutcomes {
    * or its attempts or time ran out.
    */
   retryLater(item: QueuedDelta, error: Error, hintMs: number | undefined): void {
-    const { config, store, counters, events } = this.ctx;
+    const { store, counters, events, retry } = this.ctx;
     const at = this.ctx.now();
-    const expired = this.ctx.stopped() ? 'shutdown' : this.expiredReason(item, at);
+    const expired = this.ctx.stopped() ? 'shutdown' : retry.expiredReason(item, at);
     if (expired) return this.giveUp(item, expired, error);
-    const delayMs = Math.min(retryDelay(item.attempts, this.ctx.policy, this.ctx.random, this.clampHint(hintMs)), item.acceptedAt + config.maxRetryElapsedMs - at);
+    const delayMs = retry.delayMs(item.attempts, hintMs, retry.deadlineOf(item), at);
     item.dueAt = at + delayMs;
     store.release(item, at);
     counters.retried++;
@@ -132,18 +131,6 @@ export class DeltaOutcomes {
   /** The endpoint through which PacSpace may have recorded `item` already, or undefined when every request that carried it was answered. */
   unconfirmedOn(item: QueuedDelta): DeliveryMode | undefined {
     return this.unconfirmed.get(item);
-  }
-
-  /** `max_attempts` or `max_elapsed` when the delta may not be tried again, else undefined. */
-  expiredReason(item: QueuedDelta, at: number): DropReason | undefined {
-    if (item.attempts >= this.ctx.config.maxAttempts) return 'max_attempts';
-    if (at >= item.acceptedAt + this.ctx.config.maxRetryElapsedMs) return 'max_elapsed';
-    return undefined;
-  }
-
-  /** A server hint clamped to `maxRetryAfterMs`. */
-  clampHint(hintMs: number | undefined): number | undefined {
-    return hintMs === undefined ? undefined : Math.min(hintMs, this.ctx.config.maxRetryAfterMs);
   }
 
   /** Removes (or dead-letters) a leased delta that will not be delivered, and reports it. */

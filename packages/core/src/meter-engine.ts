@@ -3,6 +3,7 @@ import { createBatchSender, type BatchSender } from './batch-sender.js';
 import type { BalanceClient, PacSpaceClient } from './client.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import { DeltaOutcomes } from './delta-outcomes.js';
+import { DeliveryRetry } from './delivery-retry.js';
 import { Drain, type MeterLifecycle } from './drain.js';
 import { createIntake, type Intake } from './intake.js';
 import type { DeliveryReceipt } from './meter-api.js';
@@ -63,17 +64,17 @@ export class MeterEngine {
   constructor(private readonly parts: EngineParts) {
     const { config, client, builtIn, store, identity, events, now, random } = parts;
     const { counters, usage, lifecycle } = this;
-    const policy = { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };
-    this.pauses = new Pauses(policy, random, now);
+    const retry = new DeliveryRetry(config, random);
+    this.pauses = new Pauses(retry, now);
     const pauses = this.pauses;
     this.overflow = config.overflow === 'fold' ? new OverflowSums(config.scope, config.maxOverflowSums) : undefined;
     const overflow = this.overflow;
-    this.outcomes = new DeltaOutcomes({ config, store, counters, events, pauses, policy, now, random, usage, stopped: () => lifecycle.stopped });
+    this.outcomes = new DeltaOutcomes({ config, store, counters, events, pauses, retry, now, usage, stopped: () => lifecycle.stopped });
     const outcomes = this.outcomes;
     // Batches need the batch endpoint: the built-in client has it, an SDK-shaped client may not.
     const mode = config.delivery === 'single' || (!builtIn && typeof client.balance.emitBatch !== 'function') ? 'single' : 'batch';
     const sender = parts.sender ?? createBatchSender(client, builtIn, config.attemptTimeoutMs);
-    this.loop = new DeliveryLoop({ config, store, counters, events, pauses, outcomes, policy, now, random, mode, sender, urgent: () => this.urgent(), settled: () => this.settled() });
+    this.loop = new DeliveryLoop({ config, store, counters, events, pauses, outcomes, retry, now, mode, sender, urgent: () => this.urgent(), settled: () => this.settled() });
     const loop = this.loop;
     this.intake = createIntake({ config, store, identity, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
     const intake = this.intake;

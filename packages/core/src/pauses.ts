@@ -1,4 +1,4 @@
-import { retryDelay, type BackoffPolicy } from './backoff.js';
+import type { DeliveryRetry } from './delivery-retry.js';
 
 /** Consecutive transient failures, with no answer between them, after which the whole meter backs off. */
 export const OUTAGE_THRESHOLD = 5;
@@ -9,7 +9,7 @@ export const OUTAGE_THRESHOLD = 5;
  * flowing while one is paused.
  *
  * @example
- * const pauses = new Pauses(policy, Math.random);
+ * const pauses = new Pauses(retry, Date.now);
  * pauses.pauseCustomer('acme', Date.now() + 60_000);
  * store.leaseBatch(now, 100, 512 * 1024, pauses.customerPausedUntil);
  */
@@ -20,8 +20,7 @@ export class Pauses {
   private transientStreak = 0;
 
   constructor(
-    private readonly policy: BackoffPolicy,
-    private readonly random: () => number,
+    private readonly retry: DeliveryRetry,
     private readonly now: () => number,
   ) {}
 
@@ -53,7 +52,7 @@ export class Pauses {
    */
   failed(at: number, hintMs: number | undefined, pauseMeter: boolean, serverIsWorking: boolean): void {
     if (!serverIsWorking && ++this.transientStreak >= OUTAGE_THRESHOLD) {
-      this.meterUntil = Math.max(this.meterUntil, at + retryDelay(this.transientStreak - OUTAGE_THRESHOLD + 1, this.policy, this.random));
+      this.meterUntil = Math.max(this.meterUntil, at + this.retry.backoffMs(this.transientStreak - OUTAGE_THRESHOLD + 1));
     }
     if (pauseMeter && hintMs !== undefined) this.meterUntil = Math.max(this.meterUntil, at + hintMs);
   }
