@@ -55,10 +55,10 @@ export interface WindowInDelivery {
  * How a call to {@link deliverWindow} ended.
  *
  * @example
- * const outcome: DeliveryOutcome = await deliverWindow(context, window);
- * if (outcome.kind === 'failed') report(outcome.items);
+ * const result: WindowDeliveryResult = await deliverWindow(context, window);
+ * if (result.kind === 'failed') report(result.items);
  */
-export type DeliveryOutcome =
+export type WindowDeliveryResult =
   | { kind: 'delivered'; delivered: number; replayed: number }
   | { kind: 'retry'; error: Error; delayMs: number }
   | { kind: 'failed'; error: MeteringError; items: FailedItem[] }
@@ -96,9 +96,9 @@ interface WindowBatch extends FrozenBatch {
  * same state, hence the same keys.
  *
  * @example
- * const outcome = await deliverWindow(context, { windowKey, items, round: 0, failures: 0, requests: 0, rounds: 0 });
+ * const result = await deliverWindow(context, { windowKey, items, round: 0, failures: 0, requests: 0, rounds: 0 });
  */
-export async function deliverWindow(ctx: WindowDeliveryContext, window: WindowInDelivery): Promise<DeliveryOutcome> {
+export async function deliverWindow(ctx: WindowDeliveryContext, window: WindowInDelivery): Promise<WindowDeliveryResult> {
   for (;;) {
     window.rounds++;
     const outcomes: ItemOutcome[] = [];
@@ -136,7 +136,7 @@ function freeze(mode: DeliveryMode, key: string, items: readonly FrozenItem[], s
  * Sends one frozen batch until PacSpace answers it item by item; a `halve` verdict sends both
  * halves the same way. Resolves with the items' outcomes in order, or how the window's delivery ends.
  */
-async function sendUntilAnswered(ctx: WindowDeliveryContext, window: WindowInDelivery, batch: WindowBatch): Promise<ItemOutcome[] | DeliveryOutcome> {
+async function sendUntilAnswered(ctx: WindowDeliveryContext, window: WindowInDelivery, batch: WindowBatch): Promise<ItemOutcome[] | WindowDeliveryResult> {
   for (;;) {
     if (ctx.signal.aborted) return { kind: 'stopped' };
     window.requests++;
@@ -153,7 +153,7 @@ async function sendUntilAnswered(ctx: WindowDeliveryContext, window: WindowInDel
 }
 
 /** Splits a batch of two or more items in two under keys derived from its own, and sends each. */
-async function sendHalves(ctx: WindowDeliveryContext, window: WindowInDelivery, batch: WindowBatch): Promise<ItemOutcome[] | DeliveryOutcome> {
+async function sendHalves(ctx: WindowDeliveryContext, window: WindowInDelivery, batch: WindowBatch): Promise<ItemOutcome[] | WindowDeliveryResult> {
   const items = batch.members.map((m) => m.item);
   const middle = Math.ceil(items.length / 2);
   const outcomes: ItemOutcome[] = [];
@@ -169,7 +169,7 @@ async function sendHalves(ctx: WindowDeliveryContext, window: WindowInDelivery, 
  * A batch refused for good. One item split off a larger chunk is that item's refusal (listed with
  * the others when the round settles); otherwise the window fails with the request's error.
  */
-function refused(batch: WindowBatch, verdict: Exclude<BatchVerdict, { kind: 'answered' | 'retry' }>): ItemOutcome[] | DeliveryOutcome {
+function refused(batch: WindowBatch, verdict: Exclude<BatchVerdict, { kind: 'answered' | 'retry' }>): ItemOutcome[] | WindowDeliveryResult {
   const integrity = verdict.kind === 'failed' ? verdict.reason === 'integrity' : classifyError(verdict.error).kind === 'integrity';
   if (verdict.kind === 'failed' && verdict.reason === 'rejected' && batch.split && batch.members.length === 1) {
     const code = verdict.error instanceof MeteringError ? verdict.error.code : 'API_ERROR';
@@ -178,7 +178,7 @@ function refused(batch: WindowBatch, verdict: Exclude<BatchVerdict, { kind: 'ans
   return { kind: 'failed', error: requestFailure(verdict.error, integrity, batch.key), items: [] };
 }
 
-type RoundSettlement = Exclude<DeliveryOutcome, { kind: 'retry' | 'stopped' }> | { kind: 'refused-for-now'; error: MeteringError; retryAfterMs?: number };
+type RoundSettlement = Exclude<WindowDeliveryResult, { kind: 'retry' | 'stopped' }> | { kind: 'refused-for-now'; error: MeteringError; retryAfterMs?: number };
 
 /** Reads a round's item outcomes: every item delivered, some refused for good (the window fails), or some refused for now. */
 function settleRound(window: WindowInDelivery, outcomes: ItemOutcome[]): RoundSettlement {
@@ -213,7 +213,7 @@ function settleRound(window: WindowInDelivery, outcomes: ItemOutcome[]): RoundSe
 }
 
 /** Counts a failed attempt; waits, or says to give up for this run (`retry`) or that the meter stopped. */
-async function backOff(ctx: WindowDeliveryContext, window: WindowInDelivery, error: Error, hintMs: number | undefined, key: string): Promise<DeliveryOutcome | undefined> {
+async function backOff(ctx: WindowDeliveryContext, window: WindowInDelivery, error: Error, hintMs: number | undefined, key: string): Promise<WindowDeliveryResult | undefined> {
   window.failures++;
   const delayMs = retryDelay(window.failures, ctx.policy, ctx.random, hintMs);
   if (window.failures >= ctx.policy.maxAttempts) return { kind: 'retry', error, delayMs };

@@ -1,5 +1,5 @@
 import { MeteringError } from '../errors.js';
-import { deliverWindow, type DeliveryOutcome, type WindowDeliveryContext, type WindowInDelivery } from './deliver-window.js';
+import { deliverWindow, type WindowDeliveryResult, type WindowDeliveryContext, type WindowInDelivery } from './deliver-window.js';
 import { periodOf, windowKey, type TimeWindow } from './interval.js';
 import { collectWithRetry } from './collect-window.js';
 import { iso, type PeriodicContext } from './periodic-context.js';
@@ -25,18 +25,18 @@ export async function windowStep(ctx: PeriodicContext, windows: WindowState, s: 
   if (!frozen) return 'ended';
   const pending = frozen.pending;
   const inDelivery: WindowInDelivery = { windowKey: windowKey(window), items: pending.items, round: pending.round, failures: frozen.failures, requests: 0, rounds: 0 };
-  const outcome: DeliveryOutcome = pending.items.length === 0 ? { kind: 'delivered', delivered: 0, replayed: 0 } : await deliverWindow(deliveryContext(ctx, windows, s, window, keepAlive), inDelivery);
-  if (outcome.kind === 'delivered') {
-    await recordDelivered(ctx, windows, s, window, pending, inDelivery, outcome, draft);
+  const result: WindowDeliveryResult = pending.items.length === 0 ? { kind: 'delivered', delivered: 0, replayed: 0 } : await deliverWindow(deliveryContext(ctx, windows, s, window, keepAlive), inDelivery);
+  if (result.kind === 'delivered') {
+    await recordDelivered(ctx, windows, s, window, pending, inDelivery, result, draft);
     return 'delivered';
   }
-  if (outcome.kind === 'retry') {
+  if (result.kind === 'retry') {
     const key = windowKey(window);
     draft.status = 'retrying';
-    draft.retry = { start: new Date(window.start), end: new Date(window.end), key, error: outcome.error, attempts: inDelivery.failures, delayMs: outcome.delayMs };
-    ctx.logger.warn({ window: key, attempts: inDelivery.failures, err: outcome.error }, 'pacspace-metering: periodic window not delivered yet; it is retried later with the same keys');
-  } else if (outcome.kind === 'failed') {
-    await windows.failWindow(s, window, outcome.error, outcome.items, draft);
+    draft.retry = { start: new Date(window.start), end: new Date(window.end), key, error: result.error, attempts: inDelivery.failures, delayMs: result.delayMs };
+    ctx.logger.warn({ window: key, attempts: inDelivery.failures, err: result.error }, 'pacspace-metering: periodic window not delivered yet; it is retried later with the same keys');
+  } else if (result.kind === 'failed') {
+    await windows.failWindow(s, window, result.error, result.items, draft);
   } else {
     draft.status = 'stopped';
   }
@@ -72,7 +72,7 @@ async function recordDelivered(
   window: TimeWindow,
   pending: PendingWindowState,
   inDelivery: WindowInDelivery,
-  outcome: DeliveryOutcome & { kind: 'delivered' },
+  result: WindowDeliveryResult & { kind: 'delivered' },
   draft: RunReportDraft,
 ): Promise<void> {
   const key = windowKey(window);
@@ -95,8 +95,8 @@ async function recordDelivered(
     period,
     items: pending.items.length,
     skipped: pending.skipped,
-    delivered: outcome.delivered,
-    replayed: outcome.replayed,
+    delivered: result.delivered,
+    replayed: result.replayed,
     total,
     requests: inDelivery.requests,
     rounds: inDelivery.rounds,
