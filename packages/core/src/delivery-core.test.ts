@@ -3,7 +3,7 @@
 // rules against the sandbox over real sockets.
 import { jest } from '@jest/globals';
 import { PacSpaceApiError } from './errors.js';
-import type { BatchVerdict } from './batch-verdict.js';
+import type { BatchVerdict } from './delivery/batch-verdict.js';
 import { advance, deliveryHarness, recordAll, settleNow, useFakeClock, type SentRequest } from '../test-support/delivery-harness.js';
 
 const delivered = (request: SentRequest, except: (id: string) => boolean = () => false): BatchVerdict => ({

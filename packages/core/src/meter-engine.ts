@@ -1,18 +1,18 @@
 import type { UsageTap } from './balance/unsettled-usage.js';
-import { createBatchSender, type BatchSender } from './batch-sender.js';
-import type { BalanceClient, PacSpaceClient } from './client.js';
-import { DeliveryLoop } from './delivery-loop.js';
-import { DeltaOutcomes } from './delta-outcomes.js';
-import { DeliveryRetry } from './delivery-retry.js';
-import { Drain, type MeterLifecycle } from './drain.js';
-import { createIntake, type Intake } from './intake.js';
+import { createBatchSender, type BatchSender } from './delivery/batch-sender.js';
+import type { BalanceClient, PacSpaceClient } from './client/client.js';
+import { DeliveryLoop } from './delivery/delivery-loop.js';
+import { DeltaOutcomes } from './delivery/delta-outcomes.js';
+import { DeliveryRetry } from './delivery/delivery-retry.js';
+import { Drain, type MeterLifecycle } from './delivery/drain.js';
+import { createIntake, type Intake } from './intake/intake.js';
 import type { DeliveryReceipt } from './meter-api.js';
-import type { MeterEvents } from './meter-events.js';
+import type { MeterEvents } from './reporting/meter-events.js';
 import type { MeterConfig } from './options.js';
-import { OverflowSums } from './overflow-sums.js';
-import { Pauses } from './pauses.js';
-import { newCounters, type Counters, type MeterStats } from './stats.js';
-import type { MeterStore, StoreIdentity } from './store.js';
+import { OverflowSums } from './intake/overflow-sums.js';
+import { Pauses } from './delivery/pauses.js';
+import { newCounters, type Counters, type MeterStats } from './reporting/stats.js';
+import type { MeterStore, StoreIdentity } from './store/store.js';
 
 /**
  * What the engine is built from: the checked config, the client, the store and who the Meter is.

@@ -1,19 +1,19 @@
 import { createBalanceSource } from './balance/balance-source.js';
-import { requestCheckpoint } from './checkpoint.js';
-import { verifyCredentials } from './credentials.js';
-import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
-import { dryRunClient, dryRunReporter } from './dry-run-client.js';
+import { requestCheckpoint } from './client/checkpoint.js';
+import { verifyCredentials } from './client/credentials.js';
+import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client/client.js';
+import { dryRunClient, dryRunReporter } from './client/dry-run-client.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
-import { resolveLogger } from './logger.js';
-import { MemoryStore } from './memory-store.js';
+import { resolveLogger } from './reporting/logger.js';
+import { MemoryStore } from './store/memory-store.js';
 import { meterAccount } from './meter-account.js';
 import { MeterEngine } from './meter-engine.js';
 import type { Meter } from './meter-api.js';
-import { createMeterEvents } from './meter-events.js';
+import { createMeterEvents } from './reporting/meter-events.js';
 import { resolveMeterConfig, type MeterOptions } from './options.js';
 import { periodOf } from './periodic/interval.js';
-import { DEFAULT_RETRY } from './retry.js';
-import type { MeterStore, StoreIdentity } from './store.js';
+import { DEFAULT_RETRY } from './delivery/retry.js';
+import type { MeterStore, StoreIdentity } from './store/store.js';
 
 export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter, SkippedDelta } from './meter-api.js';
 

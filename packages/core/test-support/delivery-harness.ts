@@ -3,17 +3,17 @@
 // sender would after reading PacSpace's answer. Jest's fake timers drive the clock, so backoffs of
 // seconds pass in microseconds and a test can say exactly when something is (not yet) resent.
 import { jest } from '@jest/globals';
-import type { FrozenBatch } from '../src/batch.js';
-import type { BatchSender } from '../src/batch-sender.js';
-import type { ItemOutcome } from '../src/batch-result.js';
-import type { BatchVerdict } from '../src/batch-verdict.js';
-import type { BalanceClient } from '../src/client.js';
-import type { DeliveredEvent, DropEvent, RetryEvent } from '../src/events.js';
-import { silentLogger } from '../src/logger.js';
-import type { MeteringLogger } from '../src/metering-logger.js';
-import { MemoryStore } from '../src/memory-store.js';
+import type { FrozenBatch } from '../src/delivery/batch.js';
+import type { BatchSender } from '../src/delivery/batch-sender.js';
+import type { ItemOutcome } from '../src/delivery/batch-result.js';
+import type { BatchVerdict } from '../src/delivery/batch-verdict.js';
+import type { BalanceClient } from '../src/client/client.js';
+import type { DeliveredEvent, DropEvent, RetryEvent } from '../src/reporting/events.js';
+import { silentLogger } from '../src/reporting/logger.js';
+import type { MeteringLogger } from '../src/reporting/metering-logger.js';
+import { MemoryStore } from '../src/store/memory-store.js';
 import { MeterEngine } from '../src/meter-engine.js';
-import { createMeterEvents } from '../src/meter-events.js';
+import { createMeterEvents } from '../src/reporting/meter-events.js';
 import { resolveMeterConfig, type MeterOptions } from '../src/options.js';
 
 /** One request the engine made: its key, body and the referenceIds it carried, in order. */

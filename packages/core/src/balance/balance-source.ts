@@ -1,6 +1,6 @@
-import type { BalanceClient, DeriveScope } from '../client.js';
-import { withDeadline } from '../deadline.js';
-import type { MeterStore } from '../store.js';
+import type { BalanceClient, DeriveScope } from '../client/client.js';
+import { withDeadline } from '../delivery/deadline.js';
+import type { MeterStore } from '../store/store.js';
 import { UnsettledUsage, type DeliveredUsage, type UsageTap } from './unsettled-usage.js';
 
 /**

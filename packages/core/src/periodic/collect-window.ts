@@ -1,6 +1,6 @@
-import { retryDelay } from '../backoff.js';
+import { retryDelay } from '../delivery/backoff.js';
 import { MeteringError } from '../errors.js';
-import { sleep } from '../retry.js';
+import { sleep } from '../delivery/retry.js';
 import { periodOf, windowKey, type TimeWindow } from './interval.js';
 import type { PeriodicContext } from './periodic-context.js';
 import type { RunReportDraft } from './run-report.js';

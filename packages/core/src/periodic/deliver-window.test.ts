@@ -1,10 +1,10 @@
 // A window through the Meter's sender, with a scripted sender at the edge: how each verdict ends
 // the window's delivery (the sandbox tests in test/periodic-*.test.ts run the same over sockets).
-import type { FrozenBatch } from '../batch.js';
-import type { BatchSender } from '../batch-sender.js';
-import type { BatchVerdict } from '../batch-verdict.js';
+import type { FrozenBatch } from '../delivery/batch.js';
+import type { BatchSender } from '../delivery/batch-sender.js';
+import type { BatchVerdict } from '../delivery/batch-verdict.js';
 import { PacSpaceApiError } from '../errors.js';
-import { DEFAULT_RETRY } from '../retry.js';
+import { DEFAULT_RETRY } from '../delivery/retry.js';
 import { deliverWindow, type WindowDeliveryContext, type WindowInDelivery } from './deliver-window.js';
 import type { FrozenItem } from './state-store.js';
 

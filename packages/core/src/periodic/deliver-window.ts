@@ -1,11 +1,11 @@
-import { retryDelay } from '../backoff.js';
-import type { FrozenBatch, DeliveryMode } from '../batch.js';
-import type { BatchSender } from '../batch-sender.js';
-import type { ItemOutcome } from '../batch-result.js';
-import type { BatchVerdict } from '../batch-verdict.js';
-import { classifyError } from '../classify.js';
+import { retryDelay } from '../delivery/backoff.js';
+import type { FrozenBatch, DeliveryMode } from '../delivery/batch.js';
+import type { BatchSender } from '../delivery/batch-sender.js';
+import type { ItemOutcome } from '../delivery/batch-result.js';
+import type { BatchVerdict } from '../delivery/batch-verdict.js';
+import { classifyError } from '../delivery/classify.js';
 import { MeteringError } from '../errors.js';
-import { sleep, type RetryPolicy } from '../retry.js';
+import { sleep, type RetryPolicy } from '../delivery/retry.js';
 import { batchKey } from './keys.js';
 import { chunk } from './snapshots.js';
 import type { FailedItem, FrozenItem } from './state-store.js';

@@ -1,7 +1,7 @@
-import { classifyError } from '../classify.js';
-import { requestCheckpoint, type CheckpointReceipt } from '../checkpoint.js';
+import { classifyError } from '../delivery/classify.js';
+import { requestCheckpoint, type CheckpointReceipt } from '../client/checkpoint.js';
 import { MeteringError, PacSpaceApiError } from '../errors.js';
-import type { DrainReport } from '../stats.js';
+import type { DrainReport } from '../reporting/stats.js';
 import { periodBounds } from './interval.js';
 import { iso, type PeriodicContext } from './periodic-context.js';
 import type { ClosePeriodOptions, PeriodCloseReport } from './periodic-options.js';

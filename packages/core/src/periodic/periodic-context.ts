@@ -1,9 +1,9 @@
-import { createBatchSender, type BatchSender } from '../batch-sender.js';
-import type { DeliveryMode } from '../batch.js';
-import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from '../client.js';
-import { resolveLogger, type MeteringLogger } from '../logger.js';
-import type { RetryPolicy } from '../retry.js';
-import { callHook } from '../hook-guard.js';
+import { createBatchSender, type BatchSender } from '../delivery/batch-sender.js';
+import type { DeliveryMode } from '../delivery/batch.js';
+import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from '../client/client.js';
+import { resolveLogger, type MeteringLogger } from '../reporting/logger.js';
+import type { RetryPolicy } from '../delivery/retry.js';
+import { callHook } from '../reporting/hook-guard.js';
 import { resolvePeriodicConfig, type PeriodicConfig, type PeriodicMeterOptions } from './periodic-options.js';
 
 /** Where an error reported to `onError` came from. */

@@ -1,4 +1,4 @@
-import { isBuiltInClient } from '../client.js';
+import { isBuiltInClient } from '../client/client.js';
 import { assertPeriod } from './interval.js';
 import { closePeriodOnRequest } from './period-close.js';
 import { createPeriodicContext } from './periodic-context.js';

@@ -1,10 +1,10 @@
-import type { BalanceClient } from '../client.js';
+import type { BalanceClient } from '../client/client.js';
 import { MeteringConfigError, MeteringError } from '../errors.js';
-import type { DeliveredEvent } from '../events.js';
-import { assertCustomerId } from '../validation.js';
+import type { DeliveredEvent } from '../reporting/events.js';
+import { assertCustomerId } from '../intake/validation.js';
 import { assertPeriod, periodOf } from './interval.js';
-import { withDeadline } from '../deadline.js';
-import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from '../retry.js';
+import { withDeadline } from '../delivery/deadline.js';
+import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from '../delivery/retry.js';
 
 /**
  * What this process has delivered, per month and customer, by the wall-clock time of delivery

@@ -1,4 +1,4 @@
-import { retryDelay } from '../backoff.js';
+import { retryDelay } from '../delivery/backoff.js';
 import { MeteringError } from '../errors.js';
 import type { PeriodicContext } from './periodic-context.js';
 import type { PeriodicRunReport } from './run-report.js';
