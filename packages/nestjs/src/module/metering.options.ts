@@ -1,7 +1,7 @@
 import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, type Meter, type MeterOptions } from '@pacspace-metering/core';
 import { DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 import { describeValue, messages } from './metering.messages.js';
-import { checkBalanceOptions, type ResolvedBalanceOptions } from './balance.options.js';
+import { checkBalanceOptions, type ResolvedBalanceOptions } from '../balance/balance.options.js';
 import type { AggregatingMeterOptions } from '@pacspace-metering/core';
 import type { CustomerIdResolver, MeteringModuleOptions, MeteringPeriodicOptions, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
 

@@ -2,9 +2,9 @@ import type { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core'
 import { BalanceGuard } from './balance.guard.js';
 import { balanceGateOf } from './balance.providers.js';
 import { compileGated, selectGated } from './balance.route.js';
-import { forEachHandler, isAppGuard } from './handlers.js';
-import type { MeteringRuntime } from './metering.providers.js';
-import { describeHandler } from './metering.route.js';
+import { forEachHandler, isAppGuard } from '../module/handlers.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
+import { describeHandler } from '../metering/metering.route.js';
 
 /**
  * @internal The start-up check of `@RequireBalance` (run by the module's explorer when the

@@ -2,8 +2,8 @@ import type { Reflector } from '@nestjs/core';
 import { MeteringConfigError } from '@pacspace-metering/core';
 import { DEFAULT_PRICE, REQUIRE_BALANCE_METADATA, SKIP_BALANCE_METADATA } from './balance.constants.js';
 import type { PriceResolver, RequireBalanceOptions } from './balance-options.interface.js';
-import type { MeteringRuntime } from './metering.providers.js';
-import type { CustomerIdResolver } from './metering-options.interface.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
+import type { CustomerIdResolver } from '../module/metering-options.interface.js';
 
 /** @internal How one handler is gated, compiled once per handler. */
 export interface GatedRoute {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
-import { METERING_RUNTIME } from './metering.constants.js';
+import { METERING_RUNTIME } from '../module/metering.constants.js';
 import { MeteringEnhancer, errorText } from './metering.enhancer.js';
-import { messages } from './metering.messages.js';
-import type { MeteringRuntime } from './metering.providers.js';
+import { messages } from '../module/metering.messages.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
 
 /**
  * A guard that never blocks: it only starts metering the call. `@Metered()` applies it, because a

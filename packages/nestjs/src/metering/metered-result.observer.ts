@@ -1,6 +1,6 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { CALL, NEST_GUARDS_METADATA, NEST_INTERCEPTORS_METADATA, NEST_METHOD_METADATA, NEST_PATH_METADATA } from './metering.constants.js';
+import { CALL, NEST_GUARDS_METADATA, NEST_INTERCEPTORS_METADATA, NEST_METHOD_METADATA, NEST_PATH_METADATA } from '../module/metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
 
 const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown; getOwnMetadataKeys(target: object): unknown[] };

@@ -2,12 +2,12 @@ import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type O
 import { DiscoveryModule } from '@nestjs/core';
 import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
-import { BALANCE_GATE } from './balance.constants.js';
-import { BalanceGuard } from './balance.guard.js';
-import { balanceGateProvider } from './balance.providers.js';
+import { BALANCE_GATE } from '../balance/balance.constants.js';
+import { BalanceGuard } from '../balance/balance.guard.js';
+import { balanceGateProvider } from '../balance/balance.providers.js';
 import { MeteringCorrections } from './metering.corrections.js';
-import { MeteringGuard } from './metering.guard.js';
-import { MeteringInterceptor } from './metering.interceptor.js';
+import { MeteringGuard } from '../enhancer/metering.guard.js';
+import { MeteringInterceptor } from '../enhancer/metering.interceptor.js';
 import { ConfigurableMeteringModule } from './metering.module-definition.js';
 import { meterProvider, meteringRuntimeProvider, periodicMeterProvider, periodicMetersProvider, type MeteringRuntime } from './metering.providers.js';
 import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './metering-options.interface.js';

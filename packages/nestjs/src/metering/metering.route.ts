@@ -1,9 +1,9 @@
 import type { Reflector } from '@nestjs/core';
 import { MeteringConfigError } from '@pacspace-metering/core';
-import { METERED_METADATA, NEST_SSE_METADATA, SKIP_METERING_METADATA } from './metering.constants.js';
-import { describeValue, messages } from './metering.messages.js';
-import { checkDelta, checkMetadata, checkReason, type ResolvedMeteringOptions } from './metering.options.js';
-import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from './metering-options.interface.js';
+import { METERED_METADATA, NEST_SSE_METADATA, SKIP_METERING_METADATA } from '../module/metering.constants.js';
+import { describeValue, messages } from '../module/metering.messages.js';
+import { checkDelta, checkMetadata, checkReason, type ResolvedMeteringOptions } from '../module/metering.options.js';
+import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from '../module/metering-options.interface.js';
 
 /** @internal How one handler is metered, compiled once and cached per handler. */
 export interface RouteMetering {

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Observable } from 'rxjs';
-import { METERING_RUNTIME } from './metering.constants.js';
+import { METERING_RUNTIME } from '../module/metering.constants.js';
 import { MeteringEnhancer } from './metering.enhancer.js';
-import { observeHandler } from './metered-result.observer.js';
-import type { MeteringRuntime } from './metering.providers.js';
+import { observeHandler } from '../metering/metered-result.observer.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
 
 /**
  * Meters every handler it is bound to that is not excluded: bound with `APP_INTERCEPTOR` and a

@@ -1,9 +1,9 @@
 import { SetMetadata, UseGuards } from '@nestjs/common';
-import { METERED_METADATA, NEST_INTERCEPTORS_METADATA } from './metering.constants.js';
+import { METERED_METADATA, NEST_INTERCEPTORS_METADATA } from '../module/metering.constants.js';
 import { MeteredResultObserver } from './metered-result.observer.js';
-import { MeteringGuard } from './metering.guard.js';
+import { MeteringGuard } from '../enhancer/metering.guard.js';
 import { routeNeedsResult } from './metering.route.js';
-import type { MeteredOptions } from './metering-options.interface.js';
+import type { MeteredOptions } from '../module/metering-options.interface.js';
 
 const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown; defineMetadata(key: string, value: unknown, target: object): void };
 

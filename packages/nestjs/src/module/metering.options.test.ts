@@ -4,12 +4,12 @@ import { Reflector } from '@nestjs/core';
 import { MeteringConfigError, createMeter } from '@pacspace-metering/core';
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { METERED_METADATA, SKIP_METERING_METADATA } from './metering.constants.js';
-import { Metered } from './metered.decorator.js';
-import { MeteredResultObserver } from './metered-result.observer.js';
-import { MeteringGuard } from './metering.guard.js';
+import { Metered } from '../metering/metered.decorator.js';
+import { MeteredResultObserver } from '../metering/metered-result.observer.js';
+import { MeteringGuard } from '../enhancer/metering.guard.js';
 import { resolveMeteringOptions } from './metering.options.js';
-import { compileRoute, selectMetered } from './metering.route.js';
-import { SkipMetering } from './skip-metering.decorator.js';
+import { compileRoute, selectMetered } from '../metering/metering.route.js';
+import { SkipMetering } from '../metering/skip-metering.decorator.js';
 
 const customerId = () => 'acme';
 

@@ -3,9 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { customerIdOf, DeltaValidationError, isUnbilledOptionsRequest, MeteringConfigError, refusalAnswer, thenableError, type BalanceCheck, type BalanceGate } from '@pacspace-metering/core';
 import { balanceGateOf } from './balance.providers.js';
 import { compileGated, selectGated, type GatedRoute } from './balance.route.js';
-import { METERING_RUNTIME } from './metering.constants.js';
-import { describeHandler } from './metering.route.js';
-import type { MeteringRuntime } from './metering.providers.js';
+import { METERING_RUNTIME } from '../module/metering.constants.js';
+import { describeHandler } from '../metering/metering.route.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
 
 /**
  * The guard behind {@link RequireBalance}: before the handler, it asks the module's balance gate

@@ -1,6 +1,6 @@
 import { MeteringConfigError, createPeriodicMeter, dryRunClient, type Meter, type PeriodicMeter, type PeriodicMeterOptions } from '@pacspace-metering/core';
-import type { ResolvedMeteringOptions } from './metering.options.js';
-import type { MeteringPeriodicOptions } from './metering-options.interface.js';
+import type { ResolvedMeteringOptions } from '../module/metering.options.js';
+import type { MeteringPeriodicOptions } from '../module/metering-options.interface.js';
 
 /** @internal A periodic job the module runs: its meter, and whether the module starts it. */
 export interface ModulePeriodicJob {

@@ -2,12 +2,12 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { MeteringConfigError } from '@pacspace-metering/core';
 import { METERING_RUNTIME } from './metering.constants.js';
-import { MeteringGuard } from './metering.guard.js';
+import { MeteringGuard } from '../enhancer/metering.guard.js';
 import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
-import { compileRoute, describeHandler, isSseHandler, selectMetered } from './metering.route.js';
+import { compileRoute, describeHandler, isSseHandler, selectMetered } from '../metering/metering.route.js';
 import { forEachHandler, isAppGuard } from './handlers.js';
-import { exploreGatedRoutes } from './balance.explorer.js';
+import { exploreGatedRoutes } from '../balance/balance.explorer.js';
 
 /**
  * @internal Checks every controller and provider once, when the application initialises: each explicit

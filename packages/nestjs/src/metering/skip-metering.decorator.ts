@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { SKIP_METERING_METADATA } from './metering.constants.js';
+import { SKIP_METERING_METADATA } from '../module/metering.constants.js';
 
 /**
  * Excludes a route (on a method) or every route of a controller (on a class) from metering, both

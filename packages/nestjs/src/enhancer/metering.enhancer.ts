@@ -3,11 +3,11 @@ import type { ServerResponse } from 'node:http';
 import { Logger, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import type { ModuleRef, Reflector } from '@nestjs/core';
 import { DeltaValidationError, MeteringConfigError, PROCESS_INSTANCE_ID, claimKey, customerIdOf, hasClaims, isAcceptedRequestId, isClaimed, isUnbilledOptionsRequest, onResponseCompleted, resolveRequestId, thenableError, type RequestIdOptions } from '@pacspace-metering/core';
-import { CALL, METERING_RUNTIME } from './metering.constants.js';
-import type { MeteredCall } from './metering.call.js';
-import { messages } from './metering.messages.js';
-import type { MeteringRuntime } from './metering.providers.js';
-import { compileRoute, describeHandler, isSseHandler, selectMetered, type RouteMetering } from './metering.route.js';
+import { CALL, METERING_RUNTIME } from '../module/metering.constants.js';
+import type { MeteredCall } from '../metering/metering.call.js';
+import { messages } from '../module/metering.messages.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
+import { compileRoute, describeHandler, isSseHandler, selectMetered, type RouteMetering } from '../metering/metering.route.js';
 
 /** What an HTTP request or response looks like here: Express objects, or Fastify's with `.raw`. */
 export type HttpObject = Record<string | symbol, any> & { raw?: any };

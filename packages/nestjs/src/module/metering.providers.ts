@@ -3,7 +3,7 @@ import type { FactoryProvider } from '@nestjs/common';
 import { createAggregatingMeter, createMeter, MeteringConfigError, type AggregatingMeter, type BalanceGate, type Meter, type PeriodicMeter } from '@pacspace-metering/core';
 import { METER, METERING_RUNTIME, PERIODIC_METER, PERIODIC_METERS } from './metering.constants.js';
 import { messages } from './metering.messages.js';
-import { createPeriodicJobs, type ModulePeriodicJob } from './metering.periodic.js';
+import { createPeriodicJobs, type ModulePeriodicJob } from '../periodic/metering.periodic.js';
 import { METERING_MODULE_OPTIONS } from './metering.module-definition.js';
 import { resolveMeteringOptions, type ResolvedMeteringOptions } from './metering.options.js';
 import type { MeteringModuleOptions } from './metering-options.interface.js';

@@ -1,8 +1,8 @@
 import type { FactoryProvider } from '@nestjs/common';
 import { createBalanceGate, MeteringConfigError, type BalanceGate } from '@pacspace-metering/core';
 import { BALANCE_GATE } from './balance.constants.js';
-import { METERING_RUNTIME } from './metering.constants.js';
-import type { MeteringRuntime } from './metering.providers.js';
+import { METERING_RUNTIME } from '../module/metering.constants.js';
+import type { MeteringRuntime } from '../module/metering.providers.js';
 
 /**
  * @internal The module's balance gate, created once, on first use: at start-up when the module has a

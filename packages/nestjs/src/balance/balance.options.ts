@@ -1,7 +1,7 @@
 import { BALANCE_GATE_OPTION_NAMES, MeteringConfigError, assertKnownOptions, type BalanceGateOptions } from '@pacspace-metering/core';
-import { describeValue } from './metering.messages.js';
+import { describeValue } from '../module/metering.messages.js';
 import type { MeteringBalanceOptions, PriceResolver, ProblemShaper } from './balance-options.interface.js';
-import type { CustomerIdResolver } from './metering-options.interface.js';
+import type { CustomerIdResolver } from '../module/metering-options.interface.js';
 
 /** @internal The module's `balance` option, split and checked. */
 export interface ResolvedBalanceOptions {

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { BalanceGateOptions, BalanceProblem } from '@pacspace-metering/core';
-import type { CustomerIdResolver } from './metering-options.interface.js';
+import type { CustomerIdResolver } from '../module/resolver.types.js';
 
 /**
  * What a gated call costs, from the request: a number ≥ 0 in the units it is billed (a route billed
