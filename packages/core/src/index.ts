@@ -13,9 +13,10 @@ export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, Mete
 export type { PacSpaceApiErrorInit } from './errors.js';
 export { buildReferenceId } from './reference-id.js';
 export type { ReferenceIdParts } from './reference-id.js';
-export { PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId } from './request-id.js';
+export { PROCESS_INSTANCE_ID, REQUEST_ID_KEY, isAcceptedRequestId, resolveRequestId } from './request-id.js';
+export { isMeter } from './meter-check.js';
 export type { RequestIdOptions, RequestIdSource, RequestLike, ResolvedRequestId } from './request-id.js';
-export { DELTA_LIMITS, assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, thenableError } from './validation.js';
+export { DELTA_LIMITS, assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, isDeltaWithinLimits, isReasonWithinLimits, thenableError } from './validation.js';
 export type { AdjustsReference, DeltaFields } from './validation.js';
 export { createMeterHealth } from './health.js';
 export type { MeterHealth, MeterHealthCheck, MeterHealthOptions, MeterHealthProblem } from './health.js';

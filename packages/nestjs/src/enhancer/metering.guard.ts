@@ -1,7 +1,8 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { METERING_RUNTIME } from '../module/metering.constants.js';
-import { MeteringEnhancer, errorText } from './metering.enhancer.js';
+import { errorText } from './error-text.js';
+import { MeteringEnhancer } from './metering.enhancer.js';
 import { messages } from '../module/metering.messages.js';
 import type { MeteringRuntime } from '../module/metering.providers.js';
 
@@ -35,10 +36,9 @@ export class MeteringGuard extends MeteringEnhancer implements CanActivate {
     try {
       const route = this.routeFor(context);
       if (route === null) return true;
-      if (context.getType() === 'http') this.startHttp(context, route);
-      // Elsewhere the call is billed when the handler completes, which only an interceptor sees:
+      // Outside HTTP the call is billed when the handler completes, which only an interceptor sees:
       // @Metered adds its own observer for those handlers, the module default does not.
-      else if (route.source !== 'module') this.startOther(context, route);
+      if (route.source !== 'module' || context.getType() === 'http') this.adapterFor(context).start(context, route);
     } catch (err) {
       this.warnOnce('guard', messages.resolverFailed('a request', 'metering', errorText(err)));
     }

@@ -40,10 +40,10 @@ export class MeteringInterceptor extends MeteringEnhancer implements NestInterce
     if (context.getType() === 'http') {
       // A route with its own @Metered is started by @Metered's guard, and every route by a global
       // MeteringGuard, both of which run before any interceptor; here only the module default is.
-      if (route.source === 'module' && !this.runtime.globalGuard) this.startHttp(context, route);
+      if (route.source === 'module' && !this.runtime.globalGuard) this.adapterFor(context).start(context, route);
       return next.handle();
     }
-    if (this.startOther(context, route) === undefined) return next.handle();
+    if (this.adapterFor(context).start(context, route) === undefined) return next.handle();
     return observeHandler(context, next);
   }
 }

@@ -1,4 +1,4 @@
-import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, type Meter, type MeterOptions } from '@pacspace-metering/core';
+import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, isDeltaWithinLimits, isMeter, isReasonWithinLimits, type Meter, type MeterOptions } from '@pacspace-metering/core';
 import { DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 import { describeValue, messages } from './metering.messages.js';
 import { checkBalanceOptions, type ResolvedBalanceOptions } from '../balance/balance.options.js';
@@ -164,14 +164,15 @@ function checkPeriodic(value: unknown): MeteringPeriodicOptions[] {
 
 /** @internal Checks a reason (module or route); `fail` builds the error to throw. */
 export function checkReason(value: unknown, fail: (detail: string) => Error): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 500) throw fail(messages.reasonValue(describeValue(value)));
+  // Core's limits (DELTA_LIMITS), so a route is refused at start-up by the rule the Meter applies.
+  if (!isReasonWithinLimits(value)) throw fail(messages.reasonValue(describeValue(value)));
   return value;
 }
 
 /** @internal Checks a delta (module or route): a valid number, or a function. */
 export function checkDelta<F extends Function>(value: unknown, fail: (detail: string) => Error): number | F {
   if (typeof value === 'function') return value as F;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value === 0 || Math.abs(value) > 1e9) throw fail(messages.deltaValue(describeValue(value)));
+  if (!isDeltaWithinLimits(value)) throw fail(messages.deltaValue(describeValue(value)));
   return value;
 }
 
@@ -181,16 +182,4 @@ export function checkMetadata<F extends Function>(value: unknown, fail: (detail:
   const proto = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
   if (proto !== Object.prototype && proto !== null) throw fail(messages.metadataValue(describeValue(value)));
   return value as Record<string, unknown>;
-}
-
-function isMeter(value: unknown): value is Meter {
-  const meter = value as Partial<Meter> | null;
-  return (
-    meter !== null &&
-    typeof meter === 'object' &&
-    typeof meter.enqueue === 'function' &&
-    typeof meter.flush === 'function' &&
-    typeof meter.close === 'function' &&
-    typeof meter.scope === 'string'
-  );
 }
