@@ -20,6 +20,7 @@ export type {
   RequestDeltaResolver,
   RequestMetadataResolver,
   MeteredOptions,
+  MeteredDelta,
   MeteringForRootOptions,
   MeteringModuleAsyncOptions,
   MeteringModuleOptions,

@@ -1,9 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { DeltaValidationError, claimKey, customerIdOf, hasClaims, isClaimed, thenableError, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, NOTHING_TO_BILL, claimKey, customerIdOf, skipped, thenableError, type Meter } from '@pacspace-metering/core';
+import { billMeters } from './bill-meters.js';
 import { messages } from '../module/metering.messages.js';
 import type { RouteMetering } from '../metering/metering.route.js';
 import { errorText } from './error-text.js';
-import type { HttpObject } from './http-object.js';
+import { claimedByMiddleware } from './middleware-claims.js';
 
 /** @internal What the billing call needs from its enhancer. */
 export interface CallBillingHost {
@@ -51,6 +52,28 @@ export class CallBilling {
     this.host.meter().refuse(error);
   }
 
+  /** @internal Counts one meter of a call with nothing to bill (`stats().skipped.nothing_to_bill`). */
+  skip(reason: string, customerId: unknown, requestId: string): undefined {
+    skipped(this.host.meter(), 'nothing_to_bill', { reason, requestId, ...(typeof customerId === 'string' ? { customerId } : {}) });
+    return undefined;
+  }
+
+  /** @internal The meter the route bills through. */
+  meter(): Meter {
+    return this.host.meter();
+  }
+
+  /** @internal The route's metadata for one call (the metadata extension point). */
+  metadataOf(route: RouteMetering, context: ExecutionContext, req: unknown, result: unknown, base: Record<string, unknown>): Record<string, unknown> {
+    return this.host.buildMetadata(route, context, req, result, base);
+  }
+
+  /** The customer resolver answered NOTHING_TO_BILL: every meter of the call is skipped. */
+  private skipAll(route: RouteMetering, requestId: string): undefined {
+    for (const { reason } of route.meters ?? [route]) this.skip(reason, undefined, requestId);
+    return undefined;
+  }
+
   private enqueue(route: RouteMetering, context: ExecutionContext, req: unknown, requestId: string, result: unknown, base: Record<string, unknown>): Promise<boolean> | undefined {
     let customerId: unknown;
     try {
@@ -60,7 +83,9 @@ export class CallBilling {
     }
     const asyncCustomer = thenableError(customerId, 'customerId');
     if (asyncCustomer !== undefined) return this.refuse(route, 'customerId', asyncCustomer);
+    if (customerId === NOTHING_TO_BILL) return this.skipAll(route, requestId);
     customerId = customerIdOf(customerId);
+    if (route.meters !== undefined) return billMeters(this, route, context, req, requestId, result, base, customerId);
     let delta: unknown = route.delta;
     if (typeof route.delta === 'function') {
       try {
@@ -70,6 +95,8 @@ export class CallBilling {
       }
       const asyncDelta = thenableError(delta, 'delta');
       if (asyncDelta !== undefined) return this.refuse(route, 'delta', asyncDelta, customerId);
+      // Nothing to bill (a cache hit): counted as skipped, never a drop. (A 0 is the Meter's to skip.)
+      if (delta === NOTHING_TO_BILL) return this.skip(route.reason, customerId, requestId);
     }
     let metadata: Record<string, unknown>;
     try {
@@ -82,17 +109,4 @@ export class CallBilling {
     const enqueued = meter.enqueue({ customerId: customerId as string, delta: delta as number, reason: route.reason, requestId, metadata });
     return enqueued.accepted ? enqueued.committed : undefined;
   }
-}
-
-/**
- * True when the Express middleware already enqueued this delta (its claim is on the request). The
- * referenceId is built by the Meter from the request id, so the same call metered twice carries
- * the same referenceId and counts once at PacSpace; with the claim not even a second delivery is
- * made. The middleware keeps its claims in `res.locals` (older versions: on `req`).
- */
-function claimedByMiddleware(req: unknown, key: string): boolean {
-  const holder = req as HttpObject | undefined;
-  const locals = holder?.res?.locals as object | undefined;
-  const claims = locals !== undefined && hasClaims(locals) ? locals : holder !== undefined && hasClaims(holder) ? holder : undefined;
-  return claims !== undefined && isClaimed(claims, key);
 }

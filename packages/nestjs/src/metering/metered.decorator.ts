@@ -3,7 +3,7 @@ import { METERED_METADATA, NEST_INTERCEPTORS_METADATA } from '../module/metering
 import { MeteredResultObserver } from './metered-result.observer.js';
 import { MeteringGuard } from '../enhancer/metering.guard.js';
 import { routeNeedsResult } from './metering.route.js';
-import type { MeteredOptions } from '../module/metering-options.interface.js';
+import type { MeteredDelta, MeteredOptions } from '../module/metering-options.interface.js';
 
 const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown; defineMetadata(key: string, value: unknown, target: object): void };
 
@@ -21,7 +21,14 @@ const reflect = Reflect as unknown as { getMetadata(key: string, target: object)
  * writes metadata only; options are checked when the application starts, with messages naming the
  * route and the field.
  *
- * @param reasonOrOptions - the reason (1-500 characters), or {@link MeteredOptions}. Default: the module's `reason`.
+ * Several meters per call: `@Metered([{ reason, delta }, ...])`, each billed once under its own
+ * referenceId from the same handler value. A resolver answering `0` or `NOTHING_TO_BILL` bills
+ * nothing (counted in `stats().skipped`). `Result` types the handler's value in the resolvers, so
+ * a misspelled field is a compile error: `@Metered<Completion>({ delta: (req, r) => -r.usage.tokens })`.
+ *
+ * @param reasonOrOptions - the reason (1-500 characters), {@link MeteredOptions}, or a list of {@link MeteredDelta}. Default: the module's `reason`.
+ * @typeParam Result - the handler's value (what its Observable emits last, or its Promise resolves to). Default: `any`.
+ * @typeParam Req - the framework request. Default: `any`.
  *
  * @example
  * @Controller('reports')
@@ -33,8 +40,8 @@ const reflect = Reflect as unknown as { getMetadata(key: string, target: object)
  * }
  * @publicApi
  */
-export function Metered(reasonOrOptions?: string | MeteredOptions): ClassDecorator & MethodDecorator {
-  const options: MeteredOptions = typeof reasonOrOptions === 'string' ? { reason: reasonOrOptions } : (reasonOrOptions ?? {});
+export function Metered<Result = any, Req = any>(reasonOrOptions?: string | MeteredOptions<Req, Result> | ReadonlyArray<MeteredDelta<Req, Result>>): ClassDecorator & MethodDecorator {
+  const options: MeteredOptions | ReadonlyArray<MeteredDelta> = typeof reasonOrOptions === 'string' ? { reason: reasonOrOptions } : (reasonOrOptions ?? {});
   return (target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor): any => {
     SetMetadata(METERED_METADATA, options)(target as Function, propertyKey as string, descriptor as PropertyDescriptor);
     UseGuards(MeteringGuard)(target as Function, propertyKey as string, descriptor as PropertyDescriptor);

@@ -3,6 +3,7 @@ import { MeteringConfigError } from '@pacspace-metering/core';
 import { METERED_METADATA, NEST_SSE_METADATA, SKIP_METERING_METADATA } from '../module/metering.constants.js';
 import { describeValue, messages } from '../module/metering.messages.js';
 import { checkDelta, checkMetadata, checkReason, type ResolvedMeteringOptions } from '../module/metering.options.js';
+import { compileMeters, metersNeedResult, type RouteMeter } from './route-meters.js';
 import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from '../module/metering-options.interface.js';
 
 /** @internal How one handler is metered, compiled once and cached per handler. */
@@ -15,6 +16,8 @@ export interface RouteMetering {
   /** Module metadata, then route metadata over it. */
   moduleMetadata: Record<string, unknown> | RequestMetadataResolver | undefined;
   routeMetadata: Record<string, unknown> | MetadataResolver | undefined;
+  /** Several meters per call (`@Metered([...])`): then `reason`/`delta` are the first one's. */
+  meters: readonly RouteMeter[] | undefined;
   /** True when a route resolver needs the handler's value, so it has to be observed. */
   needsResult: boolean;
   /** Where the settings came from: an explicit `@Metered` (method or class), or the module default. */
@@ -24,7 +27,7 @@ export interface RouteMetering {
 /** @internal Where a handler's metering comes from. */
 export type MeteringSource = 'method' | 'class' | 'module';
 
-const METERED_KEYS = ['reason', 'delta', 'customerId', 'metadata'];
+const METERED_KEYS = ['reason', 'delta', 'customerId', 'metadata', 'meters'];
 
 /**
  * @internal Picks the `@Metered` options that apply to a handler: the method's own (a method's
@@ -56,7 +59,9 @@ export function isSseHandler(reflector: Reflector, handler: Function): boolean {
  * {@link MeteringConfigError} naming the field and the route when something cannot work.
  */
 export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown, where: string, source: MeteringSource): RouteMetering {
-  if (metered === null || typeof metered !== 'object' || Array.isArray(metered)) {
+  // `@Metered([...])` is the short form of `@Metered({ meters: [...] })`.
+  if (Array.isArray(metered)) metered = { meters: metered };
+  if (metered === null || typeof metered !== 'object') {
     throw new MeteringConfigError('metered', messages.meteredArgument(where, describeValue(metered)));
   }
   const options = metered as Record<string, unknown>;
@@ -64,14 +69,19 @@ export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown
     if (!METERED_KEYS.includes(name)) throw new MeteringConfigError(name, messages.meteredUnknown(where, name));
   }
   const fail = (field: string) => (detail: string) => new MeteringConfigError(field, messages.routeField(where, detail));
-  const reason = options.reason === undefined ? defaults.reason : checkReason(options.reason, fail('reason'));
+  let meters: RouteMeter[] | undefined;
+  if (options.meters !== undefined) {
+    if (options.reason !== undefined || options.delta !== undefined) throw fail('meters')('cannot be combined with reason/delta: give each meter its own reason and delta');
+    meters = compileMeters(options.meters, fromModule(defaults.delta), where);
+  }
+  const reason = meters?.[0]?.reason ?? (options.reason === undefined ? defaults.reason : checkReason(options.reason, fail('reason')));
   if (reason === undefined) throw new MeteringConfigError('reason', messages.routeNoReason(where));
-  const delta = options.delta === undefined ? fromModule(defaults.delta) : checkDelta<DeltaResolver>(options.delta, fail('delta'));
+  const delta = meters?.[0]?.delta ?? (options.delta === undefined ? fromModule(defaults.delta) : checkDelta<DeltaResolver>(options.delta, fail('delta')));
   if (options.customerId !== undefined && typeof options.customerId !== 'function') throw fail('customerId')(messages.notAFunction());
   const customerId = (options.customerId as CustomerIdResolver | undefined) ?? defaults.customerId;
   if (customerId === undefined) throw new MeteringConfigError('customerId', messages.routeNoCustomer(where));
   const routeMetadata = options.metadata === undefined ? undefined : checkMetadata<MetadataResolver>(options.metadata, fail('metadata'));
-  return { where, reason, delta, customerId, moduleMetadata: defaults.metadata, routeMetadata, needsResult: routeNeedsResult(options), source };
+  return { where, reason, delta, customerId, moduleMetadata: defaults.metadata, routeMetadata, meters, needsResult: routeNeedsResult(options), source };
 }
 
 /**
@@ -79,8 +89,9 @@ export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown
  * `metadata`). Decided from the decorator's own options only, so the decorator knows it too.
  */
 export function routeNeedsResult(options: unknown): boolean {
+  if (Array.isArray(options)) return metersNeedResult(options);
   const metered = options as MeteredOptions | null | undefined;
-  return typeof metered?.delta === 'function' || typeof metered?.metadata === 'function';
+  return typeof metered?.delta === 'function' || typeof metered?.metadata === 'function' || metersNeedResult(metered?.meters);
 }
 
 /** The module's request-only delta, in the route's `(req, result, context)` shape. */

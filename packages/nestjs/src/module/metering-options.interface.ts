@@ -1,9 +1,9 @@
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { AggregatingMeterOptions, Meter, MeterOptions, PeriodicMeterOptions } from '@pacspace-metering/core';
 import type { MeteringBalanceOptions } from '../balance/balance-options.interface.js';
-import type { CustomerIdResolver, DeltaResolver, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
+import type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
 
-export type { CustomerIdResolver, DeltaResolver, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
+export type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
 
 /**
  * Options of {@link MeteringModule.forRoot}: every {@link MeterOptions} field of `createMeter`
@@ -198,4 +198,10 @@ export interface MeteredOptions<Req = any, Result = any> {
   customerId?: CustomerIdResolver<Req> | undefined;
   /** A plain object or a {@link MetadataResolver}, merged over the module's `metadata`. Default: none. */
   metadata?: Record<string, unknown> | MetadataResolver<Req, Result> | undefined;
+  /**
+   * Several meters per call instead of `reason`/`delta` (input and output tokens, say): each
+   * {@link MeteredDelta} billed once under its own referenceId, from the same handler value.
+   * `@Metered([...])` is the short form. Default: none.
+   */
+  meters?: ReadonlyArray<MeteredDelta<Req, Result>> | undefined;
 }

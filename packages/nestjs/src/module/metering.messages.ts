@@ -26,7 +26,7 @@ export const messages = {
   reasonRequiresCustomer: () =>
     `is required when \`reason\` is set in ${FORROOT}: every route the global MeteringInterceptor meters needs someone to bill`,
 
-  meteredArgument: (where: string, got: string) => `@Metered() on ${where} takes a reason string or an options object (got ${got})`,
+  meteredArgument: (where: string, got: string) => `@Metered() on ${where} takes a reason string, an options object or a list of meters (got ${got})`,
   meteredUnknown: (where: string, name: string) => `@Metered() on ${where}: '${name}' is not an option; allowed: reason, delta, customerId, metadata`,
   routeField: (where: string, detail: string) => `@Metered() on ${where}: ${detail}`,
   routeNoReason: (where: string) => `@Metered() on ${where} has no reason: pass @Metered('reason') or set \`reason\` in ${FORROOT}`,
