@@ -11,6 +11,7 @@ export { MeteringInterceptor } from './enhancer/metering.interceptor.js';
 export { MeteringEnhancer } from './enhancer/metering.enhancer.js';
 export { Metered } from './metering/metered.decorator.js';
 export { SkipMetering } from './metering/skip-metering.decorator.js';
+export { BillingRequestId } from './metering/billing-request-id.decorator.js';
 export { InjectMeter, InjectPeriodicMeter, InjectPeriodicMeters, getMeterToken } from './module/inject-meter.decorator.js';
 export { METER, PERIODIC_METER, PERIODIC_METERS, METERED_METADATA, SKIP_METERING_METADATA, DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './module/metering.constants.js';
 export type {
@@ -32,6 +33,10 @@ export { RequireBalance, SkipBalanceCheck, InjectBalanceGate } from './balance/r
 export { BalanceGuard } from './balance/balance.guard.js';
 export { MeteringCorrections } from './module/metering.corrections.js';
 export type { BilledDelta } from './module/metering.corrections.js';
+export { MeteringOperations } from './operations/metering-operations.js';
+export type { OperationOptions, OperationOutcome, UsageDelta } from '@pacspace-metering/core';
+export { NOTHING_TO_BILL } from '@pacspace-metering/core';
+export type { NothingToBill } from '@pacspace-metering/core';
 export { BALANCE_GATE, REQUIRE_BALANCE_METADATA, SKIP_BALANCE_METADATA, DEFAULT_PRICE } from './balance/balance.constants.js';
 export type { MeteringBalanceOptions, PriceResolver, ProblemShaper, RequireBalanceOptions } from './balance/balance-options.interface.js';
 export type { BalanceCheck, BalanceGate, BalanceGateStats, BalanceProblem } from '@pacspace-metering/core';

@@ -11,6 +11,8 @@ import type { CallBilling } from './call-billing.js';
 import { errorText } from './error-text.js';
 import type { HttpObject } from './http-object.js';
 import { PendingCall } from './pending-call.js';
+import { billedRequestIds } from './billed-request-ids.js';
+import { StreamCall } from './stream-call.js';
 
 /** @internal What the HTTP adapter needs from its enhancer (its extension points among them). */
 export interface HttpCallHooks {
@@ -59,6 +61,8 @@ export class HttpCallAdapter implements CallAdapter {
     }
     const header = hooks.options.responseHeader;
     if (header !== undefined) echo(rawRes, header, requestId);
+    if (route.exposesRequestId === true) billedRequestIds.set(rawRes, requestId);
+    if (route.stream) return this.startStream(args, rawRes, req, res, route, context, requestId);
     if (!route.needsResult) {
       args[CALL] = STARTED;
       // 'close' follows 'finish' on every response, and is the only event of an aborted one: a
@@ -76,6 +80,19 @@ export class HttpCallAdapter implements CallAdapter {
     onResponseCompleted(rawRes, hooks.acceptAtEnd, () =>
       hooks.isSuccess(req, res, rawRes) ? hooks.billing.record(route, context, req, requestId, call.result, hooks.httpMetadata(req)) : undefined,
     );
+    return call;
+  }
+
+  /**
+   * A stream route: its observer counts what is sent; the response's `close` bills it once, as
+   * ended (fully written) or aborted (cut by the client).
+   */
+  private startStream(args: Record<symbol, unknown>, rawRes: ServerResponse & Record<symbol, unknown>, req: HttpObject, res: HttpObject, route: RouteMetering, context: ExecutionContext, requestId: string): StreamCall {
+    const { hooks } = this;
+    const call = new StreamCall(hooks.billing, route, context, req, requestId, () => hooks.billing.metadataOf(route, context, req, undefined, hooks.httpMetadata(req)));
+    args[CALL] = call;
+    rawRes[CALL] = call;
+    rawRes.on('close', () => call.settle(rawRes, hooks.isSuccess(req, res, rawRes)));
     return call;
   }
 

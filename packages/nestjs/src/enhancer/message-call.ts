@@ -8,6 +8,7 @@ import type { CallAdapter } from './call-adapter.js';
 import type { CallBilling } from './call-billing.js';
 import { errorText } from './error-text.js';
 import { PendingCall } from './pending-call.js';
+import { billedRequestIds } from './billed-request-ids.js';
 
 /** @internal What the message adapter needs from its enhancer. */
 export interface MessageCallHooks {
@@ -35,6 +36,7 @@ export class MessageCallAdapter implements CallAdapter {
       call = new PendingCall(this.hooks.billing, route, context, payload, randomUUID(), err);
     }
     args[CALL] = call;
+    if (route.exposesRequestId === true && payload !== null && typeof payload === 'object') billedRequestIds.set(payload, call.requestId);
     return call;
   }
 }

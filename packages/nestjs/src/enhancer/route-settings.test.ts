@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { Get, Sse } from '@nestjs/common';
+import { Controller, Get, Sse } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Metered } from '../metering/metered.decorator.js';
 import { SkipMetering } from '../metering/skip-metering.decorator.js';
+import { BillingRequestId } from '../metering/billing-request-id.decorator.js';
 import { resolveMeteringOptions, type ResolvedMeteringOptions } from '../module/metering.options.js';
 import { fakeContext } from '../../test-support/fake-execution-context.js';
 import { RouteSettings } from './route-settings.js';
@@ -54,12 +55,21 @@ describe('RouteSettings (extension point 1: which settings a handler is metered 
     expect(of(PlainController, 'plain')).toMatchObject({ reason: 'api_request', source: 'module' });
   });
 
-  it('leaves an @Sse() route unmetered, with one warning naming it', () => {
-    const { of, warnings } = settingsWith(noDefault);
-    expect(of(ReportsController, 'live')).toBeNull();
-    expect(of(ReportsController, 'live')).toBeNull();
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ReportsController.live');
+  it('meters an @Sse() route with an explicit @Metered as a stream, and leaves it alone under the module default', () => {
+    expect(settingsWith(noDefault).of(ReportsController, 'live')).toMatchObject({ reason: 'live_report', stream: true, delta: -1 });
+    @Controller()
+    class Live {
+      @Sse('feed') feed() {}
+    }
+    expect(settingsWith(resolveMeteringOptions({ customerId, reason: 'api_request' })).of(Live, 'feed')).toBeNull();
+  });
+
+  it('records that a handler reads @BillingRequestId(), so its id is kept for it', () => {
+    class WithId {
+      @Get() @Metered('r') read(@BillingRequestId() _id: string) {}
+    }
+    expect(settingsWith(noDefault).of(WithId, 'read')).toMatchObject({ exposesRequestId: true });
+    expect(settingsWith(noDefault).of(ReportsController, 'one')?.exposesRequestId).toBeUndefined();
   });
 
   it('leaves a route whose settings cannot work unmetered, warning once with the field', () => {

@@ -3,6 +3,7 @@ import type { Reflector } from '@nestjs/core';
 import { messages } from '../module/metering.messages.js';
 import type { ResolvedMeteringOptions } from '../module/metering.options.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered, type RouteMetering } from '../metering/metering.route.js';
+import { EXPOSES_REQUEST_ID } from './billed-request-ids.js';
 import { errorText } from './error-text.js';
 
 /**
@@ -38,14 +39,14 @@ export class RouteSettings {
     const selected = selectMetered(this.reflector, handler, cls, options.reason);
     if (selected === null) return null;
     const where = describeHandler(cls, handler);
-    // @Sse() routes are never metered: an explicit @Metered on one is refused at start-up, and the
-    // module default skips them (see the README).
-    if (isSseHandler(this.reflector, handler)) {
-      if (selected.source !== 'module') this.warnOnce(`${where}:sse`, messages.sseRefused(where));
-      return null;
-    }
+    // An @Sse() route is metered as a stream by an explicit @Metered; the module default skips it.
+    const sse = isSseHandler(this.reflector, handler);
+    if (sse && selected.source === 'module') return null;
     try {
-      return compileRoute(options, selected.options, where, selected.source);
+      const route = compileRoute(options, selected.options, where, selected.source, sse);
+      // A handler with @BillingRequestId() gets the id it is billed under recorded for it.
+      if (this.reflector.get<boolean | undefined>(EXPOSES_REQUEST_ID, handler) === true) route.exposesRequestId = true;
+      return route;
     } catch (err) {
       this.warnOnce(`${where}:config`, messages.routeConfigInvalid(where, errorText(err)));
       return null;

@@ -1,7 +1,8 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import { CALL, NEST_GUARDS_METADATA, NEST_INTERCEPTORS_METADATA, NEST_METHOD_METADATA, NEST_PATH_METADATA } from '../module/metering.constants.js';
+import { CALL, NEST_GUARDS_METADATA, NEST_INTERCEPTORS_METADATA, NEST_METHOD_METADATA, NEST_PATH_METADATA, NEST_SSE_METADATA } from '../module/metering.constants.js';
 import type { MeteredCall } from './metering.call.js';
+import { observeStream } from './stream.observer.js';
 
 const reflect = Reflect as unknown as { getMetadata(key: string, target: object): unknown; getOwnMetadataKeys(target: object): unknown[] };
 
@@ -16,6 +17,7 @@ export function observeHandler(context: ExecutionContext, next: CallHandler): Ob
   const call = holder[CALL];
   if (call === undefined || call.observed) return next.handle();
   call.observed = true;
+  if (http && call.stream !== undefined) return observeStream(call.stream, next);
   if (http) {
     return next.handle().pipe(
       tap((value) => {
@@ -54,10 +56,25 @@ export class MeteredResultObserver {
 
   get intercept(): typeof observeHandler | undefined {
     if (this.needsResult) return observeHandler;
-    if (this.handler !== undefined) return isHttpRoute(this.handler) ? undefined : observeHandler;
-    this.classDecision ??= hasNonHttpHandler(this.cls);
+    if (this.handler !== undefined) return isHttpRoute(this.handler) && !isSse(this.handler) ? undefined : observeHandler;
+    this.classDecision ??= hasNonHttpHandler(this.cls) || hasSseHandler(this.cls);
     return this.classDecision ? observeHandler : undefined;
   }
+}
+
+function isSse(handler: Function): boolean {
+  return !!reflect.getMetadata(NEST_SSE_METADATA, handler);
+}
+
+/** True when a class has an `@Sse()` method: a class-level `@Metered` meters it as a stream, which needs an observer. */
+function hasSseHandler(cls: Function): boolean {
+  for (let prototype = cls.prototype as object | null; prototype !== null && prototype !== Object.prototype; prototype = Object.getPrototypeOf(prototype)) {
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = name === 'constructor' ? undefined : Object.getOwnPropertyDescriptor(prototype, name)?.value;
+      if (typeof method === 'function' && isSse(method)) return true;
+    }
+  }
+  return false;
 }
 
 function isHttpRoute(handler: Function): boolean {

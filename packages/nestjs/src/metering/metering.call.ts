@@ -17,6 +17,16 @@ export interface MeteredCall {
   result: unknown;
   /** True once an observer took charge of the handler's value. */
   observed: boolean;
+  /** Stream routes: the counter of what the handler sends (set by the adapter). */
+  stream?: StreamCounter;
   /** Non-HTTP calls: bills the call, once the handler completed. (HTTP calls are billed when their response closes.) */
   bill(): void;
+}
+
+/** @internal What a stream route's observer drives: open once the guards passed, count each event or chunk, fail on error. */
+export interface StreamCounter {
+  /** Resolves who pays; false when nothing is to be counted (refused, or nothing to bill). */
+  open(): boolean;
+  count(value: unknown, chunk: boolean): void;
+  fail(): void;
 }

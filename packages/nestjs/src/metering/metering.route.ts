@@ -4,7 +4,7 @@ import { METERED_METADATA, NEST_SSE_METADATA, SKIP_METERING_METADATA } from '../
 import { describeValue, messages } from '../module/metering.messages.js';
 import { checkDelta, checkMetadata, checkReason, type ResolvedMeteringOptions } from '../module/metering.options.js';
 import { compileMeters, metersNeedResult, type RouteMeter } from './route-meters.js';
-import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver } from '../module/metering-options.interface.js';
+import type { CustomerIdResolver, DeltaResolver, MeteredOptions, MetadataResolver, RequestDeltaResolver, RequestMetadataResolver, UnitsResolver } from '../module/metering-options.interface.js';
 
 /** @internal How one handler is metered, compiled once and cached per handler. */
 export interface RouteMetering {
@@ -18,6 +18,15 @@ export interface RouteMetering {
   routeMetadata: Record<string, unknown> | MetadataResolver | undefined;
   /** Several meters per call (`@Metered([...])`): then `reason`/`delta` are the first one's. */
   meters: readonly RouteMeter[] | undefined;
+  /**
+   * A stream route (`@Sse()`, or `units` given): billed by the units of what it sent, per reason,
+   * once when the response closes; `delta` (a number) is the amount per unit.
+   */
+  stream: boolean;
+  /** Stream routes: the units of one event or chunk (single meter). */
+  units: UnitsResolver | undefined;
+  /** True when the handler reads `@BillingRequestId()`: the id is recorded for it. */
+  exposesRequestId?: boolean;
   /** True when a route resolver needs the handler's value, so it has to be observed. */
   needsResult: boolean;
   /** Where the settings came from: an explicit `@Metered` (method or class), or the module default. */
@@ -27,7 +36,7 @@ export interface RouteMetering {
 /** @internal Where a handler's metering comes from. */
 export type MeteringSource = 'method' | 'class' | 'module';
 
-const METERED_KEYS = ['reason', 'delta', 'customerId', 'metadata', 'meters'];
+const METERED_KEYS = ['reason', 'delta', 'customerId', 'metadata', 'meters', 'units'];
 
 /**
  * @internal Picks the `@Metered` options that apply to a handler: the method's own (a method's
@@ -58,7 +67,7 @@ export function isSseHandler(reflector: Reflector, handler: Function): boolean {
  * @internal Turns `@Metered` options plus the module defaults into a {@link RouteMetering}; throws
  * {@link MeteringConfigError} naming the field and the route when something cannot work.
  */
-export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown, where: string, source: MeteringSource): RouteMetering {
+export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown, where: string, source: MeteringSource, sse = false): RouteMetering {
   // `@Metered([...])` is the short form of `@Metered({ meters: [...] })`.
   if (Array.isArray(metered)) metered = { meters: metered };
   if (metered === null || typeof metered !== 'object') {
@@ -81,7 +90,11 @@ export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown
   const customerId = (options.customerId as CustomerIdResolver | undefined) ?? defaults.customerId;
   if (customerId === undefined) throw new MeteringConfigError('customerId', messages.routeNoCustomer(where));
   const routeMetadata = options.metadata === undefined ? undefined : checkMetadata<MetadataResolver>(options.metadata, fail('metadata'));
-  return { where, reason, delta, customerId, moduleMetadata: defaults.metadata, routeMetadata, meters, needsResult: routeNeedsResult(options), source };
+  if (options.units !== undefined && typeof options.units !== 'function') throw fail('units')(messages.notAFunction());
+  const units = options.units as UnitsResolver | undefined;
+  const stream = sse || units !== undefined || (meters?.some((meter) => meter.units !== undefined) ?? false);
+  if (stream) assertPerUnitDeltas(meters ?? [{ delta }], fail);
+  return { where, reason, delta, customerId, moduleMetadata: defaults.metadata, routeMetadata, meters, stream, units, needsResult: routeNeedsResult(options), source };
 }
 
 /**
@@ -91,7 +104,17 @@ export function compileRoute(defaults: ResolvedMeteringOptions, metered: unknown
 export function routeNeedsResult(options: unknown): boolean {
   if (Array.isArray(options)) return metersNeedResult(options);
   const metered = options as MeteredOptions | null | undefined;
-  return typeof metered?.delta === 'function' || typeof metered?.metadata === 'function' || metersNeedResult(metered?.meters);
+  return typeof metered?.delta === 'function' || typeof metered?.metadata === 'function' || metered?.units !== undefined || metersNeedResult(metered?.meters);
+}
+
+/**
+ * On a stream route `delta` is the amount per unit: a number, not a function of the handler's
+ * value. (With the module's delta a function, a stream route must give its own.)
+ */
+function assertPerUnitDeltas(meters: ReadonlyArray<{ delta: unknown }>, fail: (field: string) => (detail: string) => Error): void {
+  meters.forEach(({ delta }, i) => {
+    if (typeof delta !== 'number') throw fail(meters.length > 1 ? `meters[${i}].delta` : 'delta')('on a stream route (@Sse(), or with units) must be a number: the amount per unit (default -1)');
+  });
 }
 
 /** The module's request-only delta, in the route's `(req, result, context)` shape. */

@@ -1,16 +1,18 @@
 import { MeteringConfigError } from '@pacspace-metering/core';
 import { describeValue, messages } from '../module/metering.messages.js';
 import { checkDelta, checkMetadata, checkReason } from '../module/metering.options.js';
-import type { DeltaResolver, MetadataResolver } from '../module/resolver.types.js';
+import type { DeltaResolver, MetadataResolver, UnitsResolver } from '../module/resolver.types.js';
 
 /** @internal One of a route's several meters, checked. */
 export interface RouteMeter {
   reason: string;
   delta: number | DeltaResolver;
   metadata: Record<string, unknown> | MetadataResolver | undefined;
+  /** Stream routes: this meter's units in one event or chunk. */
+  units: UnitsResolver | undefined;
 }
 
-const ENTRY_KEYS = ['reason', 'delta', 'metadata'];
+const ENTRY_KEYS = ['reason', 'delta', 'metadata', 'units'];
 
 /**
  * @internal Checks `@Metered`'s `meters` (several meters per call): a non-empty list of
@@ -32,11 +34,12 @@ export function compileMeters(value: unknown, defaultDelta: number | DeltaResolv
     seen.add(reason);
     const delta = options.delta === undefined ? defaultDelta : checkDelta<DeltaResolver>(options.delta, fail(`${field}.delta`));
     const metadata = options.metadata === undefined ? undefined : checkMetadata<MetadataResolver>(options.metadata, fail(`${field}.metadata`));
-    return { reason, delta, metadata };
+    if (options.units !== undefined && typeof options.units !== 'function') throw fail(`${field}.units`)(messages.notAFunction());
+    return { reason, delta, metadata, units: options.units as UnitsResolver | undefined };
   });
 }
 
 /** @internal True when a meter of the list is a function of the handler's value. */
 export function metersNeedResult(meters: unknown): boolean {
-  return Array.isArray(meters) && meters.some((entry) => typeof entry?.delta === 'function' || typeof entry?.metadata === 'function');
+  return Array.isArray(meters) && meters.some((entry) => typeof entry?.delta === 'function' || typeof entry?.metadata === 'function' || entry?.units !== undefined);
 }

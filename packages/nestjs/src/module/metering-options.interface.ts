@@ -1,9 +1,9 @@
 import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { AggregatingMeterOptions, Meter, MeterOptions, PeriodicMeterOptions } from '@pacspace-metering/core';
 import type { MeteringBalanceOptions } from '../balance/balance-options.interface.js';
-import type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
+import type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver, UnitsResolver } from './resolver.types.js';
 
-export type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver } from './resolver.types.js';
+export type { CustomerIdResolver, DeltaResolver, MetadataResolver, MeteredDelta, RequestDeltaResolver, RequestMetadataResolver, UnitsResolver } from './resolver.types.js';
 
 /**
  * Options of {@link MeteringModule.forRoot}: every {@link MeterOptions} field of `createMeter`
@@ -204,4 +204,12 @@ export interface MeteredOptions<Req = any, Result = any> {
    * `@Metered([...])` is the short form. Default: none.
    */
   meters?: ReadonlyArray<MeteredDelta<Req, Result>> | undefined;
+  /**
+   * Makes the route a stream route, billed by what it sent: the units of each `@Sse()` event or
+   * `StreamableFile` chunk ({@link UnitsResolver}), summed per reason and billed once when the
+   * stream ends or the client cuts it (`metadata.stream`: `'ended'` or `'aborted'`); `delta` is
+   * then the amount per unit (default `-1`). `@Sse()` routes with `@Metered` are stream routes
+   * without it (1 unit per event). Default: none.
+   */
+  units?: UnitsResolver<Req> | undefined;
 }

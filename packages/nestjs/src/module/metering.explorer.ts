@@ -1,9 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { MeteringConfigError } from '@pacspace-metering/core';
 import { METERING_RUNTIME } from './metering.constants.js';
 import { MeteringGuard } from '../enhancer/metering.guard.js';
-import { messages } from './metering.messages.js';
 import type { MeteringRuntime } from './metering.providers.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered } from '../metering/metering.route.js';
 import { forEachHandler, isAppGuard } from './handlers.js';
@@ -12,7 +10,7 @@ import { exploreGatedRoutes } from '../balance/balance.explorer.js';
 /**
  * @internal Checks every controller and provider once, when the application initialises: each explicit
  * `@Metered` (on a method, or inherited from its class) must compile (a reason, a customerId
- * resolver, valid delta and metadata) and must not be on an `@Sse()` route; and the
+ * resolver, valid delta and metadata; on an `@Sse()` route a per-unit delta); and the
  * `@RequireBalance` routes (see `exploreGatedRoutes`). A problem aborts
  * `app.init()` / `app.listen()` with a `MeteringConfigError` naming the route and the field.
  */
@@ -34,8 +32,7 @@ export class MeteringExplorer implements OnModuleInit {
       const selected = selectMetered(this.reflector, handler, cls, undefined);
       if (selected === null) return;
       const where = describeHandler(cls, handler);
-      if (isSseHandler(this.reflector, handler)) throw new MeteringConfigError('Metered', messages.sseRefused(where));
-      compileRoute(this.runtime.options, selected.options, where, selected.source);
+      compileRoute(this.runtime.options, selected.options, where, selected.source, isSseHandler(this.reflector, handler));
     });
     exploreGatedRoutes(this.discovery, this.scanner, this.reflector, this.runtime);
   }

@@ -27,15 +27,10 @@ export const messages = {
     `is required when \`reason\` is set in ${FORROOT}: every route the global MeteringInterceptor meters needs someone to bill`,
 
   meteredArgument: (where: string, got: string) => `@Metered() on ${where} takes a reason string, an options object or a list of meters (got ${got})`,
-  meteredUnknown: (where: string, name: string) => `@Metered() on ${where}: '${name}' is not an option; allowed: reason, delta, customerId, metadata`,
+  meteredUnknown: (where: string, name: string) => `@Metered() on ${where}: '${name}' is not an option; allowed: reason, delta, customerId, metadata, meters, units`,
   routeField: (where: string, detail: string) => `@Metered() on ${where}: ${detail}`,
   routeNoReason: (where: string) => `@Metered() on ${where} has no reason: pass @Metered('reason') or set \`reason\` in ${FORROOT}`,
   routeNoCustomer: (where: string) => `@Metered() on ${where} has no customerId resolver: set \`customerId\` in ${FORROOT} or in @Metered({ customerId })`,
-  sseRefused: (where: string) =>
-    `@Metered() cannot meter the @Sse() route ${where}: an event stream always answers 200 and reports errors as events, so ` +
-    'success is not known when the response finishes. Add @SkipMetering() to it, and bill streams yourself with meter.enqueue() ' +
-    '(see @InjectMeter()).',
-
   runtimeMissing: () =>
     `MeteringInterceptor needs ${FORROOT} (or forRootAsync()) to be imported; import it in the application's root module with isGlobal: true, or in the module that uses @Metered()`,
   resolverFailed: (where: string, field: string, err: string) =>

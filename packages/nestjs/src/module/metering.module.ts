@@ -6,6 +6,7 @@ import { BALANCE_GATE } from '../balance/balance.constants.js';
 import { BalanceGuard } from '../balance/balance.guard.js';
 import { balanceGateProvider } from '../balance/balance.providers.js';
 import { MeteringCorrections } from './metering.corrections.js';
+import { MeteringOperations } from '../operations/metering-operations.js';
 import { MeteringGuard } from '../enhancer/metering.guard.js';
 import { MeteringInterceptor } from '../enhancer/metering.interceptor.js';
 import { ConfigurableMeteringModule } from './metering.module-definition.js';
@@ -42,9 +43,9 @@ import type { MeteringForRootOptions, MeteringModuleAsyncOptions } from './meter
   imports: [DiscoveryModule],
   providers: [
     meteringRuntimeProvider, meterProvider, periodicMeterProvider, periodicMetersProvider, MeteringGuard, MeteringInterceptor, MeteringExplorer,
-    balanceGateProvider, BalanceGuard, MeteringCorrections,
+    balanceGateProvider, BalanceGuard, MeteringCorrections, MeteringOperations,
   ],
-  exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor, BALANCE_GATE, BalanceGuard, MeteringCorrections],
+  exports: [METER, PERIODIC_METER, PERIODIC_METERS, METERING_RUNTIME, MeteringGuard, MeteringInterceptor, BALANCE_GATE, BalanceGuard, MeteringCorrections, MeteringOperations],
 })
 export class MeteringModule extends ConfigurableMeteringModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(METERING_RUNTIME) private readonly runtime: MeteringRuntime) {

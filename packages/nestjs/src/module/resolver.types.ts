@@ -75,4 +75,19 @@ export interface MeteredDelta<Req = any, Result = any> {
   delta?: number | DeltaResolver<Req, Result> | undefined;
   /** This meter's own metadata, merged over the route's. */
   metadata?: Record<string, unknown> | MetadataResolver<Req, Result> | undefined;
+  /** Stream routes (`@Sse()`, `StreamableFile`): this meter's units per event or chunk. See {@link UnitsResolver}. */
+  units?: UnitsResolver<Req> | undefined;
 }
+
+/**
+ * A stream route's units in one event it sends (an `@Sse()` route's `MessageEvent`) or one chunk
+ * of a `StreamableFile` (a `Buffer`/`Uint8Array`), for one reason. The route bills, per reason, the
+ * sum of the units of what was sent, once, when the stream ends or the client cuts it. Default: 1
+ * per event, the byte length of a chunk. Must return a finite number >= 0 (a bad answer refuses the
+ * stream's delta for that reason).
+ *
+ * @example
+ * @Sse('completions') @Metered({ reason: 'output_tokens', units: (event) => event.data.tokens }) stream() { ... }
+ * @publicApi
+ */
+export type UnitsResolver<Req = any, Event = any> = (event: Event, req: Req) => number;
