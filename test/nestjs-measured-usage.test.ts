@@ -312,5 +312,35 @@ describe('issue 21 on Nest: billing what the work measured', () => {
       expect(ledger.deltas.map((d) => [d.referenceId, d.delta])).toEqual([['jobs:pages_rendered:acme:job-7', -4]]);
       expect(m.stats()).toMatchObject({ dropped: {}, skipped: { already_billed: 4 } });
     });
+
+    it('bills a @Metered message handler once per message id (the requestId option), and hands the handler that id', async () => {
+      const m = newMeter('messages');
+      sandbox.setFaults(FAULTS);
+      const ids: string[] = [];
+      @Controller()
+      class PagesController {
+        @MessagePattern('pages')
+        @Metered<{ pages: number }>({ reason: 'pages_rendered', delta: (_payload, result) => -result.pages })
+        pages(@Payload() message: { messageId: string; pages: number }, @BillingRequestId() requestId: string) {
+          ids.push(requestId);
+          return { pages: message.pages };
+        }
+      }
+      @Module({ imports: [MeteringModule.forRoot({ meter: m, customerId: () => 'acme', requestId: (payload: { messageId: string }) => payload.messageId })], controllers: [PagesController] })
+      class MessagesModule {}
+      const micro = await NestFactory.createMicroservice(MessagesModule, { transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
+      app = micro;
+      await micro.listen();
+      const { port } = micro.unwrap<Server>().address() as AddressInfo;
+      client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+      // A broker redelivering one message three times, then another message.
+      for (const messageId of ['msg-1', 'msg-1', 'msg-1', 'msg-2']) await firstValueFrom(client.send('pages', { messageId, pages: 3 }));
+      expect(ids).toEqual(['msg-1', 'msg-1', 'msg-1', 'msg-2']);
+      await waitFor(() => m.stats().accepted === 4, 'four deltas accepted');
+      await m.flush({ timeoutMs: 30_000 });
+      const ledger = sandbox.ledger();
+      expect(duplicateReferenceIds(ledger)).toEqual([]);
+      expect(ledger.deltas.map((d) => [d.referenceId, d.delta]).sort()).toEqual([['messages:pages_rendered:acme:msg-1', -3], ['messages:pages_rendered:acme:msg-2', -3]]);
+    });
   });
 });
