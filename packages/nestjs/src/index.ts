@@ -9,6 +9,8 @@ export { METERING_MODULE_OPTIONS } from './module/metering.module-definition.js'
 export { MeteringGuard } from './enhancer/metering.guard.js';
 export { MeteringInterceptor } from './enhancer/metering.interceptor.js';
 export { MeteringEnhancer } from './enhancer/metering.enhancer.js';
+export type { CallAdapter } from './enhancer/call-adapter.js';
+export type { HttpObject } from './enhancer/http-object.js';
 export { Metered } from './metering/metered.decorator.js';
 export { SkipMetering } from './metering/skip-metering.decorator.js';
 export { BillingRequestId } from './metering/billing-request-id.decorator.js';
@@ -22,6 +24,7 @@ export type {
   RequestMetadataResolver,
   MeteredOptions,
   MeteredDelta,
+  UnitsResolver,
   MeteringForRootOptions,
   MeteringModuleAsyncOptions,
   MeteringModuleOptions,
