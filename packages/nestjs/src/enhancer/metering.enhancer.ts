@@ -7,12 +7,12 @@ import { messages } from '../module/metering.messages.js';
 import type { MeteringRuntime } from '../module/metering.providers.js';
 import type { RouteMetering } from '../metering/metering.route.js';
 import type { CallAdapter } from './call-adapter.js';
-import { CallBilling } from './call-billing.js';
-import { httpMetadataOf, mergeMetadata, routePatternOf } from './call-metadata.js';
-import { HttpCallAdapter, isSuccessfulResponse } from './http-call.js';
+import { CallBilling } from '../billing/call-billing.js';
+import { httpMetadataOf, mergeMetadata, routePatternOf } from '../billing/call-metadata.js';
+import { HttpCallAdapter, isSuccessfulResponse } from '../calls/http-call.js';
 import type { HttpObject } from './http-object.js';
-import { httpRequestIdOf } from './http-request-id.js';
-import { MessageCallAdapter, messageIdOf } from './message-call.js';
+import { httpRequestIdOf } from '../calls/http-request-id.js';
+import { MessageCallAdapter, messageIdOf } from '../calls/message-call.js';
 import { RouteSettings } from './route-settings.js';
 
 export type { HttpObject } from './http-object.js';

@@ -3,7 +3,7 @@ import type { Reflector } from '@nestjs/core';
 import { messages } from '../module/metering.messages.js';
 import type { ResolvedMeteringOptions } from '../module/metering.options.js';
 import { compileRoute, describeHandler, isSseHandler, selectMetered, type RouteMetering } from '../metering/metering.route.js';
-import { EXPOSES_REQUEST_ID } from './billed-request-ids.js';
+import { EXPOSES_REQUEST_ID } from '../calls/billed-request-ids.js';
 import { errorText } from './error-text.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { EXPOSES_REQUEST_ID } from '../enhancer/billed-request-ids.js';
+import { EXPOSES_REQUEST_ID } from '../calls/billed-request-ids.js';
 import { BillingRequestIdPipe, type BillingRequestIdSource } from './billing-request-id.pipe.js';
 
 const reflect = Reflect as unknown as { defineMetadata(key: string, value: unknown, target: object): void };

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional, type PipeTransform } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { MeteringConfigError } from '@pacspace-metering/core';
-import { billedRequestIds } from '../enhancer/billed-request-ids.js';
+import { billedRequestIds } from '../calls/billed-request-ids.js';
 import type { HttpObject } from '../enhancer/http-object.js';
-import { httpRequestIdOf } from '../enhancer/http-request-id.js';
-import { messageIdOf } from '../enhancer/message-call.js';
+import { httpRequestIdOf } from '../calls/http-request-id.js';
+import { messageIdOf } from '../calls/message-call.js';
 import { METERING_RUNTIME } from '../module/metering.constants.js';
 import { messages } from '../module/metering.messages.js';
 import type { MeteringRuntime } from '../module/metering.providers.js';

@@ -4,8 +4,8 @@ import { createStreamUsage, customerIdOf, DeltaValidationError, NOTHING_TO_BILL,
 import type { MeteredCall, StreamCounter } from '../metering/metering.call.js';
 import type { RouteMetering } from '../metering/metering.route.js';
 import type { UnitsResolver } from '../module/resolver.types.js';
-import type { CallBilling } from './call-billing.js';
-import { errorText } from './error-text.js';
+import type { CallBilling } from '../billing/call-billing.js';
+import { errorText } from '../enhancer/error-text.js';
 
 /** One meter of a stream: its reason, price per unit, and units per event or chunk. */
 interface StreamMeter {

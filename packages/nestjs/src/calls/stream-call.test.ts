@@ -2,8 +2,8 @@ import { NOTHING_TO_BILL, type DeltaInput, type Meter } from '@pacspace-metering
 import { compileRoute } from '../metering/metering.route.js';
 import { resolveMeteringOptions } from '../module/metering.options.js';
 import { FakeResponse, fakeContext, recordingMeter } from '../../test-support/fake-execution-context.js';
-import { CallBilling } from './call-billing.js';
-import { mergeMetadata } from './call-metadata.js';
+import { CallBilling } from '../billing/call-billing.js';
+import { mergeMetadata } from '../billing/call-metadata.js';
 import { StreamCall } from './stream-call.js';
 
 class Streams {

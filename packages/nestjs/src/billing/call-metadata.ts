@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { thenableError } from '@pacspace-metering/core';
 import type { RouteMetering } from '../metering/metering.route.js';
-import type { HttpObject } from './http-object.js';
+import type { HttpObject } from '../enhancer/http-object.js';
 
 /**
  * @internal The route pattern (`/reports/:id`), never the raw URL: Express `req.route.path`,

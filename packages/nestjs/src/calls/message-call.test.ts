@@ -1,8 +1,8 @@
 import { compileRoute } from '../metering/metering.route.js';
 import { resolveMeteringOptions } from '../module/metering.options.js';
 import { fakeContext, recordingMeter } from '../../test-support/fake-execution-context.js';
-import { CallBilling } from './call-billing.js';
-import { mergeMetadata } from './call-metadata.js';
+import { CallBilling } from '../billing/call-billing.js';
+import { mergeMetadata } from '../billing/call-metadata.js';
 import { MessageCallAdapter, messageIdOf } from './message-call.js';
 
 class Handlers {

@@ -2,8 +2,8 @@ import { compileRoute } from '../metering/metering.route.js';
 import { CALL } from '../module/metering.constants.js';
 import { resolveMeteringOptions } from '../module/metering.options.js';
 import { FakeResponse, fakeContext, recordingMeter } from '../../test-support/fake-execution-context.js';
-import { CallBilling } from './call-billing.js';
-import { mergeMetadata } from './call-metadata.js';
+import { CallBilling } from '../billing/call-billing.js';
+import { mergeMetadata } from '../billing/call-metadata.js';
 import { HttpCallAdapter, isSuccessfulResponse, type HttpCallHooks } from './http-call.js';
 
 class Controller {

@@ -1,5 +1,5 @@
 import { hasClaims, isClaimed } from '@pacspace-metering/core';
-import type { HttpObject } from './http-object.js';
+import type { HttpObject } from '../enhancer/http-object.js';
 
 /**
  * @internal True when the Express middleware already enqueued this delta (its claim is on the request). The

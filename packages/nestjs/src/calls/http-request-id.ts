@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PROCESS_INSTANCE_ID, REQUEST_ID_KEY, resolveRequestId, type RequestIdOptions } from '@pacspace-metering/core';
 import type { ResolvedMeteringOptions } from '../module/metering.options.js';
-import type { HttpObject } from './http-object.js';
+import type { HttpObject } from '../enhancer/http-object.js';
 
 /** How core qualifies counter ids: `${PROCESS_INSTANCE_ID}-req-1`. */
 const PROCESS_QUALIFIER = `${PROCESS_INSTANCE_ID}-`;

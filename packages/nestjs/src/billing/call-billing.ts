@@ -3,7 +3,7 @@ import { DeltaValidationError, NOTHING_TO_BILL, claimKey, customerIdOf, skipped,
 import { billMeters } from './bill-meters.js';
 import { messages } from '../module/metering.messages.js';
 import type { RouteMetering } from '../metering/metering.route.js';
-import { errorText } from './error-text.js';
+import { errorText } from '../enhancer/error-text.js';
 import { claimedByMiddleware } from './middleware-claims.js';
 
 /** @internal What the billing call needs from its enhancer. */

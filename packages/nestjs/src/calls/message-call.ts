@@ -4,9 +4,9 @@ import { DeltaValidationError, isAcceptedRequestId, thenableError } from '@pacsp
 import { CALL } from '../module/metering.constants.js';
 import type { MeteredCall } from '../metering/metering.call.js';
 import type { RouteMetering } from '../metering/metering.route.js';
-import type { CallAdapter } from './call-adapter.js';
-import type { CallBilling } from './call-billing.js';
-import { errorText } from './error-text.js';
+import type { CallAdapter } from '../enhancer/call-adapter.js';
+import type { CallBilling } from '../billing/call-billing.js';
+import { errorText } from '../enhancer/error-text.js';
 import { PendingCall } from './pending-call.js';
 import { billedRequestIds } from './billed-request-ids.js';
 

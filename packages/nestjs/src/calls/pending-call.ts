@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { MeteredCall } from '../metering/metering.call.js';
 import type { RouteMetering } from '../metering/metering.route.js';
-import type { CallBilling } from './call-billing.js';
+import type { CallBilling } from '../billing/call-billing.js';
 
 /** @internal A call whose handler value or completion an observer still has to report. */
 export class PendingCall implements MeteredCall {
