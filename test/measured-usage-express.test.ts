@@ -151,7 +151,8 @@ describe('issue 21 on Express: billing what the work measured', () => {
         if (total <= 7) res.end();
       });
       server.get('/v1/broken', (req, res) => {
-        meterStream(m, req, res, { customerId: 'acme' });
+        // Counted, then failed before sending anything: Express answers 500, nothing is billed.
+        meterStream(m, req, res, { customerId: 'acme' }).add('input_tokens', 4);
         throw new Error('model unavailable');
       });
       app = await listen(server);

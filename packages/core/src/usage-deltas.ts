@@ -1,6 +1,6 @@
 import { DeltaValidationError } from './errors.js';
 import type { DeltaInput, EnqueueResult, Meter, SkipAnswer } from './meter-api.js';
-import { skipCauseOf, type NothingToBill, type SkipCause } from './nothing-to-bill.js';
+import { NOTHING_TO_BILL, skipCauseOf, type NothingToBill, type SkipCause } from './nothing-to-bill.js';
 
 /**
  * One of several deltas billed for one call (input and output tokens, pages and seconds): each is
@@ -45,18 +45,24 @@ export interface UsageCall {
  */
 export function deltasProblem(deltas: unknown, field = 'deltas'): DeltaValidationError | undefined {
   if (!Array.isArray(deltas)) return new DeltaValidationError(field, 'must be an array of { reason, delta, metadata? } (or NOTHING_TO_BILL)');
-  const seen = new Set<string>();
+  // A call has a few reasons: comparing them pairwise allocates nothing; a long list gets a Set.
+  const seen = deltas.length > 16 ? new Set<string>() : undefined;
   for (let i = 0; i < deltas.length; i++) {
     const item: unknown = deltas[i];
     if (item === null || typeof item !== 'object') return new DeltaValidationError(`${field}[${i}]`, 'must be an object { reason, delta, metadata? }');
     const reason = (item as UsageDelta).reason;
     if (typeof reason !== 'string') return new DeltaValidationError(`${field}[${i}].reason`, 'must be a string');
-    if (seen.has(reason)) {
+    if (seen === undefined ? repeatsBefore(deltas as UsageDelta[], i, reason) : seen.has(reason)) {
       return new DeltaValidationError(`${field}[${i}].reason`, `'${reason}' is repeated: each reason is billed once per call, under its own referenceId; sum its amounts into one delta`);
     }
-    seen.add(reason);
+    seen?.add(reason);
   }
   return undefined;
+}
+
+function repeatsBefore(deltas: readonly UsageDelta[], i: number, reason: string): boolean {
+  for (let j = 0; j < i; j++) if (deltas[j]!.reason === reason) return true;
+  return false;
 }
 
 /**
@@ -76,19 +82,35 @@ export function deltasProblem(deltas: unknown, field = 'deltas'): DeltaValidatio
  * });
  */
 export function enqueueUsage(meter: Meter, call: UsageCall): Array<EnqueueResult | SkipAnswer> {
-  let items: Array<{ input: DeltaInput; skip?: SkipCause }>;
+  const results: Array<EnqueueResult | SkipAnswer> = [];
   try {
-    if (skipCauseOf(call.deltas) !== undefined) {
+    if (call.deltas === NOTHING_TO_BILL) {
       skipped(meter, 'nothing_to_bill', { customerId: call.customerId, requestId: call.requestId });
-      return [];
+      return results;
     }
-    items = usageInputs(call);
+    const problem = deltasProblem(call.deltas);
+    if (problem) throw problem;
+    const list = call.deltas;
+    // One loop, no intermediate arrays: this runs for every metered call with several deltas.
+    for (let i = 0; i < list.length; i++) {
+      const input = usageInput(call, list[i]!);
+      // A delta of 0 goes to the meter, which answers it as skipped with its would-be referenceId.
+      results.push(list[i]!.delta === NOTHING_TO_BILL ? skipped(meter, 'nothing_to_bill', input) : meter.enqueue(input));
+    }
   } catch (err) {
+    // A hostile list (a throwing getter, a Proxy): refused, counted and reported.
     const error = err instanceof Error ? err : new DeltaValidationError('deltas', String(err));
-    return [meter.refuse(error, { customerId: call?.customerId, requestId: call?.requestId })];
+    results.push(meter.refuse(error, { customerId: call?.customerId, requestId: call?.requestId }));
   }
-  // A delta of 0 goes to the meter, which answers it as skipped with its would-be referenceId.
-  return items.map(({ input, skip }) => (skip === 'nothing_to_bill' ? skipped(meter, skip, input) : meter.enqueue(input)));
+  return results;
+}
+
+/** One delta of a call as a meter input: the call's customer and request id, metadata merged. */
+function usageInput(call: UsageCall, item: UsageDelta): DeltaInput {
+  const input: DeltaInput = { customerId: call.customerId, reason: item.reason, delta: item.delta as number, requestId: call.requestId };
+  const metadata = item.metadata === undefined ? call.metadata : call.metadata === undefined ? item.metadata : { ...call.metadata, ...item.metadata };
+  if (metadata !== undefined) input.metadata = metadata;
+  return input;
 }
 
 /**
@@ -104,9 +126,7 @@ export function usageInputs(call: UsageCall): Array<{ input: DeltaInput; skip?: 
   const problem = deltasProblem(call.deltas);
   if (problem) throw problem;
   return (call.deltas as readonly UsageDelta[]).map((item) => {
-    const input: DeltaInput = { customerId: call.customerId, reason: item.reason, delta: item.delta as number, requestId: call.requestId };
-    const metadata = item.metadata === undefined ? call.metadata : call.metadata === undefined ? item.metadata : { ...call.metadata, ...item.metadata };
-    if (metadata !== undefined) input.metadata = metadata;
+    const input = usageInput(call, item);
     const cause = skipCauseOf(item.delta);
     return cause === undefined ? { input } : { input, skip: cause };
   });

@@ -19,7 +19,7 @@ export function settleDeltas(
   state: object,
   result: unknown,
   idFailure: DeltaValidationError | undefined,
-): Promise<unknown> | undefined {
+): Promise<boolean> | undefined {
   const customerId = customerIdOf(resolveField('customerId', config.customerId, req, res, result));
   const deltas = resolveField('deltas', config.deltas!, req, res, result);
   const metadata = mergeMetadata(req, config.metadata === undefined ? undefined : resolveField('metadata', config.metadata, req, res, result));
@@ -30,9 +30,31 @@ export function settleDeltas(
   if (customerId === NOTHING_TO_BILL || deltas === NOTHING_TO_BILL) return void skipped(meter, 'nothing_to_bill', { requestId });
   const problem = deltasProblem(deltas);
   if (problem !== undefined) return void meter.refuse(problem, { requestId, customerId: customerId as string });
-  // A reason this request was already billed for (another middleware, meterNow) is not billed again.
-  const fresh = typeof customerId === 'string' ? (deltas as UsageDelta[]).filter((d) => claimOnce(state, claimKey(meter.scope, d.reason, customerId))) : (deltas as UsageDelta[]);
+  const list = deltas as UsageDelta[];
+  const fresh = typeof customerId === 'string' ? unclaimed(state, meter.scope, customerId, list) : list;
   const results = enqueueUsage(meter, { customerId: customerId as string, requestId, deltas: fresh, metadata: metadata as Record<string, unknown> });
-  const committed = results.map((r) => (r as { committed?: Promise<boolean> }).committed).filter((c) => c !== undefined);
-  return committed.length === 0 ? undefined : Promise.all(committed);
+  return durability(results);
+}
+
+/**
+ * The deltas of `list` this request was not billed for yet (by another middleware, `meterNow`),
+ * each claimed now; `list` itself when none was (the common case: no copy).
+ */
+function unclaimed(state: object, scope: string, customerId: string, list: UsageDelta[]): UsageDelta[] {
+  let fresh: UsageDelta[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    if (claimOnce(state, claimKey(scope, list[i]!.reason, customerId))) fresh?.push(list[i]!);
+    else fresh ??= list.slice(0, i);
+  }
+  return fresh ?? list;
+}
+
+/** With a store that writes behind: resolves once every delta is durable (true) or one is not (false). */
+function durability(results: ReadonlyArray<object>): Promise<boolean> | undefined {
+  let committed: Array<Promise<boolean>> | undefined;
+  for (const result of results) {
+    const promise = (result as { committed?: Promise<boolean> }).committed;
+    if (promise !== undefined) (committed ??= []).push(promise);
+  }
+  return committed === undefined ? undefined : Promise.all(committed).then((all) => all.every(Boolean));
 }

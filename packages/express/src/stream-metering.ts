@@ -38,8 +38,8 @@ export interface StreamCounter {
  * `{scope}:{reason}:{customerId}:{requestId}` (the request's billing id, see
  * {@link billingRequestId}), with `metadata.stream` `'ended'` (the handler ended it) or
  * `'aborted'` (the client went away first: what was sent is billed). Nothing is billed when the
- * response's headers were never sent (the handler failed before sending anything), nor for a
- * reason with 0 units. Works with or without `meterRequests` on the route; when both
+ * handler failed before streaming (no headers sent, or an error status: a 4xx/5xx answer), nor for
+ * a reason with 0 units. Works with or without `meterRequests` on the route; when both
  * bill, use different reasons.
  *
  * @example
@@ -58,11 +58,14 @@ export function meterStream(meter: Meter, req: Request, res: Response, options: 
   const requestId = billingRequestId(req, res);
   const customerId = customerIdOf(options.customerId);
   const route = routePattern(req);
-  const metadata = { ...(route === undefined ? {} : { route }), method: req.method, ...options.metadata };
+  // Built in one shape (no spreads of optional parts): one is made per streamed response.
+  const base: Record<string, unknown> = route === undefined ? { method: req.method } : { route, method: req.method };
+  const metadata = options.metadata === undefined ? base : { ...base, ...options.metadata };
   const usage: StreamUsage = createStreamUsage(meter, { customerId: customerId as string, requestId, metadata, deltaOf: options.deltaOf });
   res.on('close', () => {
-    // Nothing left the server (the handler failed first): nothing to bill, nothing lost.
-    if (!res.headersSent) return usage.cancel();
+    // Nothing left the server, or only an error answer (the handler failed before streaming):
+    // nothing to bill, nothing lost. A stream cut after a success status keeps what it sent.
+    if (!res.headersSent || res.statusCode >= 400) return usage.cancel();
     if (customerId === NOTHING_TO_BILL) {
       usage.cancel();
       return void skipped(meter, 'nothing_to_bill', { requestId });
@@ -70,10 +73,6 @@ export function meterStream(meter: Meter, req: Request, res: Response, options: 
     if (responseFinished(res)) usage.end();
     else usage.abort();
   });
-  return {
-    add: (reason, units) => usage.add(reason, units),
-    get units() {
-      return usage.units;
-    },
-  };
+  // The stream's meter itself (a class instance): end/abort stay with the response's close.
+  return usage;
 }
