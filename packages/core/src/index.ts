@@ -13,9 +13,10 @@ export { DeltaDroppedError, DeltaValidationError, IdempotencyConflictError, Mete
 export type { PacSpaceApiErrorInit } from './errors.js';
 export { buildReferenceId } from './intake/reference-id.js';
 export type { ReferenceIdParts } from './intake/reference-id.js';
-export { PROCESS_INSTANCE_ID, isAcceptedRequestId, resolveRequestId } from './adapters/request-id.js';
+export { PROCESS_INSTANCE_ID, REQUEST_ID_KEY, isAcceptedRequestId, resolveRequestId } from './adapters/request-id.js';
+export { isMeter } from './meter-check.js';
 export type { RequestIdOptions, RequestIdSource, RequestLike, ResolvedRequestId } from './adapters/request-id.js';
-export { DELTA_LIMITS, assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, thenableError } from './intake/validation.js';
+export { DELTA_LIMITS, assertAdjusts, assertCustomerId, assertDelta, assertMetadata, assertReason, assertReferenceId, customerIdOf, isDeltaWithinLimits, isReasonWithinLimits, thenableError } from './intake/validation.js';
 export type { AdjustsReference, DeltaFields } from './intake/validation.js';
 export { createMeterHealth } from './reporting/health.js';
 export type { MeterHealth, MeterHealthCheck, MeterHealthOptions, MeterHealthProblem } from './reporting/health.js';

@@ -1,9 +1,9 @@
-import { resolveRequestId, type DeltaValidationError, type RequestIdOptions } from '@pacspace-metering/core';
+import { REQUEST_ID_KEY, resolveRequestId, type DeltaValidationError, type RequestIdOptions } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 
-/** Where the id a request is billed under is kept; `Symbol.for` so every copy of this package agrees. */
-const REQUEST_ID = Symbol.for('pacspace-metering.request-id');
+/** Where the id a request is billed under is kept: core's key, which the Nest guard reads too. */
+const REQUEST_ID: typeof REQUEST_ID_KEY = REQUEST_ID_KEY;
 /** Where the error of a `requestId` resolver that threw (or returned a Promise) is kept, next to the id. */
 const REQUEST_ID_FAILURE = Symbol.for('pacspace-metering.request-id-failure');
 

@@ -60,6 +60,16 @@ const ACCEPTED_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Ids that restart at 1 with every process: pino-http's counter, Fastify's `req-<base36>`. */
 const PROCESS_LOCAL_COUNTER = /^(?:\d+|req-[0-9a-z]+)$/;
 
+/**
+ * The key under which a framework package keeps the id a request is billed under (Express: in
+ * `res.locals`), so a second package on the same request (the Nest guard behind the Express
+ * middleware) bills under the same id. `Symbol.for`, so every copy of every package agrees.
+ *
+ * @example
+ * const requestId = res.locals[REQUEST_ID_KEY]; // set by @pacspace-metering/express
+ */
+export const REQUEST_ID_KEY: unique symbol = Symbol.for('pacspace-metering.request-id');
+
 /** Random per process: qualifies counter ids so a restart or a second instance cannot reuse them. */
 export const PROCESS_INSTANCE_ID = randomHex(6);
 

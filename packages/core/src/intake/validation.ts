@@ -42,6 +42,31 @@ export const DELTA_LIMITS = Object.freeze({
   maxMetadataDepth: 32,
 });
 
+/**
+ * True when `value` is a delta PacSpace accepts: a finite, non-zero number within
+ * ±`DELTA_LIMITS.maxAbsDelta` (1e9). The rule {@link assertDelta} applies, for callers that build
+ * their own error (a framework checking its configuration, say).
+ *
+ * @example
+ * isDeltaWithinLimits(-1); // true
+ * isDeltaWithinLimits(0); // false
+ */
+export function isDeltaWithinLimits(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value !== 0 && Math.abs(value) <= DELTA_LIMITS.maxAbsDelta;
+}
+
+/**
+ * True when `value` is a reason PacSpace accepts: a non-empty string of at most
+ * `DELTA_LIMITS.maxReasonLength` (500) characters. The rule {@link assertReason} applies.
+ *
+ * @example
+ * isReasonWithinLimits('api_request'); // true
+ * isReasonWithinLimits(''); // false
+ */
+export function isReasonWithinLimits(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= DELTA_LIMITS.maxReasonLength;
+}
+
 /** Throws {@link DeltaValidationError} naming `customerId` unless the API would accept it. */
 export function assertCustomerId(value: unknown, field = 'customerId'): asserts value is string {
   // The same rule as DELTA_LIMITS.customerIdPattern, without a regex call per delta.
@@ -52,14 +77,14 @@ export function assertCustomerId(value: unknown, field = 'customerId'): asserts 
 
 /** Throws {@link DeltaValidationError} naming `delta` unless it is finite, non-zero and within ±1e9. */
 export function assertDelta(value: unknown, field = 'delta'): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value === 0 || Math.abs(value) > DELTA_LIMITS.maxAbsDelta) {
+  if (!isDeltaWithinLimits(value)) {
     throw new DeltaValidationError(field, `must be a finite, non-zero number between -1e9 and 1e9 (got ${describe(value)})`);
   }
 }
 
 /** Throws {@link DeltaValidationError} naming `reason` unless it is a non-empty string of at most 500 characters. */
 export function assertReason(value: unknown, field = 'reason'): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > DELTA_LIMITS.maxReasonLength) {
+  if (!isReasonWithinLimits(value)) {
     throw new DeltaValidationError(field, `must be a non-empty string of at most 500 characters (got ${describe(value)})`);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { MeteringConfigError, createMeterHealth, type Meter, type MeterHealthCheck, type MeterHealthOptions, type PeriodicMeter } from '@pacspace-metering/core';
-import { METER, PERIODIC_METERS } from '../metering.constants.js';
+import { METER, PERIODIC_METERS } from '../module/metering.constants.js';
 
 /**
  * A `@nestjs/terminus` health indicator for the module's Meter (`@nestjs/terminus` 11 or 12, an
