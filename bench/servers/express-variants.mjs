@@ -5,6 +5,7 @@ import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
 import { meterRequests, requireBalance } from '@pacspace-metering/express';
+import { peerVariants } from './peer-variants.mjs';
 import { inProcessGate, inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
@@ -24,6 +25,7 @@ export const expressVariants = {
   },
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
+  ...peerVariants,
 };
 
 export function startExpress(variant, env) {

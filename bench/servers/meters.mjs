@@ -1,4 +1,5 @@
 import { createBalanceGate, createMeter } from '@pacspace-metering/core';
+import { onBenchFlush } from './flushers.mjs';
 
 /**
  * The hot path without the network: a Meter with default options whose SDK-shaped client answers
@@ -39,12 +40,18 @@ export function inProcessGate() {
  */
 export function sandboxMeter(env) {
   const flushIntervalMs = env.METER_FLUSH_INTERVAL_MS === undefined ? undefined : Number(env.METER_FLUSH_INTERVAL_MS);
-  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs });
+  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs }));
+}
+
+/** The Meter, flushed when the harness asks (its last partial batch delivered before the count). */
+function flushedOnRequest(meter) {
+  onBenchFlush(() => meter.flush());
+  return meter;
 }
 
 /** The same, one POST per delta (`delivery: 'single'`), as every delta was sent before batching. */
 export function singleDeltaSandboxMeter(env) {
-  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, delivery: 'single' });
+  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, delivery: 'single' }));
 }
 
 /** The middleware's own cost: a Meter-shaped object whose enqueue accepts and does nothing. */
