@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { watchServerFinish } from './server-finish.js';
 
 /** How an HTTP response ended: fully written (`finished`) or cut off before that (`aborted`). */
 export type ResponseOutcome = 'finished' | 'aborted';
@@ -57,9 +56,6 @@ export function onResponseDone(res: ServerResponse, done: (outcome: ResponseOutc
  */
 export function onResponseCompleted(res: ServerResponse, atEnd: boolean, done: () => void | PromiseLike<unknown>): void {
   if (!atEnd) {
-    // A response of Node's own http(s) server: its 'finish' is published process-wide, so no
-    // listener is added to it (an aborted one never finishes, so is never called).
-    if (watchServerFinish(res, done)) return;
     res.on('close', () => {
       if (responseFinished(res)) done();
     });

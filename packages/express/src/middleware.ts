@@ -1,4 +1,4 @@
-import { claimOnce, customerIdOf, isUnbilledOptionsRequest, onResponseCompleted, type Meter } from '@pacspace-metering/core';
+import { claimOnce, customerIdOf, isUnbilledOptionsRequest, onResponseCompleted, responseFinished, type Meter } from '@pacspace-metering/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
@@ -13,10 +13,9 @@ import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request
  * `meterOptionsRequests: true`. `HEAD` is billed like `GET` (Express runs the `GET` handler).
  *
  * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never
- * written to `req`; echoed in the `x-request-id` response header), and the response registered
- * with core's process-wide `finish` watcher (no listener on the response; a `close` listener where
- * Node's http server does not publish it, e.g. under serverless-http). When the response has been
- * fully written (`finish` happened) and `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
+ * written to `req`; echoed in the `x-request-id` response header), and one `close` listener on the
+ * response. When the response closes after being fully written (`finish` happened) and
+ * `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
  * `{ customerId, delta, reason, metadata }` under the referenceId
  * `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
  * away first (`close` without `finish`), or for 4xx/5xx answers, thrown errors, `next(err)` and
@@ -99,9 +98,16 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
     const state = stateOf(req, res);
     const requestId = requestIdOf(req, state, idOptions);
     if (responseHeader !== undefined) echo(res, responseHeader, requestId);
-    // Billed once the response finished (Node's process-wide finish channel, or a 'close'
-    // listener where that does not tell, e.g. serverless-http), or, with a durable store, ended.
-    onResponseCompleted(res, acceptAtEnd, () => settle(req, res, requestId, state));
+    if (acceptAtEnd) {
+      onResponseCompleted(res, true, () => settle(req, res, requestId, state));
+      return next();
+    }
+    // 'close' follows 'finish' on every response and is the only event of an aborted one (core's
+    // onResponseDone, inlined: one closure less per request). responseFinished, not
+    // writableFinished alone: under serverless-http the latter never turns true.
+    res.on('close', () => {
+      if (responseFinished(res)) settle(req, res, requestId, state);
+    });
     next();
   };
 }
