@@ -73,7 +73,12 @@ const outDir = mkdtempSync(join(tmpdir(), 'request-instructions-'));
 async function startReceiver(variant) {
   if (variant.includes('sandbox')) {
     const sandbox = await startSandbox({ maxRequestLog: 100 });
-    return { env: { SANDBOX_URL: sandbox.url, SANDBOX_KEY: sandbox.apiKey }, received: () => sandbox.ledger().counts.committed, close: () => sandbox.close() };
+    // Committed deltas, and the API requests that carried them (deltas per request = batch fill).
+    const received = () => {
+      const { committed, requests } = sandbox.ledger().counts;
+      return `${committed} (${requests} POSTs)`;
+    };
+    return { env: { SANDBOX_URL: sandbox.url, SANDBOX_KEY: sandbox.apiKey }, received, close: () => sandbox.close() };
   }
   if (variant in peerVariants) {
     const sink = await startSink();

@@ -24,6 +24,9 @@ export const expressVariants = {
     return [requireBalance(gate, { customerId, price: 1 }), meterRequests(meter, { customerId, reason: 'api_request' })];
   },
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
+  // The echo header's share (issue #25): the same two rows with `responseHeader: false`.
+  'express + meterRequests (stub meter, no echo header)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request', responseHeader: false })],
+  'express + meterRequests (to sandbox, no echo header)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request', responseHeader: false })],
   'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
   ...peerVariants,
 };
