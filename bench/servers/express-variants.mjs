@@ -27,6 +27,8 @@ export const expressVariants = {
   // The echo header's share (issue #25): the same two rows with `responseHeader: false`.
   'express + meterRequests (stub meter, no echo header)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request', responseHeader: false })],
   'express + meterRequests (to sandbox, no echo header)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request', responseHeader: false })],
+  // The Meter's HTTP client through fetch (undici) rather than node:http (the default on Node).
+  'express + meterRequests (to sandbox, fetch transport)': (env) => [meterRequests(sandboxMeter(env, { transport: 'fetch' }), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
   ...peerVariants,
 };

@@ -38,9 +38,9 @@ export function inProcessGate() {
  * Real delivery to the sandbox running in another process, default options (batches);
  * `METER_FLUSH_INTERVAL_MS` overrides the linger, to measure what it costs.
  */
-export function sandboxMeter(env) {
+export function sandboxMeter(env, extra = {}) {
   const flushIntervalMs = env.METER_FLUSH_INTERVAL_MS === undefined ? undefined : Number(env.METER_FLUSH_INTERVAL_MS);
-  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs }));
+  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs, ...extra }));
 }
 
 /** The Meter, flushed when the harness asks (its last partial batch delivered before the count). */
