@@ -63,6 +63,20 @@ for (const [method, path] of [['POST', '/reports'], ['GET', '/reports/42'], ['GE
 await app.close();
 `;
 
+/**
+ * Preloaded into the README's first-contact apps, which listen on port 3000 as the README says:
+ * each test run gets a port of its own instead, announced on stdout.
+ */
+const LISTEN_ANYWHERE = `import net from 'node:net';
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (args[0] === 3000) args[0] = 0;
+  else if (args[0] !== null && typeof args[0] === 'object' && args[0].port === 3000) args[0] = { ...args[0], port: 0, host: '127.0.0.1' };
+  this.once('listening', () => process.stdout.write('LISTENING ' + this.address().port + '\\n'));
+  return listen.apply(this, args);
+};
+`;
+
 interface Compiled {
   snippet: Snippet;
   file: string;
@@ -84,6 +98,7 @@ function writeProject(snippets: Snippet[]): Compiled[] {
   writeFileSync(join(PROJECT, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   writeFileSync(join(PROJECT, 'pacspace-io-sdk.d.ts'), SDK_DECLARATION);
   writeFileSync(join(PROJECT, 'run-nest.mjs'), NEST_RUNNER);
+  writeFileSync(join(PROJECT, 'listen-anywhere.mjs'), LISTEN_ANYWHERE);
   return snippets.map((snippet) => {
     const file = fileName(snippet);
     mkdirSync(dirname(join(PROJECT, file)), { recursive: true });
@@ -131,6 +146,38 @@ function runNode(args: string[], sandbox: Sandbox | undefined, extraEnv: NodeJS.
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('exit', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Starts a README's server snippet (compiled, `node --import ./listen-anywhere.mjs`) with the
+ * sandbox as PacSpace, sends one GET as customer `acme`, waits until the sandbox's ledger holds a
+ * delta (or 20 s pass), stops the app; resolves with what the app said and the answer's status.
+ */
+async function callServerSnippet(file: string, sandbox: Sandbox, path: string): Promise<{ status: number; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url };
+  const child = spawn(process.execPath, ['--import', './listen-anywhere.mjs', file], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  try {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      let stdout = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /LISTENING (\d+)/.exec(stdout);
+        if (match) resolvePort(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`the app exited (${code}) before listening: ${stderr}`)));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'x-account': 'acme' } });
+    await res.arrayBuffer();
+    const deadline = Date.now() + 20_000;
+    while (sandbox.ledger().deltas.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return { status: res.status, stderr };
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
 }
 
 const snippets = readmePaths(ROOT).flatMap((path) => snippetsOf(path, ROOT));
@@ -238,6 +285,30 @@ describe('README snippets', () => {
         ['exports-api:export:acme:job-7', -10, null],
         ['exports-api:export:acme:job-7~reversal', 10, 'exports-api:export:acme:job-7'],
       ]);
+    });
+
+    // Issue 24, first contact: each framework README's smallest app, as its text runs it.
+    it.each([
+      ['express-first-contact', '/reports/42', '/reports/:id'],
+      ['fastify-first-contact', '/reports', '/reports'],
+      ['hono-first-contact', '/reports/42', '/reports/:id'],
+      ['nest-first-contact', '/reports/42', '/reports/:id'],
+    ])('%s: the smallest app bills -1 for the caller of GET %s, against the sandbox', async (name, path, route) => {
+      expect(errors).toEqual([]);
+      const { status, stderr } = await callServerSnippet(script(name), sandbox, path);
+      expect(status).toBe(200);
+      expect(stderr).toBe('');
+      expect(sandbox.ledger().deltas.map((d) => [d.customerId, d.reason, d.delta, d.metadata])).toEqual([
+        ['acme', name.startsWith('nest') ? 'report_viewed' : 'api_request', -1, { route, method: 'GET' }],
+      ]);
+    });
+
+    it('sqlite-store README, first contact: the delta goes through the file and is delivered by close()', async () => {
+      expect(errors).toEqual([]);
+      rmSync(join(PROJECT, 'metering.db'), { force: true });
+      const run = await runNode([script('sqlite-first-contact')], sandbox);
+      expect(run).toMatchObject({ code: 0, stderr: '', stdout: '1\n' });
+      expect(billed()).toEqual([['reports-api:api_request:acme:req-42', -1]]);
     });
 
     it.each(['nest-quick-start', 'nest-package-quick-start'])('%s: the controller is mounted, both paid routes bill, the health check does not', async (name) => {

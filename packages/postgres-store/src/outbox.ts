@@ -1,18 +1,9 @@
-import type { DeadLetter } from '@pacspace-metering/core';
+import { whyNotReplayed, type DeadLetter, type DeadLetterFilter, type ReplayOptions, type ReplayResult } from '@pacspace-metering/core';
 import pg, { type Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { inTransaction } from './in-transaction.js';
 import { checkSchemaName } from './options.js';
 import { tableNames, type TableNames } from './sql-names.js';
-
-/**
- * PacSpace's Idempotency-Key lifetime as assumed by this library (the API does not document one):
- * 24 h. A replay of a dead letter first accepted longer ago is refused unless asked for.
- *
- * @example
- * const stale = Date.now() - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS;
- */
-export const ASSUMED_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * What {@link PostgresOutbox.status} reports. Every field but `schema`, `leasedBy` and `unleased`
@@ -47,47 +38,6 @@ export interface PostgresOutboxStatus {
 
 /** A dead letter in the shared outbox (core's {@link DeadLetter}, the same shape as the SQLite store's). */
 export type { DeadLetter };
-
-/**
- * Which dead letters a command applies to; both given: letters matching both; empty: all.
- *
- * @example
- * await outbox.replay({ reason: 'max_elapsed' });
- * await outbox.deadLetters({ ids: [12, 13] });
- */
-export interface DeadLetterFilter {
-  /** Only letters with this reason. */
-  reason?: string | undefined;
-  /** Only letters with these ids. */
-  ids?: number[] | undefined;
-}
-
-/**
- * How {@link PostgresOutbox.replay} replays.
- *
- * @example
- * await outbox.replay({ ids: [7] }, { allowExpiredKeys: true });
- */
-export interface ReplayOptions {
-  /** The replay's time (epoch ms): the letters are accepted again then. @default Date.now() */
-  now?: number | undefined;
-  /** Replay letters first accepted longer ago than {@link ASSUMED_KEY_TTL_MS} too. @default false */
-  allowExpiredKeys?: boolean | undefined;
-}
-
-/**
- * What {@link PostgresOutbox.replay} did.
- *
- * @example
- * const { replayed, skipped } = await outbox.replay();
- * for (const { letter, why } of skipped) console.warn(`kept ${letter.id}: ${why}`);
- */
-export interface ReplayResult {
-  /** Letters moved back to the outbox. */
-  replayed: DeadLetter[];
-  /** Letters that matched but were left where they are, with why. */
-  skipped: Array<{ letter: DeadLetter; why: string }>;
-}
 
 interface DeadLetterRow {
   id: string;
@@ -234,18 +184,6 @@ export class PostgresOutbox {
   async close(): Promise<void> {
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
   }
-}
-
-/**
- * Why `letter` stays a dead letter in a replay, or undefined when it goes back to pending. The same
- * rules as the SQLite store's.
- */
-function whyNotReplayed(letter: DeadLetter, filter: DeadLetterFilter, now: number, options: ReplayOptions): string | undefined {
-  const named = filter.reason !== undefined || filter.ids !== undefined;
-  if (letter.reason === 'integrity' && !named) return 'a 409: PacSpace holds a different delta under this referenceId, so the same body is refused again; name it with --reason integrity or --id to replay it anyway';
-  if (letter.reason === 'corrupt' && !named) return 'its body is not its delta, so a replay only sends it back here; name it with --reason corrupt or --id to replay it anyway';
-  if (now - letter.firstAcceptedAt > ASSUMED_KEY_TTL_MS && !options.allowExpiredKeys) return 'first accepted more than 24 h ago: PacSpace may have forgotten its Idempotency-Key, and if it had committed the delta a resend would count twice; check the ledger first, then use --allow-expired-keys';
-  return undefined;
 }
 
 function whereClause(filter: DeadLetterFilter): { where: string; params: unknown[] } {

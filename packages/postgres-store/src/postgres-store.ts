@@ -1,4 +1,4 @@
-import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
+import { errorColumns, MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type DeltaInput, type Meter, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg, { type ClientBase, type Pool } from 'pg';
@@ -7,7 +7,7 @@ import { undeliveredByOthers } from './fleet-pending.js';
 import { LeaseKeeper, type StoreProblem } from './lease-keeper.js';
 import { resolvePostgresStoreOptions, type PostgresStoreOptions, type ResolvedPostgresStoreOptions } from './options.js';
 import { OutboxTable } from './outbox-table.js';
-import { errorColumns, loadRow, type OutboxRow } from './rows.js';
+import { loadRow, type OutboxRow } from './rows.js';
 import { migrate } from './schema.js';
 import { insertPrepared, type InsertedDelta } from './transactional.js';
 import { Writer } from './writer.js';

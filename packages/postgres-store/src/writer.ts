@@ -1,8 +1,7 @@
-import type { QueuedDelta, StoreIdentity } from '@pacspace-metering/core';
+import { errorColumns, type QueuedDelta, type StoreIdentity } from '@pacspace-metering/core';
 import type { Pool } from 'pg';
 import { messageOf, PostgresStoreError } from './errors.js';
 import { inTransaction } from './in-transaction.js';
-import { errorColumns } from './rows.js';
 import { tableNames, type TableNames } from './sql-names.js';
 
 /** Rows per INSERT statement (a group commit larger than this takes several statements, in order). */

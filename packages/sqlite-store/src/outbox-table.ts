@@ -1,5 +1,4 @@
-import type { StoreIdentity } from '@pacspace-metering/core';
-import type { OutboxRow } from './rows.js';
+import type { StoreIdentity, StoredDeltaRow } from '@pacspace-metering/core';
 import type { SqliteConnection } from './sqlite-driver.js';
 
 /**
@@ -59,9 +58,9 @@ export class OutboxTable {
   }
 
   /** Up to `limit` of this Meter's rows with an id above `id`, oldest first. */
-  rowsAfter(id: number, limit: number): OutboxRow[] {
+  rowsAfter(id: number, limit: number): StoredDeltaRow[] {
     const { where, params } = this.mine(' AND ');
-    return this.db.prepare(`SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox WHERE id > ?${where} ORDER BY id LIMIT ?`).all(id, ...params, limit) as OutboxRow[];
+    return this.db.prepare(`SELECT id, reference_id, customer_id, body, bytes, accepted_at, attempts, due_at FROM outbox WHERE id > ?${where} ORDER BY id LIMIT ?`).all(id, ...params, limit) as StoredDeltaRow[];
   }
 
   /** The rows of every other Meter, per Meter: a file serves one process, so any is worth a word. */

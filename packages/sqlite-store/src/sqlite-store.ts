@@ -1,9 +1,8 @@
-import { MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity } from '@pacspace-metering/core';
+import { loadStoredDelta, MemoryStore, MeteringConfigError, warnAtMostEveryMinute, type MeterStore, type QueuedDelta, type StoreAttachment, type StoreIdentity, type StoredDeltaRow } from '@pacspace-metering/core';
 import { SqliteStoreError, type SqliteStoreErrorCode } from './errors.js';
 import { checkStorePath, openStoreDatabase, realStorePath, storeError } from './open-database.js';
 import { resolveSqliteStoreOptions, type SqliteStoreOptions } from './options.js';
 import { OutboxTable, type OtherMeterRows } from './outbox-table.js';
-import { loadRow, type OutboxRow } from './rows.js';
 import { loadNodeSqlite, type SqliteConnection } from './sqlite-driver.js';
 import { currentOwner, readOwner, StoreLock } from './store-lock.js';
 import { Writer } from './writer.js';
@@ -273,7 +272,7 @@ export class SqliteStore implements MeterStore {
   private loadRows(room: number): void {
     if (room <= 0 || this.spilled === 0 || Date.now() < this.readAfter) return;
     const limit = Math.min(room, this.spilled, 10_000);
-    let rows: OutboxRow[];
+    let rows: StoredDeltaRow[];
     try {
       rows = this.table.rowsAfter(this.watermark, limit);
     } catch (error) {
@@ -287,7 +286,7 @@ export class SqliteStore implements MeterStore {
         full = true;
         break;
       }
-      const { item, problem } = loadRow(row);
+      const { item, problem } = loadStoredDelta(row);
       if (problem === undefined) this.index.add(item);
       else corrupt.push(this.bury(item, problem));
       this.watermark = row.id;

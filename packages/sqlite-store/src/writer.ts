@@ -1,5 +1,4 @@
-import type { QueuedDelta, StoreIdentity } from '@pacspace-metering/core';
-import { errorColumns } from './rows.js';
+import { errorColumns, type QueuedDelta, type StoreIdentity } from '@pacspace-metering/core';
 import type { SqliteConnection, SqliteStatement } from './sqlite-driver.js';
 
 type Op = [SqliteStatement, unknown[]];

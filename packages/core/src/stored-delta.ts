@@ -1,12 +1,13 @@
-import type { QueuedDelta } from '@pacspace-metering/core';
+import type { QueuedDelta } from './store.js';
 
 /**
- * A row of the `outbox` table.
+ * A durable store's row of a pending delta, in the store's own columns, numbers already numbers
+ * (a Postgres `bigint` arrives as a string: the store converts it first).
  *
  * @example
- * const row = db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow;
+ * const row: StoredDeltaRow = { id: 1, reference_id: 'api:api_request:acme:req-1', customer_id: 'acme', body, bytes: body.length, accepted_at: Date.now(), attempts: 0, due_at: 0 };
  */
-export interface OutboxRow {
+export interface StoredDeltaRow {
   id: number;
   reference_id: string;
   customer_id: string;
@@ -23,25 +24,26 @@ export interface OutboxRow {
  * letters (reason `corrupt`), where `item` (the row's own columns) describes it.
  *
  * @example
- * const { item, problem } = loadRow(row);
+ * const { item, problem } = loadStoredDelta(row);
  */
-export interface LoadedRow {
+export interface LoadedStoredDelta {
   item: QueuedDelta;
   problem: string | undefined;
 }
 
 /**
- * Rebuilds the meter's item from a row: the frozen body and key exactly as they were accepted, the
- * attempts made and the next due time. `fields` (the summary the meter reports in its hooks) is
- * read back from the body. The body must be the JSON delta of its row (same referenceId and
- * customerId, a finite delta): sent otherwise, it would be billed under a key or to a customer
- * the row does not say, or refused after a round trip that spoils the batch it travels in.
+ * Rebuilds the Meter's item from a durable store's row: the frozen body and key exactly as they
+ * were accepted, the attempts made and the next due time. `fields` (what the Meter reports in its
+ * hooks) is read back from the body. The body must be the JSON delta of its row (same referenceId
+ * and customerId, a finite delta): sent otherwise, it would be billed under a key or to a customer
+ * the row does not say, or refused after a round trip that spoils the batch it travels in. Every
+ * durable store loads rows through this, so they judge a damaged row alike.
  *
  * @example
- * const { item, problem } = loadRow(row);
+ * const { item, problem } = loadStoredDelta(row);
  * if (problem === undefined) memory.add(item);
  */
-export function loadRow(row: OutboxRow): LoadedRow {
+export function loadStoredDelta(row: StoredDeltaRow): LoadedStoredDelta {
   let parsed: unknown;
   try {
     parsed = JSON.parse(row.body);
@@ -71,36 +73,9 @@ export function loadRow(row: OutboxRow): LoadedRow {
 }
 
 /** What in a parsed body disagrees with its row, or undefined. */
-function bodyMismatch(body: { customerId?: unknown; delta?: unknown; referenceId?: unknown }, row: { reference_id: string; customer_id: string }): string | undefined {
+function bodyMismatch(body: { customerId?: unknown; delta?: unknown; referenceId?: unknown }, row: StoredDeltaRow): string | undefined {
   if (body.referenceId !== row.reference_id) return `a body whose referenceId (${JSON.stringify(body.referenceId)}) is not the row's (${row.reference_id})`;
   if (body.customerId !== row.customer_id) return `a body whose customerId (${JSON.stringify(body.customerId)}) is not the row's (${row.customer_id})`;
   if (typeof body.delta !== 'number' || !Number.isFinite(body.delta)) return `a body without a finite delta (${JSON.stringify(body.delta)})`;
   return undefined;
-}
-
-/**
- * The last error of a dead letter, in columns.
- *
- * @example
- * errorColumns(new PacSpaceApiError('Conflict', { status: 409, code: 'IDEMPOTENCY_CONFLICT' })); // { code: 'IDEMPOTENCY_CONFLICT', status: 409, message: 'Conflict' }
- */
-export interface ErrorColumns {
-  code: string | null;
-  status: number | null;
-  message: string;
-}
-
-/**
- * Reads `code`, `status` and `message` from whatever the meter gave up with.
- *
- * @example
- * errorColumns(new Error('socket hang up')); // { code: null, status: null, message: 'socket hang up' }
- */
-export function errorColumns(error: unknown): ErrorColumns {
-  const e = error as { code?: unknown; status?: unknown; message?: unknown } | undefined;
-  return {
-    code: typeof e?.code === 'string' ? e.code : null,
-    status: typeof e?.status === 'number' && Number.isInteger(e.status) ? e.status : null,
-    message: typeof e?.message === 'string' && e.message !== '' ? e.message : String(error),
-  };
 }
