@@ -13,7 +13,7 @@ describe('Meter intake: bad input is refused, typed, counted and never sent', ()
 
   it.each([
     ['NaN delta', { customerId: 'acme', delta: Number.NaN, reason: 'r' }, 'delta'],
-    ['zero delta', { customerId: 'acme', delta: 0, reason: 'r' }, 'delta'],
+    ['infinite delta', { customerId: 'acme', delta: Number.POSITIVE_INFINITY, reason: 'r' }, 'delta'],
     ['out-of-range delta', { customerId: 'acme', delta: 2e9, reason: 'r' }, 'delta'],
     ['600-character reason', { customerId: 'acme', delta: -1, reason: 'r'.repeat(600) }, 'reason'],
     ['missing reason', { customerId: 'acme', delta: -1 }, 'reason'],

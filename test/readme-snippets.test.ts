@@ -236,6 +236,8 @@ describe('README snippets', () => {
       expect(run).toMatchObject({ code: 0, stdout: 'true 1\n' });
       expect(run.stderr).toContain('[PACSPACE_METERING]');
       expect(run.stderr).toMatch(/enabled: false/);
+      // Issue 21: the dry run shows each delta it would have billed.
+      expect(run.stderr).toContain('pacspace-metering (dry run): would bill acme -1 for api_request (referenceId reports-api:api_request:acme:req-42)');
       expect(billed()).toEqual([]);
     });
 

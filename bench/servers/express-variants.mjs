@@ -4,11 +4,31 @@ import onFinished from 'on-finished';
 import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
-import { meterRequests, requireBalance } from '@pacspace-metering/express';
+import { meterRequests, meterStream, requireBalance } from '@pacspace-metering/express';
 import { peerVariants } from './peer-variants.mjs';
 import { inProcessGate, inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
+
+/** Two meters per call (issue 21): input and output tokens, each its own delta and referenceId. */
+const TWO_DELTAS = [{ reason: 'input_tokens', delta: -3 }, { reason: 'output_tokens', delta: -5 }];
+
+/**
+ * Answers /hello as an SSE stream of `events` events; with a meter, counts each event with
+ * meterStream (billed once when the response closes). Compare each metered stream with the bare one
+ * of the same length: the difference over two lengths gives the cost per event.
+ */
+function sse(events, meter) {
+  return (req, res) => {
+    const usage = meter === undefined ? undefined : meterStream(meter, req, res, { customerId: customerId(req) });
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < events; i++) {
+      res.write('data: token\n\n');
+      usage?.add('output_tokens', 1);
+    }
+    res.end();
+  };
+}
 
 export const expressVariants = {
   'express bare': () => [],
@@ -18,6 +38,16 @@ export const expressVariants = {
   'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
   'express + meterRequests (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request' })],
   'express + meterRequests (no network)': () => [meterRequests(inProcessMeter(), { customerId, reason: 'api_request' })],
+  'express + meterRequests, two deltas per call (no network)': () => [meterRequests(inProcessMeter(), { customerId, deltas: () => TWO_DELTAS })],
+  'express + meterRequests, two deltas per call (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, deltas: () => TWO_DELTAS })],
+  'express + two meterRequests, one delta each (no network)': () => {
+    const meter = inProcessMeter();
+    return [meterRequests(meter, { customerId, reason: 'input_tokens', delta: -3 }), meterRequests(meter, { customerId, reason: 'output_tokens', delta: -5 })];
+  },
+  'express SSE 10 events': () => [sse(10)],
+  'express SSE 10 events + meterStream (no network)': () => [sse(10, inProcessMeter())],
+  'express SSE 50 events': () => [sse(50)],
+  'express SSE 50 events + meterStream (no network)': () => [sse(50, inProcessMeter())],
   'express + requireBalance (cached gate, no network)': () => [requireBalance(inProcessGate().gate, { customerId, price: 1 })],
   'express + requireBalance + meterRequests (cached gate, no network)': () => {
     const { meter, gate } = inProcessGate();

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { freshDatabase, startCluster } from './lib/pg-cluster.mjs';
 import { buildExamples, startExample } from './lib/processes.mjs';
 import { reconcileEvents, reconcileStorage } from './lib/reconcile.mjs';
+import { reconcileTokens } from './lib/llm-reconcile.mjs';
+import { runLlmTraffic } from './lib/llm-traffic.mjs';
 import { printTable } from './lib/table.mjs';
 import { API_KEYS_ENV, createClient, isBillable, runTraffic } from './lib/traffic.mjs';
 
@@ -30,7 +32,7 @@ const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line) => console.log(`[${elapsed()}] ${line}`);
 
-const built = await buildExamples(APPS);
+const built = await buildExamples([...APPS, 'llm-api']);
 say(built.length ? `built ${built.map((n) => `examples/${n}`).join(', ')} (tsc)` : 'examples are built');
 
 const FAULTS = {
@@ -62,7 +64,11 @@ const env = ({ label, scope }) => ({
 });
 let exitCode = 1;
 let apps = [];
+let llm;
 try {
+  // examples/llm-api: SSE completions billed per token sent (input and output tokens), cache hits free.
+  llm = await startExample('llm-api', { PORT: '0', HOST: '127.0.0.1', PACSPACE_API_KEY: sandbox.apiKey, PACSPACE_BASE_URL: sandbox.url, API_KEYS: API_KEYS_ENV, METER_RETRY_BASE_MS: '20', METER_RETRY_MAX_MS: '400', TOKEN_DELAY_MS: '2' });
+  say(`llm-api listening on ${llm.url} (scope "${llm.scope}"): JSON and SSE completions, input and output tokens billed apart`);
   const starting = await Promise.allSettled(INSTANCES.map((instance) => startExample(instance.name, env(instance)).then((app) => ({ ...app, name: instance.label }))));
   apps = starting.filter((s) => s.status === 'fulfilled').map((s) => s.value);
   const failed = starting.find((s) => s.status === 'rejected');
@@ -77,6 +83,7 @@ try {
   }, 1_000);
   say(`driving traffic at both apps for ${SECONDS} s: paid, free, failing (400/401/404/409/500), aborted uploads, client retries with one Idempotency-Key`);
   const until = Date.now() + SECONDS * 1_000;
+  const llmCalls = runLlmTraffic(llm.url, { stop: () => Date.now() >= until, seed: SEED, concurrency: 6 });
   const results = await Promise.all(
     apps.map((app, i) => {
       const client = createClient(app.url, { maxSockets: 8 });
@@ -97,8 +104,9 @@ try {
   );
   clearInterval(progress);
 
-  say('traffic done; sending SIGTERM to both apps (they stop accepting, finish in-flight calls, flush their Meter)');
-  const stopped = await Promise.all(apps.map((app) => app.terminate()));
+  const llmResults = await llmCalls;
+  say('traffic done; sending SIGTERM to the apps (they stop accepting, finish in-flight calls, flush their Meter)');
+  const [stopped, llmStopped] = await Promise.all([Promise.all(apps.map((app) => app.terminate())), llm.terminate()]);
   for (const [i, { shutdown, exit }] of stopped.entries()) {
     const { stats, close } = shutdown;
     say(
@@ -118,6 +126,13 @@ try {
   const calls = results.flat();
   const byStatus = {};
   for (const call of calls) byStatus[call.status === 0 ? 'aborted' : call.status] = (byStatus[call.status === 0 ? 'aborted' : call.status] ?? 0) + 1;
+  const tokens = reconcileTokens({ scope: llm.scope, events: llm.events, calls: llmResults, ledger });
+  const kinds = {};
+  for (const call of llmResults) kinds[call.kind] = (kinds[call.kind] ?? 0) + 1;
+  console.log(`LLM completions (examples/llm-api: ${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}): tokens sent vs. tokens billed, per customer`);
+  printTable(tokens);
+  const llmClean = llmStopped.exit.code === 0 && llmStopped.shutdown.close.pending === 0 && Object.keys(llmStopped.shutdown.stats.dropped).length === 0;
+  say(`llm-api exited ${llmStopped.exit.code ?? llmStopped.exit.signal}: delivered ${llmStopped.shutdown.stats.delivered}, skipped ${JSON.stringify(llmStopped.shutdown.stats.skipped)} (nothing to bill: cache hits), dropped ${JSON.stringify(llmStopped.shutdown.stats.dropped)}`);
   console.log(`calls by status: ${Object.entries(byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   const s = ledger.counts;
   const outcomes = {};
@@ -129,13 +144,13 @@ try {
   );
 
   const clean = stopped.every(({ shutdown, exit }) => exit.code === 0 && shutdown.close.pending === 0 && Object.keys(shutdown.stats.dropped).length === 0);
-  const ok = clean && rows.every((r) => r.ok) && storage.every((r) => r.ok);
+  const ok = clean && llmClean && rows.every((r) => r.ok) && storage.every((r) => r.ok) && tokens.every((r) => r.ok);
   for (const [i, { shutdown, exit }] of stopped.entries()) {
     if (exit.code !== 0 || shutdown.close.pending > 0 || Object.keys(shutdown.stats.dropped).length > 0) {
       console.log(`${apps[i].name} did not shut down clean: exit ${exit.code ?? exit.signal}, ${shutdown.close.pending} pending, dropped ${JSON.stringify(shutdown.stats.dropped)}`);
     }
   }
-  console.log(ok ? `RECONCILED: every successful paid call billed exactly once, nothing else billed (${elapsed().trim()}).` : 'NOT RECONCILED: see the rows marked NO and the lines above.');
+  console.log(ok ? `RECONCILED: every successful paid call billed exactly once, every token sent billed once (cut streams included, cache hits free), nothing else billed (${elapsed().trim()}).` : 'NOT RECONCILED: see the rows marked NO and the lines above.');
   exitCode = ok ? 0 : 1;
 } catch (err) {
   console.error(err);
@@ -144,6 +159,7 @@ try {
   }
 } finally {
   for (const app of apps) app.kill(); // no-op for the ones that already exited
+  llm?.kill();
   await sandbox.close();
   cluster?.stop();
   rmSync(stateDir, { recursive: true, force: true });

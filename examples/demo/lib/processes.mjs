@@ -11,6 +11,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const EXAMPLES = Object.freeze({
   'express-app': join(ROOT, 'examples/express-app'),
   'nestjs-app': join(ROOT, 'examples/nestjs-app'),
+  'llm-api': join(ROOT, 'examples/llm-api'),
 });
 
 function newestMtime(dir) {

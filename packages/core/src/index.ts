@@ -50,3 +50,13 @@ export { BALANCE_UNAVAILABLE_RETRY_AFTER_SECONDS, PROBLEM_TYPES, balanceProblem,
 export type { BalanceProblem } from './balance/problem.js';
 export { correctionOf, correctionReferenceId } from './balance/correction.js';
 export type { CorrectionInput } from './balance/correction.js';
+export { NOTHING_TO_BILL, SKIP_CAUSES, isNothingToBill, skipCauseOf } from './nothing-to-bill.js';
+export type { NothingToBill, SkipCause } from './nothing-to-bill.js';
+export type { SkipAnswer, SkippedDelta } from './meter-api.js';
+export { deltasProblem, enqueueUsage, skipped, usageInputs } from './usage-deltas.js';
+export type { UsageCall, UsageDelta } from './usage-deltas.js';
+export { createStreamUsage } from './stream-usage.js';
+export type { StreamEnd, StreamUsage, StreamUsageOptions } from './stream-usage.js';
+export { meterOperation } from './meter-operation.js';
+export type { OperationOptions, OperationOutcome } from './meter-operation.js';
+export type { DryRunClientOptions } from './dry-run-client.js';

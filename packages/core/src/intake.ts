@@ -3,7 +3,8 @@ import { AcceptedDelta } from './accepted-delta.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
 import type { DropReason } from './events.js';
 import type { MeterEvents } from './meter-events.js';
-import type { DeltaInput, EnqueueResult } from './meter-api.js';
+import type { DeltaInput, EnqueueResult, SkipAnswer, SkippedDelta } from './meter-api.js';
+import type { SkipCause } from './nothing-to-bill.js';
 import type { MeterConfig } from './options.js';
 import type { OverflowSum, OverflowSums } from './overflow-sums.js';
 import { buildReferenceId } from './reference-id.js';
@@ -49,6 +50,8 @@ export interface Intake {
   queueOverflow(force?: boolean): void;
   /** Validates and freezes a delta without queuing it; throws the typed error a refusal would carry. */
   prepare(input: DeltaInput): QueuedDelta;
+  /** Counts a delta with nothing to bill (see `Meter.skip`); never throws. */
+  skip(cause: SkipCause, input?: Partial<DeltaInput>): SkipAnswer;
 }
 
 /** A validated input: `fields` is what events report (no metadata), `body` the frozen JSON, `correction` whether it adjusts another delta. */
@@ -76,6 +79,29 @@ function readableFields(input: Partial<DeltaInput> | undefined): { customerId?: 
 /** What freezing an input threw, as the validation error a refusal carries (hostile inputs throw anything). */
 function asValidationError(err: unknown): DeltaValidationError {
   return err instanceof DeltaValidationError ? err : new DeltaValidationError('input', `could not be read: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** True when the input's delta is exactly 0 (nothing to bill); a hostile input is not. */
+function zeroDelta(input: DeltaInput): boolean {
+  try {
+    return input !== null && typeof input === 'object' && input.delta === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The referenceId a partial delta would have had, when its parts are there and valid. */
+function wouldBeReferenceId(scope: string, input: Partial<DeltaInput> | undefined): string | undefined {
+  try {
+    if (typeof input?.referenceId === 'string') return input.referenceId;
+    const { customerId, reason, requestId } = input ?? {};
+    if (typeof customerId !== 'string' || typeof reason !== 'string' || typeof requestId !== 'string') return undefined;
+    assertCustomerId(customerId);
+    assertReason(reason);
+    return buildReferenceId({ scope, operation: reason, customerId, requestId });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Generous size of an overflow sum's delta (ids, reason and its small metadata), to check for room before building it. */
@@ -109,7 +135,8 @@ export function createIntake(ctx: IntakeContext): Intake {
     if (input === null || typeof input !== 'object') throw new DeltaValidationError('input', 'must be an object with customerId, delta and reason');
     const { customerId, delta, reason, metadata, adjusts } = input;
     assertCustomerId(customerId);
-    assertDelta(delta);
+    // Exactly 0 is valid but has nothing to bill: `accept` answers it as skipped.
+    if (delta !== 0) assertDelta(delta);
     assertReason(reason);
     assertMetadata(metadata);
     assertAdjusts(adjusts);
@@ -207,8 +234,23 @@ export function createIntake(ctx: IntakeContext): Intake {
     return refuse('queue_full', queueFullError, input, fields.referenceId);
   }
 
+  function skip(cause: SkipCause, input?: Partial<DeltaInput>, known?: string): SkipAnswer {
+    counters.skipped[cause] = (counters.skipped[cause] ?? 0) + 1;
+    const referenceId = known ?? wouldBeReferenceId(config.scope, input);
+    const { customerId } = readableFields(input);
+    let reason: unknown;
+    try {
+      reason = input?.reason;
+    } catch {
+      // a hostile input: the log goes without it
+    }
+    events.logger.debug({ cause, customerId, reason, referenceId }, `pacspace-metering: nothing to bill (${cause}); not queued, not a drop`);
+    return referenceId === undefined ? { accepted: true, skipped: cause } : { accepted: true, skipped: cause, referenceId };
+  }
+
   function accept(input: DeltaInput, canFold: boolean): EnqueueResult {
-    if (ctx.closed()) {
+    // Nothing to bill is never a drop, not even once the meter is closed.
+    if (ctx.closed() && !zeroDelta(input)) {
       closedError ??= new DeltaDroppedError('closed', 'the meter is closed; the delta was not accepted');
       return refuse('closed', closedError, input);
     }
@@ -220,6 +262,7 @@ export function createIntake(ctx: IntakeContext): Intake {
       return refuse('invalid', asValidationError(err), input);
     }
     const { fields, body, bytes } = frozen;
+    if (fields.delta === 0) return skip('zero_delta', fields, fields.referenceId) as SkippedDelta;
     if (bytes > config.maxDeltaBytes) {
       return refuse('too_large', tooLarge(bytes), input, fields.referenceId);
     }
@@ -231,6 +274,8 @@ export function createIntake(ctx: IntakeContext): Intake {
     if (added !== true && !(added instanceof Promise)) return added;
     counters.accepted++;
     ctx.usage.tracker?.add(fields.referenceId, fields.customerId, fields.delta, ctx.now());
+    // With a logger of the caller's (debug level), each delta that will be billed is shown.
+    if (events.logs) events.logger.debug({ customerId: fields.customerId, reason: fields.reason, delta: fields.delta, referenceId: fields.referenceId }, 'pacspace-metering: delta accepted');
     return added === true ? { accepted: true, referenceId: fields.referenceId } : { accepted: true, referenceId: fields.referenceId, committed: added };
   }
 
@@ -264,11 +309,12 @@ export function createIntake(ctx: IntakeContext): Intake {
       throw asValidationError(err);
     }
     const { fields, body, bytes } = frozen;
+    if (fields.delta === 0) throw new DeltaValidationError('delta', 'is 0: nothing to bill, so nothing to prepare (enqueue answers it as skipped)');
     if (bytes > config.maxDeltaBytes) throw tooLarge(bytes);
     const prepared: QueuedDelta = new AcceptedDelta(0, fields.referenceId, fields.customerId, fields.delta, fields.reason, body, bytes, ctx.now());
     prepared.owner = ctx.identity;
     return prepared;
   }
 
-  return { accept, refuse, queueOverflow, prepare };
+  return { accept, refuse, queueOverflow, prepare, skip };
 }

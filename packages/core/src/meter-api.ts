@@ -5,12 +5,13 @@ import type { CloseReport, DrainReport, MeterStats } from './stats.js';
 import type { QueuedDelta } from './store.js';
 import type { MeterBalanceSource } from './balance/balance-source.js';
 import type { AdjustsReference } from './validation.js';
+import type { SkipCause } from './nothing-to-bill.js';
 
 /** A usage record to send. */
 export interface DeltaInput {
   /** Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`. */
   customerId: string;
-  /** Balance change: finite, non-zero, within ±1e9 (negative consumes). */
+  /** Balance change: finite, within ±1e9 (negative consumes). Exactly 0 is nothing to bill: answered `skipped: 'zero_delta'`, never a drop. */
   delta: number;
   /** Why: 1-500 characters. Also the operation segment of a generated referenceId. */
   reason: string;
@@ -35,13 +36,48 @@ export interface DeltaInput {
  * `committed` is there with a store that writes behind (a remote database): it resolves `true`
  * once the delta is durable, `false` when it could not be made so (reported); it never rejects.
  *
+ * `skipped` (with `accepted: true`, so code that treats `!accepted` as a loss stays right): there
+ * was nothing to bill (a delta of exactly 0); nothing was queued, nothing is lost. The referenceId
+ * is the one the delta would have had. Counted in `stats().skipped`, never in `dropped`.
+ *
  * @example
  * const result: EnqueueResult = meter.enqueue({ customerId: 'acme', delta: -1, reason: 'api_request' });
  * if (!result.accepted) console.warn(result.reason, result.error.message);
+ * else if (result.skipped) console.debug('nothing to bill', result.referenceId);
  */
 export type EnqueueResult =
-  | { accepted: true; referenceId: string; folded?: true; committed?: Promise<boolean> }
+  | { accepted: true; referenceId: string; folded?: true; committed?: Promise<boolean>; skipped?: undefined }
+  | SkippedDelta
   | { accepted: false; reason: DropReason; error: Error; referenceId?: string };
+
+/**
+ * A delta with nothing to bill: not queued, not dropped (see {@link EnqueueResult}).
+ *
+ * @example
+ * const result = meter.enqueue({ customerId: 'acme', delta: 0, reason: 'completion' });
+ * if (result.accepted && result.skipped) console.log(result.skipped); // 'zero_delta'
+ */
+export interface SkippedDelta {
+  accepted: true;
+  skipped: SkipCause;
+  /** The referenceId the delta would have been billed under. */
+  referenceId: string;
+  folded?: undefined;
+  committed?: undefined;
+}
+
+/**
+ * What `meter.skip` answers: counted as skipped; `referenceId` is the one the delta would have had,
+ * when what was given of it was enough to build it.
+ *
+ * @example
+ * const answer: SkipAnswer = meter.skip!('nothing_to_bill', { customerId: 'acme', reason: 'search', requestId: 'r-1' });
+ */
+export interface SkipAnswer {
+  accepted: true;
+  skipped: SkipCause;
+  referenceId?: string;
+}
 
 /** What `emit` resolves to once PacSpace has the delta. */
 export interface DeliveryReceipt {
@@ -49,8 +85,10 @@ export interface DeliveryReceipt {
   /** True when PacSpace answered with the replay of an earlier, committed attempt. */
   deduplicated: boolean;
   attempts: number;
-  /** PacSpace's receipt (`recordId`, `receiptId`, `status`, ...). */
+  /** PacSpace's receipt (`recordId`, `receiptId`, `status`, ...); empty when `skipped`. */
   receipt: Record<string, unknown>;
+  /** Set when there was nothing to bill (a delta of exactly 0): nothing was sent, `attempts` is 0. */
+  skipped?: SkipCause;
 }
 
 /**
@@ -106,6 +144,17 @@ export interface Meter {
    * meter.refuse(new DeltaValidationError('customerId', 'the customerId resolver threw: no user'), { reason: 'api_request' });
    */
   refuse(error: Error, delta?: Partial<DeltaInput>): EnqueueResult;
+  /**
+   * Counts a delta that had nothing to bill (`cause`), e.g. a resolver answered `NOTHING_TO_BILL`:
+   * in `stats().skipped[cause]`, logged at debug; never a drop, never `onDrop`/`onError`, never a
+   * health problem. `delta` (what is known of it) is for the log and the referenceId it would have
+   * had. Never throws. Optional on the interface for Meters made by hand; every Meter of this
+   * package has it.
+   *
+   * @example
+   * meter.skip?.('nothing_to_bill', { customerId: 'acme', reason: 'completion', requestId: 'req-42' });
+   */
+  skip?(cause: SkipCause, delta?: Partial<DeltaInput>): SkipAnswer;
   /**
    * Asks PacSpace for a checkpoint of one customer, or of all customers when `customerId` is
    * omitted, over a UTC month (`options.period`, `YYYY-MM`; default: the current month). Idempotent:

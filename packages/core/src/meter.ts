@@ -4,7 +4,7 @@ import { createBatchSender } from './batch-sender.js';
 import { requestCheckpoint } from './checkpoint.js';
 import { verifyCredentials } from './credentials.js';
 import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
-import { dryRunClient } from './dry-run-client.js';
+import { dryRunClient, dryRunReporter } from './dry-run-client.js';
 import { DeliveryLoop } from './delivery-loop.js';
 import { DeltaOutcomes } from './delta-outcomes.js';
 import { Drain, type MeterLifecycle } from './drain.js';
@@ -23,7 +23,7 @@ import { DEFAULT_RETRY } from './retry.js';
 import { newCounters, type MeterStats } from './stats.js';
 import type { MeterStore, StoreIdentity } from './store.js';
 
-export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter } from './meter-api.js';
+export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter, SkippedDelta } from './meter-api.js';
 
 /**
  * Creates a Meter. Validates every option at once and throws {@link MeteringConfigError} naming
@@ -43,7 +43,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
   const config = resolveMeterConfig(options);
   const enabled = options.enabled !== false;
   const client: BalanceClient = !enabled
-    ? dryRunClient()
+    ? dryRunClient({ report: dryRunReporter(options) })
     : (options.client ?? createPacSpaceClient({ apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: config.attemptTimeoutMs, maxSockets: config.concurrency, transport: options.transport }));
   const builtIn = isBuiltInClient(client) ? client : undefined;
   const store: MeterStore = options.store ?? new MemoryStore();
@@ -93,6 +93,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       ...counters,
       dropped: { ...counters.dropped },
       failed: { ...counters.failed },
+      skipped: { ...counters.skipped },
       // A store that is the queue holds more than memory does: those wait too.
       queued: store.count() + (store.backlog?.() ?? 0) - loop.inFlightDeltas,
       inFlight: loop.inFlightDeltas,
@@ -124,6 +125,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
     emit(input) {
       const result = intake.accept(input, false);
       if (!result.accepted) return Promise.reject(result.error);
+      if (result.skipped) return Promise.resolve({ referenceId: result.referenceId, deduplicated: false, attempts: 0, receipt: {}, skipped: result.skipped });
       const delivered = outcomes.awaitDelivery(result.referenceId);
       // Timers stay ref'd while an emit waits, so a script does not exit before its delta is delivered.
       loop.hurry();
@@ -131,6 +133,7 @@ export function createMeter(options: MeterOptions = {}): Meter {
       delivered.then(relax, relax);
       return delivered;
     },
+    skip: (cause, delta) => intake.skip(cause, delta),
     flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs, flushOptions.reportPending === true),
     close: (closeOptions = {}) => drain.close(closeOptions.timeoutMs),
     stats,

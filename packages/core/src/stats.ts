@@ -1,4 +1,5 @@
 import type { DropReason } from './events.js';
+import type { SkipCause } from './nothing-to-bill.js';
 
 /**
  * Running totals since the meter was created.
@@ -21,6 +22,8 @@ export interface Counters {
   folded: number;
   dropped: Partial<Record<DropReason, number>>;
   failed: Record<string, number>;
+  /** Deltas with nothing to bill, by cause (an amount of 0, `NOTHING_TO_BILL`): not queued, not lost, never in `dropped`. */
+  skipped: Partial<Record<SkipCause, number>>;
 }
 
 /**
@@ -90,12 +93,12 @@ export interface CloseReport extends DrainReport {
 
 /** Fresh counters, all zero. */
 export function newCounters(): Counters {
-  return { accepted: 0, delivered: 0, deduplicated: 0, retried: 0, requests: 0, folded: 0, dropped: {}, failed: {} };
+  return { accepted: 0, delivered: 0, deduplicated: 0, retried: 0, requests: 0, folded: 0, dropped: {}, failed: {}, skipped: {} };
 }
 
 /** A copy of `counters` to measure a drain against. */
 export function copyCounters(counters: Counters): Counters {
-  return { ...counters, dropped: { ...counters.dropped }, failed: { ...counters.failed } };
+  return { ...counters, dropped: { ...counters.dropped }, failed: { ...counters.failed }, skipped: { ...counters.skipped } };
 }
 
 /** The sum of a record's values. */

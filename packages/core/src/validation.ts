@@ -149,12 +149,19 @@ export function referenceIdWithin(body: string, fields: DeltaFields): string {
 
 let lastReason: string | undefined;
 let lastReasonJson = '';
-/** `JSON.stringify(reason)`; most deltas of a process carry one or a few reasons, so the last one's text is kept. */
+let priorReason: string | undefined;
+let priorReasonJson = '';
+/**
+ * `JSON.stringify(reason)`; most deltas of a process carry one or a few reasons, so the last two
+ * ones' texts are kept (two: a call billed under two reasons, input and output tokens, alternates).
+ */
 function reasonJson(reason: string): string {
-  if (reason !== lastReason) {
-    lastReasonJson = JSON.stringify(reason);
-    lastReason = reason;
-  }
+  if (reason === lastReason) return lastReasonJson;
+  if (reason === priorReason) return priorReasonJson;
+  priorReason = lastReason;
+  priorReasonJson = lastReasonJson;
+  lastReasonJson = JSON.stringify(reason);
+  lastReason = reason;
   return lastReasonJson;
 }
 

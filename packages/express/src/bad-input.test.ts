@@ -1,4 +1,4 @@
-import { DeltaValidationError } from '@pacspace-metering/core';
+import { DeltaValidationError, NOTHING_TO_BILL } from '@pacspace-metering/core';
 import { meterRequests, type MeterRequestsOptions } from '@pacspace-metering/express';
 import express from 'express';
 import { listen, recordingMeter } from '../test-support/harness.js';
@@ -49,7 +49,7 @@ describe('resolvers that throw or return what PacSpace would reject', () => {
     ['customerId throws a string', { customerId: () => { throw 'acme'; } }, 'customerId', /customerId resolver threw: acme/],
     ['delta throws', { delta: thrower }, 'delta', /delta resolver threw: resolver bug/],
     ['delta is NaN', { delta: () => Number.NaN }, 'delta', /NaN/],
-    ['delta is zero', { delta: () => 0 }, 'delta', /non-zero/],
+    ['delta is Infinity', { delta: () => Number.POSITIVE_INFINITY }, 'delta', /Infinity/],
     ['delta out of range', { delta: () => 5e9 }, 'delta', /1e9/],
     ['reason throws', { reason: thrower }, 'reason', /reason resolver threw: resolver bug/],
     ['reason of 600 characters', { reason: () => 'r'.repeat(600) }, 'reason', /500/],
@@ -76,6 +76,21 @@ describe('resolvers that throw or return what PacSpace would reject', () => {
     expect(errors[0]).toBeInstanceOf(DeltaValidationError);
     expect((errors[0] as DeltaValidationError).field).toBe(field);
     expect(errors[0]!.message).toMatch(message);
+  });
+
+  // Issue 21: nothing to bill is not a loss: a zero delta (or NOTHING_TO_BILL) is skipped, never dropped.
+  it.each([
+    ['delta is zero', { delta: () => 0 }, 'zero_delta'],
+    ['delta is NOTHING_TO_BILL', { delta: () => NOTHING_TO_BILL }, 'nothing_to_bill'],
+    ['customerId is NOTHING_TO_BILL', { customerId: () => NOTHING_TO_BILL }, 'nothing_to_bill'],
+  ])('%s: response unchanged, nothing billed, counted as skipped, not dropped', async (_name, options, cause) => {
+    const { status, sent, stats, drops, errors } = await serve(options as never);
+    expect(status).toBe(200);
+    expect(sent).toHaveLength(0);
+    expect(stats.dropped).toEqual({});
+    expect(stats.skipped).toEqual({ [cause]: 1 });
+    expect(drops).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
   it.each([

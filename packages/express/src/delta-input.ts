@@ -1,4 +1,4 @@
-import { claimKey, DeltaValidationError, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { claimKey, DeltaValidationError, NOTHING_TO_BILL, skipped, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
 import type { Request, Response } from 'express';
 import { routePattern } from './route-pattern.js';
 
@@ -63,6 +63,11 @@ export function enqueueSafely(meter: Meter, input: DeltaInput, idFailure?: Delta
     meter.refuse(idFailure, input);
     return undefined;
   }
+  // A resolver said there is nothing to bill: counted apart from drops (a delta of 0 the meter skips itself).
+  if (input.customerId === (NOTHING_TO_BILL as unknown) || input.delta === (NOTHING_TO_BILL as unknown)) {
+    skipped(meter, 'nothing_to_bill', input);
+    return undefined;
+  }
   const result = meter.enqueue(input);
   // A store that writes behind says when the delta is durable; the response waits for it.
   return result.accepted ? result.committed : undefined;
@@ -115,13 +120,13 @@ export class ResolverError extends Error {
 }
 
 /**
- * Calls a resolver; a throw, or a Promise returned (whose rejection is then handled), becomes a
+ * Calls a resolver (with the handler's result, when the resolver takes it); a throw, or a Promise returned (whose rejection is then handled), becomes a
  * {@link ResolverError} value, refused by the meter.
  */
-export function resolveField(option: string, fn: (req: Request, res: Response) => unknown, req: Request, res: Response): unknown {
+export function resolveField(option: string, fn: (req: Request, res: Response, result?: unknown) => unknown, req: Request, res: Response, result?: unknown): unknown {
   let value: unknown;
   try {
-    value = fn(req, res);
+    value = fn(req, res, result);
   } catch (err) {
     return new ResolverError(option, err);
   }

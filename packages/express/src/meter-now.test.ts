@@ -68,7 +68,7 @@ describe('meterNow(): awaited metering', () => {
   it('rejects (never throws synchronously) for bad input and for something that is not a Meter', async () => {
     const { meter } = recordingMeter();
     const req = { headers: {}, method: 'POST', baseUrl: '' } as unknown as Request;
-    const invalid = meterNow(meter, req, { customerId: 'acme', delta: 0 });
+    const invalid = meterNow(meter, req, { customerId: 'acme', delta: Number.NaN });
     await expect(invalid).rejects.toBeInstanceOf(DeltaValidationError);
     await expect(invalid).rejects.toMatchObject({ field: 'delta' });
     await expect(meterNow(meter, req, undefined as never)).rejects.toMatchObject({ field: 'customerId' });

@@ -3,6 +3,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decide, deltaInput, enqueueSafely, mergeMetadata, reportUndecidable, resolveField as resolve } from './delta-input.js';
 import { resolveMiddlewareConfig, type MeterRequestsOptions } from './options.js';
 import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request-id.js';
+import { resultOf } from './handler-result.js';
+import { settleDeltas } from './settle-deltas.js';
 
 /**
  * Express middleware that bills every successful request into PacSpace's Balance API through a
@@ -52,9 +54,9 @@ import { requestIdFailureOf, requestIdOf, stateOf, type Holder } from './request
  * app.use(meterRequests(meter, { customerId: (req) => req.user?.accountId }));
  * app.post('/reports', meterRequests(meter, { customerId: (req) => req.user?.accountId, reason: 'report_generated', delta: -5 }), createReport);
  */
-export function meterRequests<Req extends Request = Request, Res extends Response = Response>(
+export function meterRequests<Req extends Request = Request, Res extends Response = Response, Result = unknown>(
   meter: Meter,
-  options: MeterRequestsOptions<Req, Res>,
+  options: MeterRequestsOptions<Req, Res, Result>,
 ): RequestHandler {
   const config = resolveMiddlewareConfig(meter, options);
   const { customerId, delta, reason, metadata, isSuccess, skip, meterOptionsRequests, responseHeader } = config;
@@ -67,16 +69,19 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
    * Runs once the response has finished (or, with a durable store, is being ended): decides,
    * resolves, claims, enqueues; answers the store's promise of durability, if any. Never throws.
    */
-  function settle(req: Request, res: Response, requestId: string, state: Holder): Promise<boolean> | undefined {
+  function settle(req: Request, res: Response, requestId: string, state: Holder): Promise<unknown> | undefined {
     if (isSuccess === undefined ? res.statusCode >= 400 : decide(meter, 'isSuccess', isSuccess, req, res) !== true) return undefined;
     try {
+      // What the handler handed over (recordResult, meteredRoute): the resolvers' third argument.
+      const result = resultOf(res);
+      if (config.deltas !== undefined) return settleDeltas(meter, config, req, res, requestId, state, result, idOptions.requestId === undefined ? undefined : requestIdFailureOf(state));
       const { input, claim } = deltaInput(
         meter,
-        customerIdOf(resolve('customerId', customerId, req, res)),
-        typeof delta === 'number' ? delta : resolve('delta', delta, req, res),
-        typeof reason === 'string' ? reason : resolve('reason', reason, req, res),
+        customerIdOf(resolve('customerId', customerId, req, res, result)),
+        typeof delta === 'number' ? delta : resolve('delta', delta, req, res, result),
+        typeof reason === 'string' ? reason : resolve('reason', reason, req, res, result),
         requestId,
-        mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res)),
+        mergeMetadata(req, metadata === undefined ? undefined : resolve('metadata', metadata, req, res, result)),
       );
       if (claim !== undefined && !claimOnce(state, claim)) return undefined;
       // Only a `requestId` resolver can fail to give an id; without one there is nothing to look up.
@@ -94,7 +99,11 @@ export function meterRequests<Req extends Request = Request, Res extends Respons
     // A CORS preflight is never a billable call, nor (by default) any other OPTIONS request.
     if (isUnbilledOptionsRequest(req, meterOptionsRequests)) return next();
     // A skip that cannot answer (threw, returned a Promise) leaves the request unmetered, reported.
-    if (skip !== undefined && decide(meter, 'skip', skip, req, res) !== false) return next();
+    if (skip !== undefined && decide(meter, 'skip', skip, req, res) !== false) {
+      // A skipped route keeps the id it would be billed under, for handler code that bills by hand.
+      requestIdOf(req, stateOf(req, res), idOptions);
+      return next();
+    }
     const state = stateOf(req, res);
     const requestId = requestIdOf(req, state, idOptions);
     if (responseHeader !== undefined) echo(res, responseHeader, requestId);

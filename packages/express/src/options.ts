@@ -1,4 +1,4 @@
-import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type Meter, type NothingToBill, type UsageDelta } from '@pacspace-metering/core';
 import type { Request, Response } from 'express';
 
 /**
@@ -10,8 +10,14 @@ import type { Request, Response } from 'express';
  * the delta is refused by the meter and reported through its `onDrop`/`onError` hooks and
  * `meter.stats().dropped.invalid`.
  *
+ * Resolvers get the handler's result as a third argument: what it returned through
+ * `meteredRoute()`, or handed over with `recordResult(res, result)` (`undefined` when it did
+ * neither). Any resolver may answer `NOTHING_TO_BILL` (a cache hit, an empty result): the request
+ * is not billed and not dropped (counted in `stats().skipped`); so does a delta of exactly 0.
+ *
  * @typeParam Req - your request type, e.g. `Request & { user?: { accountId: string } }`.
  * @typeParam Res - your response type.
+ * @typeParam Result - the handler's result the resolvers read (see `meteredRoute`, which infers it).
  *
  * @example
  * const options: MeterRequestsOptions<Request & { user?: { accountId: string } }> = {
@@ -20,29 +26,42 @@ import type { Request, Response } from 'express';
  *   delta: -5,
  * };
  */
-export interface MeterRequestsOptions<Req extends Request = Request, Res extends Response = Response> {
+export interface MeterRequestsOptions<Req extends Request = Request, Res extends Response = Response, Result = unknown> {
   /**
    * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`, or a safe integer (billed as its decimal
    * string, as `@pacspace-metering/nestjs` does). Required. Called when the response has finished
-   * successfully. Returning nothing refuses the delta (counted and reported).
+   * successfully. Returning nothing refuses the delta (counted and reported); `NOTHING_TO_BILL`
+   * skips it.
    *
    * @example (req) => req.user?.accountId
    */
-  customerId: (req: Req, res: Res) => string | number | null | undefined;
+  customerId: (req: Req, res: Res, result: Result) => string | number | null | undefined | NothingToBill;
   /**
    * Balance change per successful request: a finite, non-zero number within ±1e9 (negative
-   * consumes), or a function of the finished request and response.
+   * consumes), or a function of the finished request, response and handler result (0 or
+   * `NOTHING_TO_BILL` from it: nothing to bill).
    *
    * @default -1
    */
-  delta?: number | ((req: Req, res: Res) => number) | undefined;
+  delta?: number | ((req: Req, res: Res, result: Result) => number | NothingToBill) | undefined;
+  /**
+   * Several deltas per call, instead of `delta`/`reason`: `[{ reason, delta, metadata? }]` from
+   * the finished request, response and handler result, each billed once under its own
+   * referenceId (`{scope}:{reason}:{customerId}:{requestId}`); a reason given twice refuses the
+   * list, naming `deltas[i].reason`. A delta of 0 or `NOTHING_TO_BILL` (or the whole answer
+   * `NOTHING_TO_BILL`) bills nothing for it.
+   *
+   * @default none (one delta: `delta` for `reason`)
+   * @example (req, res, result) => [{ reason: 'input_tokens', delta: -result.usage.input }, { reason: 'output_tokens', delta: -result.usage.output }]
+   */
+  deltas?: ((req: Req, res: Res, result: Result) => readonly UsageDelta[] | NothingToBill) | undefined;
   /**
    * Why: 1-500 characters, or a function of the finished request and response. Also the
    * operation segment of the referenceId, so a request is billed at most once per reason.
    *
    * @default 'api_request'
    */
-  reason?: string | ((req: Req, res: Res) => string) | undefined;
+  reason?: string | ((req: Req, res: Res, result: Result) => string) | undefined;
   /**
    * Extra fields for the delta's metadata (a plain object of JSON values). Merged over the
    * library's own `route` (the route pattern, e.g. `/v1/reports/:id`, never the raw URL; absent
@@ -50,7 +69,7 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    *
    * @default none (only `route` and `method`)
    */
-  metadata?: ((req: Req, res: Res) => Record<string, unknown> | undefined) | undefined;
+  metadata?: ((req: Req, res: Res, result: Result) => Record<string, unknown> | undefined) | undefined;
   /**
    * Decides whether a finished response is billed.
    *
@@ -119,10 +138,10 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
  * MIDDLEWARE_OPTION_NAMES.includes('reason'); // true
  */
 export const MIDDLEWARE_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Object.freeze([
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'meterOptionsRequests', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
+  'customerId', 'delta', 'reason', 'deltas', 'metadata', 'isSuccess', 'skip', 'meterOptionsRequests', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
 ] satisfies Array<keyof MeterRequestsOptions>);
 
-type Resolver<T> = (req: Request, res: Response) => T;
+type Resolver<T> = (req: Request, res: Response, result?: unknown) => T;
 
 /** The checked, internal form of the options: defaults applied, read once per middleware. */
 export interface MiddlewareConfig {
@@ -131,6 +150,8 @@ export interface MiddlewareConfig {
   delta: number | Resolver<unknown>;
   /** A string, or the resolver. */
   reason: string | Resolver<unknown>;
+  /** The several-deltas resolver, or undefined for one delta. */
+  deltas: Resolver<unknown> | undefined;
   metadata: Resolver<unknown> | undefined;
   isSuccess: Resolver<unknown> | undefined;
   skip: ((req: Request) => unknown) | undefined;
@@ -154,7 +175,11 @@ export function resolveMiddlewareConfig(meter: unknown, options: unknown): Middl
   if (typeof given.customerId !== 'function') {
     throw new MeteringConfigError('customerId', `is required: a function (req, res) => string that names who pays (got ${kind(given.customerId)})`);
   }
+  if (given.deltas !== undefined && (given.delta !== undefined || given.reason !== undefined)) {
+    throw new MeteringConfigError('deltas', `cannot be combined with ${given.delta !== undefined ? 'delta' : 'reason'}: give each delta its reason in the list`);
+  }
   return {
+    deltas: optionalFunction(given, 'deltas') as Resolver<unknown> | undefined,
     customerId: given.customerId as Resolver<unknown>,
     delta: deltaOption(given.delta),
     reason: reasonOption(given.reason),

@@ -62,3 +62,20 @@ export function stateOf(req: Request, res: Response | undefined = req.res): Hold
 export function getRequestId(req: Request): string | undefined {
   return stateOf(req)[REQUEST_ID];
 }
+
+/**
+ * The id this request is (or would be) billed under, for handler code that bills by hand
+ * (`meterOperation`, `meter.emit` with the same `requestId`, a stream): the one the metering
+ * middleware chose, also on routes its `skip` leaves unmetered; when no metering middleware saw
+ * the request, a fresh UUID, kept for the rest of the request so every later call agrees.
+ *
+ * @example
+ * app.post('/v1/exports', (req, res) => {
+ *   meter.enqueue({ customerId: req.user.id, delta: -10, reason: 'export', requestId: billingRequestId(req, res) });
+ *   res.status(202).end();
+ * });
+ */
+export function billingRequestId(req: Request, res?: Response): string {
+  const holder = stateOf(req, res);
+  return holder[REQUEST_ID] ?? (holder[REQUEST_ID] = randomUUID());
+}

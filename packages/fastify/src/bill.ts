@@ -1,4 +1,4 @@
-import { DeltaValidationError, claimKey, claimOnce, customerIdOf, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, NOTHING_TO_BILL, claimKey, claimOnce, customerIdOf, deltasProblem, enqueueUsage, skipped, thenableError, type DeltaInput, type Meter, type UsageDelta } from '@pacspace-metering/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MeteringState } from './request-state.js';
 import type { Resolver, RouteSettings } from './settings.js';
@@ -30,7 +30,7 @@ export function bill(
 ): Promise<boolean> | undefined {
   if (route.isSuccess === undefined ? reply.raw.statusCode >= 400 : decide(meter, 'isSuccess', route.isSuccess, request, reply) !== true) return undefined;
   const customerId = customerIdOf(resolve('customerId', route.customerId, request, reply));
-  const delta = typeof route.delta === 'number' ? route.delta : resolve('delta', route.delta, request, reply);
+  const delta = route.deltas !== undefined ? resolve('deltas', route.deltas, request, reply) : typeof route.delta === 'number' ? route.delta : resolve('delta', route.delta, request, reply);
   const reason = typeof route.reason === 'string' ? route.reason : resolve('reason', route.reason, request, reply);
   const extra = route.metadata === undefined ? undefined : resolve('metadata', route.metadata, request, reply);
   const metadata = extra instanceof Refusal ? extra : metadataOf(pattern, request.method, extra);
@@ -40,6 +40,9 @@ export function bill(
     meter.refuse(refused.error, input);
     return undefined;
   }
+  // The handler's data said there is nothing to bill: counted apart from drops.
+  if (customerId === NOTHING_TO_BILL || delta === NOTHING_TO_BILL) return void skipped(meter, 'nothing_to_bill', { requestId });
+  if (route.deltas !== undefined) return billDeltas(meter, input, state);
   if (typeof customerId === 'string' && typeof reason === 'string' && !claimOnce(state, claimKey(meter.scope, reason, customerId))) return undefined;
   if (state.failure !== undefined) {
     meter.refuse(state.failure, input);
@@ -48,6 +51,23 @@ export function bill(
   const result = meter.enqueue(input);
   // A store that writes behind says when the delta is durable; the response waits for it.
   return result.accepted ? result.committed : undefined;
+}
+
+/**
+ * Bills the several deltas of one request (`input.delta` holds the resolved list): a list that
+ * cannot be used is refused naming the field; each reason is claimed once for this request, then
+ * enqueued under a referenceId from the request id. Answers the store's promise of durability.
+ */
+function billDeltas(meter: Meter, input: DeltaInput, state: MeteringState): Promise<boolean> | undefined {
+  const { customerId, requestId } = input;
+  const problem = deltasProblem(input.delta);
+  if (problem !== undefined) return void meter.refuse(problem, { customerId, requestId });
+  if (state.failure !== undefined) return void meter.refuse(state.failure, { customerId, requestId });
+  const all = input.delta as unknown as UsageDelta[];
+  const fresh = typeof customerId === 'string' ? all.filter((d) => claimOnce(state, claimKey(meter.scope, d.reason, customerId))) : all;
+  const results = enqueueUsage(meter, { customerId, requestId: requestId!, deltas: fresh, metadata: input.metadata });
+  const committed = results.map((r) => (r as { committed?: Promise<boolean> }).committed).filter((c) => c !== undefined);
+  return committed.length === 0 ? undefined : Promise.all(committed).then((answers) => answers.every(Boolean));
 }
 
 /**

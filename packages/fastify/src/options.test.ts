@@ -42,7 +42,7 @@ describe('fastifyMetering: bad configuration', () => {
   it('accepts every documented option, undefined meaning the default, and leaves the options object as it was', async () => {
     const options = {
       meter, customerId: () => 'a', delta: -2, reason: 'r', metadata: () => ({}), isSuccess: () => true, skip: () => false,
-      requestId: () => undefined, trustUpstreamId: false, requestIdHeader: undefined, responseHeader: false,
+      requestId: () => undefined, trustUpstreamId: false, requestIdHeader: undefined, responseHeader: false, deltas: undefined,
     };
     const copy = { ...options };
     expect(Object.keys(options).sort()).toEqual([...PLUGIN_OPTION_NAMES].sort());
@@ -55,8 +55,8 @@ describe('fastifyMetering: bad configuration', () => {
     await app.register(fastifyMetering, { meter, customerId: () => 'a' });
     const declare = (metering: unknown) => () => app.get('/reports/:id', { config: { metering: metering as never } }, async () => 'x');
     expect(declare({ delta: Number.NaN })).toThrow(new MeteringConfigError('config.metering.delta', 'must be a finite, non-zero number between -1e9 and 1e9 (got NaN), or a function (request, reply) => number (route GET /reports/:id)'));
-    expect(declare({ skip: () => true })).toThrow(/^config\.metering\.skip: is not an option; allowed: customerId, delta, reason, metadata, isSuccess \(route GET \/reports\/:id\)$/);
-    expect(declare('api_request')).toThrow(/^config\.metering: must be an object of customerId, delta, reason, metadata, isSuccess, or false/);
+    expect(declare({ skip: () => true })).toThrow(/^config\.metering\.skip: is not an option; allowed: customerId, delta, reason, deltas, metadata, isSuccess \(route GET \/reports\/:id\)$/);
+    expect(declare('api_request')).toThrow(/^config\.metering: must be an object of customerId, delta, reason, deltas, metadata, isSuccess, or false/);
     await app.close();
   });
 

@@ -1,4 +1,4 @@
-import type { Meter } from '@pacspace-metering/core';
+import type { Meter, NothingToBill, UsageDelta } from '@pacspace-metering/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -15,19 +15,31 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export interface RouteMeteringOptions {
   /**
    * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`, or a safe integer (billed as its decimal
-   * string). Returning nothing refuses the delta (counted and reported).
+   * string). Returning nothing refuses the delta (counted and reported); `NOTHING_TO_BILL` skips
+   * it (counted in `stats().skipped`, never a drop).
    *
    * @default the plugin's `customerId`
    * @example (request) => request.user?.accountId
    */
-  customerId?: ((request: FastifyRequest, reply: FastifyReply) => string | number | null | undefined) | undefined;
+  customerId?: ((request: FastifyRequest, reply: FastifyReply) => string | number | null | undefined | NothingToBill) | undefined;
   /**
    * Balance change per successful request: a finite, non-zero number within ±1e9 (negative
-   * consumes), or a function of the finished request and reply.
+   * consumes), or a function of the finished request and reply (0 or `NOTHING_TO_BILL` from it:
+   * nothing to bill, never a drop).
    *
    * @default -1 (or the plugin's `delta`)
    */
-  delta?: number | ((request: FastifyRequest, reply: FastifyReply) => number) | undefined;
+  delta?: number | ((request: FastifyRequest, reply: FastifyReply) => number | NothingToBill) | undefined;
+  /**
+   * Several deltas per call, instead of `delta`/`reason`: `[{ reason, delta, metadata? }]` from
+   * the finished request and reply, each billed once under its own referenceId
+   * (`{scope}:{reason}:{customerId}:{requestId}`); a reason given twice refuses the list, naming
+   * `deltas[i].reason`; 0 or `NOTHING_TO_BILL` bills nothing. A route that sets `delta` or
+   * `reason` is billed with one delta, whatever the plugin's `deltas`.
+   *
+   * @default none (one delta: `delta` for `reason`)
+   */
+  deltas?: ((request: FastifyRequest, reply: FastifyReply) => readonly UsageDelta[] | NothingToBill) | undefined;
   /**
    * Why: 1-500 characters, or a function of the finished request and reply. Also the operation
    * segment of the referenceId, so a request is billed at most once per reason.
@@ -124,7 +136,7 @@ export interface FastifyMeteringOptions extends RouteMeteringOptions {
  * PLUGIN_OPTION_NAMES.includes('reason'); // true
  */
 export const PLUGIN_OPTION_NAMES: ReadonlyArray<keyof FastifyMeteringOptions> = Object.freeze([
-  'meter', 'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
+  'meter', 'customerId', 'delta', 'reason', 'deltas', 'metadata', 'isSuccess', 'skip', 'requestId', 'trustUpstreamId', 'requestIdHeader', 'responseHeader',
 ] satisfies Array<keyof FastifyMeteringOptions>);
 
 /**
@@ -135,7 +147,7 @@ export const PLUGIN_OPTION_NAMES: ReadonlyArray<keyof FastifyMeteringOptions> = 
  * ROUTE_OPTION_NAMES.includes('delta'); // true
  */
 export const ROUTE_OPTION_NAMES: ReadonlyArray<keyof RouteMeteringOptions> = Object.freeze([
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess',
+  'customerId', 'delta', 'reason', 'deltas', 'metadata', 'isSuccess',
 ] satisfies Array<keyof RouteMeteringOptions>);
 
 declare module 'fastify' {

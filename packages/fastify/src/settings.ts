@@ -9,6 +9,8 @@ export interface RouteSettings {
   customerId: Resolver;
   delta: number | Resolver;
   reason: string | Resolver;
+  /** Several deltas per call, or undefined for one. */
+  deltas: Resolver | undefined;
   metadata: Resolver | undefined;
   isSuccess: Resolver | undefined;
 }
@@ -43,9 +45,11 @@ export function resolvePluginSettings(options: unknown): PluginSettings {
   if (typeof given.customerId !== 'function') {
     throw new MeteringConfigError('customerId', `is required: a function (request, reply) => string that names who pays (got ${kind(given.customerId)})`);
   }
+  exclusiveDeltas(given, '');
   return {
     meter: meter as Meter,
     defaults: {
+      deltas: functionOf(given.deltas, 'deltas'),
       customerId: given.customerId as Resolver,
       delta: deltaOf(given.delta, 'delta', -1),
       reason: reasonOf(given.reason, 'reason', 'api_request'),
@@ -69,7 +73,10 @@ export function compileRoute(defaults: RouteSettings, metering: unknown, where: 
   const given = definedFields(metering, 'config.metering', `an object of ${ROUTE_OPTION_NAMES.join(', ')}, or false (route ${where})`);
   try {
     assertKnownOptions(given, ROUTE_OPTION_NAMES, prefix);
+    exclusiveDeltas(given, prefix);
+    const single = given.delta !== undefined || given.reason !== undefined;
     return {
+      deltas: functionOf(given.deltas, `${prefix}deltas`) ?? (single ? undefined : defaults.deltas),
       customerId: functionOf(given.customerId, `${prefix}customerId`) ?? defaults.customerId,
       delta: given.delta === undefined ? defaults.delta : deltaOf(given.delta, `${prefix}delta`, -1),
       reason: given.reason === undefined ? defaults.reason : reasonOf(given.reason, `${prefix}reason`, 'api_request'),
@@ -80,6 +87,13 @@ export function compileRoute(defaults: RouteSettings, metering: unknown, where: 
     if (!(err instanceof MeteringConfigError)) throw err;
     // "config.metering.delta: must be ..." -> "... (route GET /v1/reports/:id)"
     throw new MeteringConfigError(err.option, `${err.message.slice(err.option.length + 2)} (route ${where})`);
+  }
+}
+
+/** `deltas` replaces `delta` and `reason`: giving both is a mistake, named. */
+function exclusiveDeltas(given: Record<string, unknown>, prefix: string): void {
+  if (given.deltas !== undefined && (given.delta !== undefined || given.reason !== undefined)) {
+    throw new MeteringConfigError(`${prefix}deltas`, `cannot be combined with ${given.delta !== undefined ? 'delta' : 'reason'}: give each delta its reason in the list`);
   }
 }
 

@@ -1,4 +1,5 @@
-import { DeltaValidationError, claimKey, claimOnce, customerIdOf, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, NOTHING_TO_BILL, claimKey, claimOnce, customerIdOf, skipped as skippedDelta, thenableError, type DeltaInput, type Meter } from '@pacspace-metering/core';
+import { enqueueDeltas } from './bill-deltas.js';
 import type { AdapterConfig } from './options.js';
 import type { RequestState } from './request-state.js';
 
@@ -63,7 +64,8 @@ export function bill(meter: Meter, config: AdapterConfig, args: unknown[], deliv
   const input: Partial<Record<keyof DeltaInput, unknown>> = { requestId: delivered.requestId };
   try {
     input.customerId = customerIdOf(resolve('customerId', config.customerId, args));
-    input.delta = typeof config.delta === 'number' ? config.delta : resolve('delta', config.delta, args);
+    if (config.deltas !== undefined) input.delta = resolve('deltas', config.deltas, args);
+    else input.delta = typeof config.delta === 'number' ? config.delta : resolve('delta', config.delta, args);
     input.reason = typeof config.reason === 'string' ? config.reason : resolve('reason', config.reason, args);
     input.metadata = withBase(delivered.base, config.metadata === undefined ? undefined : resolve('metadata', config.metadata, args));
   } catch (cause) {
@@ -75,6 +77,12 @@ export function bill(meter: Meter, config: AdapterConfig, args: unknown[], deliv
     meter.refuse(failed.error, definedFields(input));
     return undefined;
   }
+  // The handler's data said there is nothing to bill: counted apart from drops.
+  if (input.customerId === NOTHING_TO_BILL || input.delta === NOTHING_TO_BILL) {
+    skippedDelta(meter, 'nothing_to_bill', definedFields(input));
+    return undefined;
+  }
+  if (config.deltas !== undefined) return enqueueDeltas(meter, input, delivered.state);
   const { customerId, reason } = input;
   if (typeof customerId === 'string' && typeof reason === 'string' && !claimOnce(delivered.state, claimKey(meter.scope, reason, customerId))) return undefined;
   // The requestId resolver failed for this request: the random id it fell back to must not be billed.

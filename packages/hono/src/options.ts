@@ -1,4 +1,4 @@
-import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type DrainReport, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, definedOptions, describeOptionValue as kind, headerNameOption as headerOption, optionalFunctionOption, type DrainReport, type Meter, type NothingToBill, type UsageDelta } from '@pacspace-metering/core';
 
 /**
  * What both the Hono middleware and the fetch wrapper accept, for resolvers of the arguments
@@ -17,16 +17,25 @@ import { DeltaValidationError, MeteringConfigError, assertDelta, assertReason, d
 export interface SharedOptions<Args extends unknown[], Entry extends unknown[]> {
   /**
    * Who pays: 1-128 characters of `[A-Za-z0-9_.:-]`, or a safe integer (billed as its decimal
-   * string). Required. Returning nothing refuses the delta (counted and reported).
+   * string). Required. Returning nothing refuses the delta (counted and reported);
+   * `NOTHING_TO_BILL` skips it (counted in `stats().skipped`, never a drop).
    */
-  customerId: (...args: Args) => string | number | null | undefined;
+  customerId: (...args: Args) => string | number | null | undefined | NothingToBill;
   /**
    * Balance change per successful request: a finite, non-zero number within ±1e9 (negative
-   * consumes), or a function.
+   * consumes), or a function (0 or `NOTHING_TO_BILL` from it: nothing to bill, never a drop).
    *
    * @default -1
    */
-  delta?: number | ((...args: Args) => number) | undefined;
+  delta?: number | ((...args: Args) => number | NothingToBill) | undefined;
+  /**
+   * Several deltas per call, instead of `delta`/`reason`: `[{ reason, delta, metadata? }]`, each
+   * billed once under its own referenceId (`{scope}:{reason}:{customerId}:{requestId}`); a reason
+   * given twice refuses the list, naming `deltas[i].reason`; 0 or `NOTHING_TO_BILL` bills nothing.
+   *
+   * @default none (one delta: `delta` for `reason`)
+   */
+  deltas?: ((...args: Args) => readonly UsageDelta[] | NothingToBill) | undefined;
   /**
    * Why: 1-500 characters, or a function. Also the operation segment of the referenceId, so a
    * request is billed at most once per reason.
@@ -108,7 +117,7 @@ export interface SharedOptions<Args extends unknown[], Entry extends unknown[]> 
 
 /** The names shared by every adapter of this package. */
 export const SHARED_OPTION_NAMES = [
-  'customerId', 'delta', 'reason', 'metadata', 'isSuccess', 'skip', 'requestId', 'requestIdHeader', 'responseHeader', 'waitUntil', 'flushTimeoutMs', 'onFlush',
+  'customerId', 'delta', 'reason', 'deltas', 'metadata', 'isSuccess', 'skip', 'requestId', 'requestIdHeader', 'responseHeader', 'waitUntil', 'flushTimeoutMs', 'onFlush',
 ] as const satisfies ReadonlyArray<keyof SharedOptions<never[], never[]>>;
 
 type Fn = (...args: never[]) => unknown;
@@ -120,6 +129,8 @@ export interface AdapterConfig {
   delta: number | Fn;
   /** A string, or the resolver. */
   reason: string | Fn;
+  /** The several-deltas resolver, or undefined for one delta. */
+  deltas: Fn | undefined;
   metadata: Fn | undefined;
   isSuccess: Fn | undefined;
   skip: Fn | undefined;
@@ -147,7 +158,11 @@ export function resolveAdapterConfig(meter: unknown, options: unknown, known: re
   }
   const trustUpstreamId = given.trustUpstreamId ?? false;
   if (typeof trustUpstreamId !== 'boolean') throw new MeteringConfigError('trustUpstreamId', `must be true or false (got ${kind(trustUpstreamId)})`);
+  if (given.deltas !== undefined && (given.delta !== undefined || given.reason !== undefined)) {
+    throw new MeteringConfigError('deltas', `cannot be combined with ${given.delta !== undefined ? 'delta' : 'reason'}: give each delta its reason in the list`);
+  }
   return {
+    deltas: optionalFunction(given, 'deltas'),
     customerId: given.customerId as Fn,
     delta: checkedOrFunction(given.delta, -1, 'delta', assertDelta),
     reason: checkedOrFunction(given.reason, 'api_request', 'reason', assertReason),

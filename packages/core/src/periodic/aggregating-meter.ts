@@ -291,6 +291,7 @@ export function createAggregatingMeter(meter: Meter, options: AggregatingMeterOp
     windowMs,
     enqueue,
     refuse: (error, delta) => meter.refuse(error, delta),
+    skip: (cause, delta) => meter.skip?.(cause, delta) ?? { accepted: true, skipped: cause },
     emit(input: DeltaInput): Promise<DeliveryReceipt> {
       if (closed) return Promise.reject(new DeltaDroppedError('closed', 'the aggregating meter is closed; the delta was not accepted'));
       return meter.emit(input);
