@@ -23,16 +23,22 @@ class WriteBehindStore extends MemoryStore {
   }
 }
 
-function get(url: string, abortAfterHeaders = false): Promise<{ status: number; body: string } | 'aborted'> {
+/** Two turns of the event loop, each polling I/O: bytes a server here had written by now have reached the client here. */
+async function ioTurns(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** GETs `url`; with `abortWhen`, the client goes away once it resolves (the handler was reached). */
+function get(url: string, abortWhen?: Promise<void>): Promise<{ status: number; body: string } | 'aborted'> {
   return new Promise((resolve, reject) => {
     const req = request(url, (res) => {
       let body = '';
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on('error', (err) => (abortAfterHeaders ? resolve('aborted') : reject(err)));
+    req.on('error', (err) => (abortWhen ? resolve('aborted') : reject(err)));
     req.end();
-    if (abortAfterHeaders) setTimeout(() => req.destroy(), 50);
+    void abortWhen?.then(() => req.destroy());
   });
 }
 
@@ -71,6 +77,7 @@ describe.each([
   let store: WriteBehindStore;
   let meter: ReturnType<typeof createMeter>;
   let release: () => void = () => undefined;
+  let slowReached: () => void = () => undefined;
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -78,6 +85,7 @@ describe.each([
     meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, store });
     running = await start(meter, (answer) => {
       release = answer;
+      slowReached();
     });
   });
   afterAll(async () => {
@@ -94,8 +102,8 @@ describe.each([
       return r;
     });
     await waitFor(() => store.pending.length === 1, 'the delta handed to the store');
-    // Accepted, not yet durable: the bytes have not left.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Accepted, not yet durable: the bytes have not left (had they been written, the client here would have them by now).
+    await ioTurns();
     expect(answered).toBe(false);
     expect(meter.stats().accepted).toBe(1);
     store.pending[0]!.commit();
@@ -107,7 +115,8 @@ describe.each([
   it('does not bill an error answer, nor a call whose client was gone before the handler answered', async () => {
     const before = meter.stats().accepted;
     expect(await get(`${running.url}/refused`)).toMatchObject({ status: 422 });
-    expect(await get(`${running.url}/slow`, true)).toBe('aborted');
+    const reached = new Promise<void>((resolve) => (slowReached = resolve));
+    expect(await get(`${running.url}/slow`, reached)).toBe('aborted');
     await waitFor(() => running.done() >= 3, 'the abandoned call closed on the server');
     release();
     expect(meter.stats().accepted).toBe(before);

@@ -171,6 +171,31 @@ describe('issue 21 on Express: billing what the work measured', () => {
     });
   });
 
+  it('bills a chunked (non-SSE) response by the rows it wrote, once, under the echoed request id', async () => {
+    const m = newMeter('chunked');
+    const server = express();
+    server.get('/v1/export', meterRequests(m, { customerId: () => 'acme', reason: 'export_call' }), (req, res) => {
+      const usage = meterStream(m, req, res, { customerId: 'acme', metadata: { format: 'csv' } });
+      res.setHeader('content-type', 'text/csv');
+      for (let row = 0; row < 12; row++) {
+        res.write(`${row},value\n`);
+        usage.add('rows_exported', 1);
+      }
+      res.end();
+    });
+    app = await listen(server);
+    const res = await fetch(app.url + '/v1/export');
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    expect((await res.text()).split('\n').filter(Boolean)).toHaveLength(12);
+    await app.waitForDone(1);
+    await m.flush({ timeoutMs: 10_000 });
+    const id = res.headers.get('x-request-id');
+    expect(sandbox.ledger().deltas.map((d) => [d.referenceId, d.delta, d.metadata?.stream ?? null]).sort()).toEqual([
+      [`chunked:export_call:acme:${id}`, -1, null],
+      [`chunked:rows_exported:acme:${id}`, -12, 'ended'],
+    ]);
+  });
+
   it('gives handler code the id a route is billed under, on skipped routes too', async () => {
     const m = newMeter('ids');
     const seen: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { createMeter } from './meter.js';
-import { silentLogger } from './logger.js';
-import { serializeDelta } from './validation.js';
+import { silentLogger } from './reporting/logger.js';
+import { serializeDelta } from './intake/validation.js';
 
 describe("a delta's adjusts (corrections)", () => {
   it('is frozen into the body as PacSpace reads it', () => {

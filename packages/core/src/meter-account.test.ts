@@ -1,7 +1,7 @@
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore } from './store/memory-store.js';
 import { createMeter } from './meter.js';
 import { meterAccount } from './meter-account.js';
-import type { StoreAttachment } from './store.js';
+import type { StoreAttachment } from './store/store.js';
 
 describe('meterAccount: which account a durable store tags rows with', () => {
   it('is a fingerprint of the API key: stable, different per key, never the key', () => {

@@ -1,11 +1,11 @@
-import type { CheckpointOptions, CheckpointReceipt } from './checkpoint.js';
-import type { CredentialsCheck } from './credentials.js';
-import type { DropReason } from './events.js';
-import type { CloseReport, DrainReport, MeterStats } from './stats.js';
-import type { QueuedDelta } from './store.js';
+import type { CheckpointOptions, CheckpointReceipt } from './client/checkpoint.js';
+import type { CredentialsCheck } from './client/credentials.js';
+import type { DropReason } from './reporting/events.js';
+import type { CloseReport, DrainReport, MeterStats } from './reporting/stats.js';
+import type { QueuedDelta } from './store/store.js';
 import type { MeterBalanceSource } from './balance/balance-source.js';
-import type { AdjustsReference } from './validation.js';
-import type { SkipCause } from './nothing-to-bill.js';
+import type { AdjustsReference } from './intake/validation.js';
+import type { SkipCause } from './intake/nothing-to-bill.js';
 
 /** A usage record to send. */
 export interface DeltaInput {

@@ -1,27 +1,19 @@
 import { createBalanceSource } from './balance/balance-source.js';
-import type { UsageTap } from './balance/unsettled-usage.js';
-import { createBatchSender } from './batch-sender.js';
-import { requestCheckpoint } from './checkpoint.js';
-import { verifyCredentials } from './credentials.js';
-import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client.js';
-import { dryRunClient, dryRunReporter } from './dry-run-client.js';
-import { DeliveryLoop } from './delivery-loop.js';
-import { DeltaOutcomes } from './delta-outcomes.js';
-import { Drain, type MeterLifecycle } from './drain.js';
+import { requestCheckpoint } from './client/checkpoint.js';
+import { verifyCredentials } from './client/credentials.js';
+import { createPacSpaceClient, isBuiltInClient, type BalanceClient } from './client/client.js';
+import { dryRunClient, dryRunReporter } from './client/dry-run-client.js';
 import { DeltaDroppedError, DeltaValidationError } from './errors.js';
-import { createIntake } from './intake.js';
-import { resolveLogger } from './logger.js';
-import { MemoryStore } from './memory-store.js';
+import { resolveLogger } from './reporting/logger.js';
+import { MemoryStore } from './store/memory-store.js';
 import { meterAccount } from './meter-account.js';
+import { MeterEngine } from './meter-engine.js';
 import type { Meter } from './meter-api.js';
-import { createMeterEvents } from './meter-events.js';
+import { createMeterEvents } from './reporting/meter-events.js';
 import { resolveMeterConfig, type MeterOptions } from './options.js';
-import { OverflowSums } from './overflow-sums.js';
-import { Pauses } from './pauses.js';
 import { periodOf } from './periodic/interval.js';
-import { DEFAULT_RETRY } from './retry.js';
-import { newCounters, type MeterStats } from './stats.js';
-import type { MeterStore, StoreIdentity } from './store.js';
+import { DEFAULT_RETRY } from './delivery/retry.js';
+import type { MeterStore, StoreIdentity } from './store/store.js';
 
 export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter, SkippedDelta } from './meter-api.js';
 
@@ -32,7 +24,8 @@ export type { DeliveryReceipt, DeltaInput, EnqueueResult, Meter, SkippedDelta } 
  * The Meter is a few units with one job each: the intake (validate, freeze, queue or fold), the
  * store (where accepted deltas wait), the delivery loop (batches, requests, answers), the delta
  * outcomes (delivered, back to the queue, given up; hooks and `emit()` callers), the pauses (rate
- * limits, outages, per-customer cadence) and the drain (`flush`, `close`).
+ * limits, outages, per-customer cadence) and the drain (`flush`, `close`). {@link MeterEngine}
+ * builds and owns them; this function resolves the options and shapes the public surface.
  *
  * @example
  * const meter = createMeter({ apiKey: process.env.PACSPACE_API_KEY, scope: 'reports-api' });
@@ -54,62 +47,8 @@ export function createMeter(options: MeterOptions = {}): Meter {
   if (!enabled) events.logger.warn({}, 'pacspace-metering: metering is disabled (enabled: false); deltas are validated and answered in-process, nothing is sent to PacSpace');
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const policy = { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };
-  const counters = newCounters();
-  const usage: UsageTap = { tracker: undefined };
-  const lifecycle: MeterLifecycle = { closed: false, stopped: false };
-  const pauses = new Pauses(policy, random, now);
-  const overflow = config.overflow === 'fold' ? new OverflowSums(config.scope, config.maxOverflowSums) : undefined;
-  const outcomes = new DeltaOutcomes({ config, store, counters, events, pauses, policy, now, random, usage, stopped: () => lifecycle.stopped });
-  // Batches need the batch endpoint: the built-in client has it, an SDK-shaped client may not.
-  const mode = config.delivery === 'single' || (!builtIn && typeof client.balance.emitBatch !== 'function') ? 'single' : 'batch';
-  const loop: DeliveryLoop = new DeliveryLoop({
-    config, store, counters, events, pauses, outcomes, policy, now, random, mode,
-    sender: createBatchSender(client, builtIn, config.attemptTimeoutMs),
-    urgent: (): boolean => drain.waiting || outcomes.awaited > 0,
-    settled: () => {
-      intake.queueOverflow();
-      drain.check();
-    },
-  });
-  const intake = createIntake({ config, store, identity, counters, events, now, overflow, usage, closed: () => lifecycle.closed, accepted: () => loop.accepted() });
-  const drain: Drain = new Drain({
-    lifecycle, store, counters, events, loop, intake, outcomes, overflow,
-    async release() {
-      // Our own client's sockets: closing them also abandons what a timed-out close left in flight.
-      if (options.client === undefined) builtIn?.close();
-      try {
-        await store.close?.();
-      } catch (err) {
-        events.logger.error({ err }, 'pacspace-metering: closing the store failed');
-      }
-    },
-  });
-
-  function stats(): MeterStats {
-    const oldest = store.oldestAcceptedAt();
-    const at = now();
-    return {
-      ...counters,
-      dropped: { ...counters.dropped },
-      failed: { ...counters.failed },
-      skipped: { ...counters.skipped },
-      // A store that is the queue holds more than memory does: those wait too.
-      queued: store.count() + (store.backlog?.() ?? 0) - loop.inFlightDeltas,
-      inFlight: loop.inFlightDeltas,
-      requestsInFlight: loop.inFlightRequests,
-      overflow: { sums: overflow?.size ?? 0, deltas: overflow?.deltas ?? 0 },
-      queuedBytes: store.bytes(),
-      oldestQueuedAgeMs: oldest === undefined ? 0 : at - oldest,
-      pausedUntil: pauses.meterUntil > at ? pauses.meterUntil : null,
-      pausedCustomers: pauses.pausedCustomers(at),
-      closed: lifecycle.closed,
-    };
-  }
-
-  // A durable store may hold deltas from an earlier run (or, shared, other instances' deltas to
-  // take over): resume them with their frozen bodies.
-  if (store.count() > 0 || store.nextDueAt() !== undefined) loop.schedulePump();
+  const engine = new MeterEngine({ config, client, builtIn, ownClient: options.client === undefined, store, identity, events, now, random });
+  const { intake, drain, lifecycle, usage } = engine;
 
   return {
     scope: config.scope,
@@ -126,17 +65,12 @@ export function createMeter(options: MeterOptions = {}): Meter {
       const result = intake.accept(input, false);
       if (!result.accepted) return Promise.reject(result.error);
       if (result.skipped) return Promise.resolve({ referenceId: result.referenceId, deduplicated: false, attempts: 0, receipt: {}, skipped: result.skipped });
-      const delivered = outcomes.awaitDelivery(result.referenceId);
-      // Timers stay ref'd while an emit waits, so a script does not exit before its delta is delivered.
-      loop.hurry();
-      const relax = () => loop.relax();
-      delivered.then(relax, relax);
-      return delivered;
+      return engine.awaitDelivery(result.referenceId);
     },
     skip: (cause, delta) => intake.skip(cause, delta),
     flush: (flushOptions = {}) => drain.flush(flushOptions.timeoutMs, flushOptions.reportPending === true),
     close: (closeOptions = {}) => drain.close(closeOptions.timeoutMs),
-    stats,
+    stats: () => engine.stats(),
     async checkpoint(customerId, checkpointOptions = {}) {
       if (lifecycle.closed) throw new DeltaDroppedError('closed', 'the meter is closed; no checkpoint was requested');
       const retry = { ...DEFAULT_RETRY, baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs, maxRetryAfterMs: config.maxRetryAfterMs };

@@ -1,9 +1,9 @@
-import type { BalanceClient } from './client.js';
+import type { BalanceClient } from './client/client.js';
 import { MeteringConfigError } from './errors.js';
-import type { MeteringLogger } from './logger.js';
-import type { MeterStore } from './store.js';
-import type { TransportChoice } from './transport-choice.js';
-import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './events.js';
+import type { MeteringLogger } from './reporting/logger.js';
+import type { MeterStore } from './store/store.js';
+import type { TransportChoice } from './client/transport-choice.js';
+import type { DeliveredEvent, DropEvent, ErrorContext, RetryEvent } from './reporting/events.js';
 
 /**
  * Options of {@link createMeter}. Give `client` (an SDK-shaped client), or `apiKey`/`baseUrl`

@@ -145,8 +145,13 @@ describe('leases', () => {
       const { owner, referenceIds } = await holder.nextLine();
       expect(referenceIds).toHaveLength(40);
       const survivor = await store({ schema, pollIntervalMs: 10, leaseMs: 1500 });
-      // The holder renews its leases every 500 ms: nothing is due for anyone else.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // The holder renews its leases every 500 ms: once its first leases would have run out, every
+      // row is still leased to it, and nothing is due for anyone else.
+      const first = await pool.query(`SELECT min(lease_until) AS until FROM ${schema}.outbox WHERE reference_id = ANY($1)`, [referenceIds]);
+      await waitFor('the holder renewed its leases past their first expiry', async () => {
+        const held = await pool.query(`SELECT now() > $2 AS past, bool_and(lease_owner = $3 AND lease_until > now()) AS renewed FROM ${schema}.outbox WHERE reference_id = ANY($1)`, [referenceIds, first.rows[0].until, owner]);
+        return held.rows[0].past === true && held.rows[0].renewed === true;
+      });
       expect(await leaseAll(survivor, 100)).toEqual([]);
       holder.child.kill('SIGKILL');
       await holder.exited;
@@ -187,7 +192,6 @@ describe('takeover under load', () => {
           else ownSent++;
           busy!.remove(item);
         }
-        await new Promise((resolve) => setTimeout(resolve, 20));
         return taken.size === referenceIds.length;
       });
       expect(ownSent).toBeGreaterThan(0);

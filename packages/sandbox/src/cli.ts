@@ -60,6 +60,26 @@ const FLAG_FOR_FIELD: [string, string][] = [
   ['faults.derive.status', '--derive-status'],
 ];
 
+/** The flags `parseCliArgs` takes, as `node:util` parseArgs reads them. */
+const CLI_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'api-key': { type: 'string' },
+  seed: { type: 'string' },
+  'latency-ms': { type: 'string' },
+  'server-error-rate': { type: 'string' },
+  'rate-limit-rate': { type: 'string' },
+  'retry-after': { type: 'string' },
+  'reset-rate': { type: 'string' },
+  'commit-drop-rate': { type: 'string' },
+  'cadence-customer': { type: 'string' },
+  'queued-ms': { type: 'string' },
+  'processing-ms': { type: 'string' },
+  'single-delta-dedupe': { type: 'string' },
+  ...GATE_FLAGS,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Turns command-line arguments into sandbox options, checking every value.
  *
@@ -71,29 +91,7 @@ const FLAG_FOR_FIELD: [string, string][] = [
 export function parseCliArgs(argv: string[]): { help: true } | { help: false; options: SandboxOptions; topUps?: TopUp[] } {
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'api-key': { type: 'string' },
-        seed: { type: 'string' },
-        'latency-ms': { type: 'string' },
-        'server-error-rate': { type: 'string' },
-        'rate-limit-rate': { type: 'string' },
-        'retry-after': { type: 'string' },
-        'reset-rate': { type: 'string' },
-        'commit-drop-rate': { type: 'string' },
-        'cadence-customer': { type: 'string' },
-        'queued-ms': { type: 'string' },
-        'processing-ms': { type: 'string' },
-        'single-delta-dedupe': { type: 'string' },
-        ...GATE_FLAGS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: CLI_OPTIONS }));
   } catch (err) {
     throw new CliUsageError(err instanceof Error ? err.message : String(err));
   }

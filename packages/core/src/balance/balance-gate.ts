@@ -1,7 +1,7 @@
 import { DeltaValidationError, MeteringConfigError, type PacSpaceApiError } from '../errors.js';
-import { resolveLogger, type MeteringLogger } from '../logger.js';
+import { resolveLogger, type MeteringLogger } from '../reporting/logger.js';
 import type { Meter } from '../meter-api.js';
-import { assertCustomerId } from '../validation.js';
+import { assertCustomerId } from '../intake/validation.js';
 import type { MeterBalanceSource } from './balance-source.js';
 import { BalanceCheck } from './balance-check.js';
 import { CustomerBalances, type CustomerBalance } from './customer-balances.js';

@@ -1,6 +1,6 @@
-import type { BalanceClient, DeriveScope } from '../client.js';
-import { withDeadline } from '../retry.js';
-import type { MeterStore } from '../store.js';
+import type { BalanceClient, DeriveScope } from '../client/client.js';
+import { withDeadline } from '../delivery/deadline.js';
+import type { MeterStore } from '../store/store.js';
 import { UnsettledUsage, type DeliveredUsage, type UsageTap } from './unsettled-usage.js';
 
 /**
@@ -74,9 +74,9 @@ export function createBalanceSource(ctx: BalanceSourceContext): MeterBalanceSour
     onDelivered: (listener) => usage.onDelivered(listener),
     derive:
       typeof derive === 'function'
-        ? (customerId, scope, timeoutMs) => withDeadline(called(() => derive.call(balance, customerId, { ...scope })), timeoutMs, '/api/v1/balance/derive')
+        ? (customerId, scope, timeoutMs) => withDeadline(() => called(() => derive.call(balance, customerId, { ...scope })), timeoutMs, '/api/v1/balance/derive')
         : undefined,
-    deltaStatus: typeof status === 'function' ? (recordId, timeoutMs) => withDeadline(called(() => status.call(balance, recordId)), timeoutMs, '/api/v1/balance/delta') : undefined,
+    deltaStatus: typeof status === 'function' ? (recordId, timeoutMs) => withDeadline(() => called(() => status.call(balance, recordId)), timeoutMs, '/api/v1/balance/delta') : undefined,
     dryRun: ctx.dryRun,
     timeoutMs: ctx.timeoutMs,
     now,

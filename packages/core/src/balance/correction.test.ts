@@ -1,5 +1,5 @@
 import { DeltaValidationError } from '../errors.js';
-import { buildReferenceId } from '../reference-id.js';
+import { buildReferenceId } from '../intake/reference-id.js';
 import { correctionOf, correctionReferenceId } from './correction.js';
 
 describe('correctionOf', () => {

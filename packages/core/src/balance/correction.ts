@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DeltaValidationError } from '../errors.js';
 import type { DeltaInput } from '../meter-api.js';
-import { assertCustomerId, assertDelta, assertReferenceId, DELTA_LIMITS } from '../validation.js';
+import { assertCustomerId, assertDelta, assertReferenceId, DELTA_LIMITS } from '../intake/validation.js';
 
 /**
  * What {@link correctionOf} needs: the billed delta to reverse, and how.

@@ -1,6 +1,6 @@
-import type { DeriveScope } from '../client.js';
+import type { DeriveScope } from '../client/client.js';
 import { MeteringConfigError } from '../errors.js';
-import type { MeteringLogger } from '../logger.js';
+import type { MeteringLogger } from '../reporting/logger.js';
 import { assertKnownOptions, int, oneOf } from '../options.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { DeriveScope } from '../client.js';
+import type { DeriveScope } from '../client/client.js';
 import { MeteringError, type PacSpaceApiError } from '../errors.js';
 import type { MeterBalanceSource } from './balance-source.js';
 

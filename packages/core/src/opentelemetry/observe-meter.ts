@@ -1,8 +1,8 @@
 import { metrics, type Attributes, type BatchObservableCallback, type MeterProvider } from '@opentelemetry/api';
 import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
-import { DROP_REASONS } from '../drop-reasons.js';
-import { clampErrorCounts } from '../error-codes.js';
+import { DROP_REASONS } from '../reporting/drop-reasons.js';
+import { clampErrorCounts } from '../client/error-codes.js';
 import { createInstruments } from './instruments.js';
 
 /**

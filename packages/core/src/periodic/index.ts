@@ -12,12 +12,12 @@ export type { ClosePeriodOptions, CollectWindow, PeriodCloseReport, PeriodicMete
 export type { UsageSnapshot } from './snapshots.js';
 export { createJsonFileStateStore, createMemoryStateStore } from './state-store.js';
 export type { FailedItem, FailedWindowState, FrozenItem, PendingWindowState, PeriodicState, PeriodicStateStore } from './state-store.js';
-export { createAggregatingMeter } from './aggregating-meter.js';
-export type { AggregatingMeter, AggregatingMeterOptions, AggregationStats } from './aggregating-meter.js';
-export type { CheckpointOptions, CheckpointReceipt } from '../checkpoint.js';
+export { createAggregatingMeter } from './aggregation/aggregating-meter.js';
+export type { AggregatingMeter, AggregatingMeterOptions, AggregationStats } from './aggregation/aggregating-meter.js';
+export type { CheckpointOptions, CheckpointReceipt } from '../client/checkpoint.js';
 export { createSentTally, reconcile } from './reconcile.js';
 export type { ReconcileOptions, ReconciliationReport, SentTally } from './reconcile.js';
 export { parseInterval, periodBounds, periodOf, windowContaining, windowKey } from './interval.js';
 export type { IntervalSpec, TimeWindow } from './interval.js';
 export { aggregateReferenceId, batchKey, checkpointKey, snapshotReferenceId } from './keys.js';
-export type { RetryOptions } from '../retry.js';
+export type { RetryOptions } from '../delivery/retry.js';

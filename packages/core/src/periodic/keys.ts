@@ -1,4 +1,4 @@
-import { buildReferenceId, segment } from '../reference-id.js';
+import { buildReferenceId, segment } from '../intake/reference-id.js';
 import { compactUtc } from './interval.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { BalanceClient, BatchDelta } from '../client.js';
+import type { BalanceClient, BatchDelta } from '../client/client.js';
 import { MeteringConfigError, PacSpaceApiError } from '../errors.js';
 import { createPeriodicMeter } from './periodic-meter.js';
 import type { PeriodicMeterOptions } from './periodic-options.js';

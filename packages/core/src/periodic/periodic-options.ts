@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import type { BalanceClient } from '../client.js';
+import type { BalanceClient } from '../client/client.js';
 import { MeteringConfigError, type MeteringError } from '../errors.js';
-import type { MeteringLogger } from '../logger.js';
-import type { DrainReport } from '../stats.js';
+import type { MeteringLogger } from '../reporting/logger.js';
+import type { DrainReport } from '../reporting/stats.js';
 import { assertKnownOptions } from '../options.js';
 import { parseInterval, type IntervalSpec } from './interval.js';
 import type { SentTally } from './reconcile.js';
-import { resolveRetry, type RetryOptions, type RetryPolicy } from '../retry.js';
+import { resolveRetry, type RetryOptions, type RetryPolicy } from '../delivery/retry.js';
 import type { UsageSnapshot } from './snapshots.js';
 import type { FailedItem, PeriodicStateStore } from './state-store.js';
-import type { CheckpointReceipt } from '../checkpoint.js';
+import type { CheckpointReceipt } from '../client/checkpoint.js';
 
 /**
  * The window `collect` is asked about: `[start, end)`, UTC-aligned.

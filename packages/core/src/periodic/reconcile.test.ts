@@ -1,4 +1,4 @@
-import type { BalanceClient } from '../client.js';
+import type { BalanceClient } from '../client/client.js';
 import { MeteringConfigError } from '../errors.js';
 import { createSentTally, reconcile } from './reconcile.js';
 

@@ -1,9 +1,10 @@
-import type { BalanceClient } from '../client.js';
+import type { BalanceClient } from '../client/client.js';
 import { MeteringConfigError, MeteringError } from '../errors.js';
-import type { DeliveredEvent } from '../events.js';
-import { assertCustomerId } from '../validation.js';
+import type { DeliveredEvent } from '../reporting/events.js';
+import { assertCustomerId } from '../intake/validation.js';
 import { assertPeriod, periodOf } from './interval.js';
-import { callWithRetry, DEFAULT_RETRY, withDeadline, type RetryPolicy } from '../retry.js';
+import { withDeadline } from '../delivery/deadline.js';
+import { callWithRetry, DEFAULT_RETRY, type RetryPolicy } from '../delivery/retry.js';
 
 /**
  * What this process has delivered, per month and customer, by the wall-clock time of delivery
@@ -131,7 +132,7 @@ export async function reconcile(options: ReconcileOptions): Promise<Reconciliati
   const derive = client?.balance?.derive;
   if (typeof derive !== 'function') throw new MeteringError('UNSUPPORTED', 'the client has no balance.derive(customerId, options); pass the built-in client (apiKey/baseUrl) or an SDK client that has it');
   const policy: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 3, baseDelayMs: 500, ...options.retry };
-  const { value } = await callWithRetry(() => withDeadline(derive.call(client.balance, customerId, { period }), options.attemptTimeoutMs ?? 30_000, `/api/v1/balance/derive/${customerId}`), {
+  const { value } = await callWithRetry(() => withDeadline(() => derive.call(client.balance, customerId, { period }), options.attemptTimeoutMs ?? 30_000, `/api/v1/balance/derive/${customerId}`), {
     policy,
     random: Math.random,
     keepAlive: true,

@@ -1,6 +1,6 @@
-import type { BatchDelta } from '../client.js';
+import type { BatchDelta } from '../client/client.js';
 import { DeltaValidationError, MeteringError } from '../errors.js';
-import { assertCustomerId, assertDelta, assertMetadata, assertReason } from '../validation.js';
+import { assertCustomerId, assertDelta, assertMetadata, assertReason } from '../intake/validation.js';
 import { windowKey, type TimeWindow } from './interval.js';
 import { snapshotReferenceId } from './keys.js';
 

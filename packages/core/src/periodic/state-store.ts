@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { BatchDelta } from '../client.js';
+import type { BatchDelta } from '../client/client.js';
 import { MeteringConfigError, MeteringError } from '../errors.js';
 
 /**

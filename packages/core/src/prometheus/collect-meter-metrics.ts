@@ -1,9 +1,9 @@
 import { Counter, Gauge, register as defaultRegister, type Registry } from 'prom-client';
 import { MeteringConfigError } from '../errors.js';
 import type { Meter } from '../meter-api.js';
-import type { MeterStats } from '../stats.js';
-import { DROP_REASONS } from '../drop-reasons.js';
-import { clampErrorCounts } from '../error-codes.js';
+import type { MeterStats } from '../reporting/stats.js';
+import { DROP_REASONS } from '../reporting/drop-reasons.js';
+import { clampErrorCounts } from '../client/error-codes.js';
 
 /**
  * Options of {@link collectMeterMetrics}.

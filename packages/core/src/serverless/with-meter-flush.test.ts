@@ -1,7 +1,7 @@
 import { createMeter } from '../meter.js';
 import type { Meter } from '../meter-api.js';
 import { MeteringConfigError, MeteringError } from '../errors.js';
-import type { DrainReport } from '../stats.js';
+import type { DrainReport } from '../reporting/stats.js';
 import { FLUSH_RESERVE_MS, withMeterFlush } from './with-meter-flush.js';
 
 /**
