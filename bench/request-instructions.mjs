@@ -12,8 +12,14 @@
 // the "user share" column of request-overhead.mjs) is not counted, so instruction ratios are a
 // slightly conservative bound on throughput ratios.
 //
-// Run: pnpm build && node bench/request-instructions.mjs [--only express|nest|fastify] [--variants a,b]
-//        [--seeds 5] [--requests 3000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 60]
+// Rows: by default those of issue #25 (bare, the middleware alone, delivering to the sandbox, for
+// Express and Nest; the peers' SDKs delivering to a local sink); `--variants a,b` picks variants by
+// substring, `--variants all` runs every one. Each delivering row says how many of the requests it
+// was sent (warm-up included) reached the other end: the sandbox's committed deltas, or the events
+// the sink counted, after the server flushed what it still held.
+//
+// Run: pnpm build && node bench/request-instructions.mjs [--only express,nest|fastify|all] [--variants a,b|all]
+//        [--seeds 3] [--requests 10000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 60]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,20 +29,32 @@ import { fileURLToPath } from 'node:url';
 import { expressVariants } from './servers/express-variants.mjs';
 import { fastifyVariants } from './servers/fastify-variants.mjs';
 import { nestVariants } from './servers/nest-variants.mjs';
-import { startChild, stop } from './support/processes.mjs';
+import { startSandbox } from '@pacspace-metering/sandbox';
+import { peerVariants } from './servers/peer-variants.mjs';
+import { startSink } from './servers/sink.mjs';
+import { stop } from './support/processes.mjs';
 import { arg, median, printTable } from './support/report.mjs';
 
-const seeds = Number(arg('seeds', 5));
-const requests = Number(arg('requests', 3000));
+const seeds = Number(arg('seeds', 3));
+const requests = Number(arg('requests', 10000));
 const warmup = Number(arg('warmup', 5000));
 const connections = Number(arg('connections', 8));
 const jobs = Number(arg('jobs', 2));
 // Seconds autocannon waits for an answer: a loaded machine slows a server under callgrind a lot.
 const timeout = Number(arg('timeout', 60));
-const only = arg('only', 'all');
+// Fastify has no row in issue #25: `--only express,nest,fastify` (or `all`) adds it.
+const only = arg('only', 'express,nest');
+const runs = (group) => only === 'all' || only.split(',').includes(group);
 const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
-const sandboxScript = fileURLToPath(new URL('./servers/sandbox.mjs', import.meta.url));
+// The rows of issue #25, the default set: the first of each group is its bare app.
+const issueRows = new Set([
+  'express + meterRequests (stub meter: middleware alone)',
+  'express + meterRequests (to sandbox)',
+  ...Object.keys(peerVariants),
+  'nest + @Metered (stub meter: decorator alone)',
+  'nest + @Metered (to sandbox)',
+]);
 
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -45,13 +63,49 @@ try {
   process.exit(1);
 }
 
-const needsSandbox = !pick || pick.includes('sandbox');
-const sandbox = needsSandbox ? await startChild(sandboxScript, []) : undefined;
-const env = sandbox ? { SANDBOX_URL: sandbox.first.url, SANDBOX_KEY: sandbox.first.apiKey } : {};
 const outDir = mkdtempSync(join(tmpdir(), 'request-instructions-'));
 
-/** Instructions per request of one variant under one seed. */
+/**
+ * Where a variant delivers, started for its measurement alone (in this process, which callgrind
+ * does not count), so parallel measurements never share a count: the sandbox for our Meter's
+ * rows, the sink for the peers', nothing for the others.
+ */
+async function startReceiver(variant) {
+  if (variant.includes('sandbox')) {
+    const sandbox = await startSandbox({ maxRequestLog: 100 });
+    // Committed deltas, and the API requests that carried them (deltas per request = batch fill).
+    const received = () => {
+      const { committed, requests } = sandbox.ledger().counts;
+      return `${committed} (${requests} POSTs)`;
+    };
+    return { env: { SANDBOX_URL: sandbox.url, SANDBOX_KEY: sandbox.apiKey }, received, close: () => sandbox.close() };
+  }
+  if (variant in peerVariants) {
+    const sink = await startSink();
+    return { env: { SINK_URL: sink.url }, received: sink.received, close: sink.close };
+  }
+  return undefined;
+}
+
+/** Asks the server to deliver what it still holds; gives up after `timeout` seconds (said on stderr). */
+function flushServer(child, variant) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      process.stderr.write(`${variant}: no answer to flush after ${timeout} s\n`);
+      resolve();
+    }, timeout * 1000);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.send('flush');
+  });
+}
+
+/** Instructions per request of one variant under one seed, and what reached its receiver. */
 async function measure(variant, seed) {
+  const receiver = await startReceiver(variant);
+  const env = receiver?.env ?? {};
   const prefix = join(outDir, `cg-${seed}-${Math.random().toString(36).slice(2)}`);
   const child = spawn(
     'valgrind',
@@ -70,10 +124,13 @@ async function measure(variant, seed) {
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
     await load(url, requests);
     execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    if (receiver) await flushServer(child, variant);
   } finally {
     // Also when the load failed: a server left under callgrind would load the machine for nothing.
     await stop(child);
+    await receiver?.close();
   }
+  const received = receiver?.received();
   const base = prefix.split('/').pop();
   let total = 0;
   for (const file of readdirSync(outDir).filter((f) => f.startsWith(base))) {
@@ -82,7 +139,7 @@ async function measure(variant, seed) {
     rmSync(join(outDir, file));
   }
   if (total === 0) throw new Error(`${variant}: callgrind wrote no totals`);
-  return total / requests;
+  return { perRequest: total / requests, received };
 }
 
 async function load(url, amount) {
@@ -110,14 +167,16 @@ async function runAll(tasks) {
 }
 
 async function group(title, variants) {
-  const names = Object.keys(variants).filter((n, i) => i === 0 || !pick || pick.split(',').some((p) => n.includes(p)));
+  const chosen = (n) => (pick === 'all' ? true : pick ? pick.split(',').some((p) => n.includes(p)) : issueRows.has(n));
+  const names = Object.keys(variants).filter((n, i) => i === 0 || chosen(n));
   const tasks = names.flatMap((name) => Array.from({ length: seeds }, (_, seed) => async () => {
-    const perRequest = await measure(name, seed + 1);
-    process.stderr.write(`${name} seed ${seed + 1}: ${Math.round(perRequest)} instructions/request\n`);
-    return { name, perRequest };
+    const { perRequest, received } = await measure(name, seed + 1);
+    process.stderr.write(`${name} seed ${seed + 1}: ${Math.round(perRequest)} instructions/request${received === undefined ? '' : `, ${received} received`}\n`);
+    return { name, perRequest, received };
   }));
   const results = await runAll(tasks);
   const byName = (name) => results.filter((r) => r.name === name).map((r) => r.perRequest);
+  const receivedBy = (name) => results.filter((r) => r.name === name && r.received !== undefined).map((r) => r.received);
   const bare = median(byName(names[0]));
   const rows = names.map((name) => {
     const counts = byName(name);
@@ -128,16 +187,17 @@ async function group(title, variants) {
       'min..max': `${Math.round(Math.min(...counts))}..${Math.round(Math.max(...counts))}`,
       'added by the variant': Math.round(mid - bare),
       'ratio (bare/variant)': (bare / mid).toFixed(3),
+      // Per seed; warm-up included: what each server was sent.
+      [`received of ${warmup + requests}`]: receivedBy(name).join(', ') || '-',
     };
   });
   printTable(`${title}: callgrind, ${requests} requests after ${warmup} warm-up, ${connections} connections, median of ${seeds} seeds`, rows);
 }
 
 try {
-  if (only === 'all' || only === 'express') await group('Express 5', expressVariants);
-  if (only === 'all' || only === 'nest') await group('Nest 12 (Express adapter)', nestVariants);
-  if (only === 'all' || only === 'fastify') await group('Fastify 5', fastifyVariants);
+  if (runs('express')) await group('Express 5', expressVariants);
+  if (runs('nest')) await group('Nest 12 (Express adapter)', nestVariants);
+  if (runs('fastify')) await group('Fastify 5', fastifyVariants);
 } finally {
-  if (sandbox) await stop(sandbox.child);
   rmSync(outDir, { recursive: true, force: true });
 }

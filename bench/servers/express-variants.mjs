@@ -5,6 +5,7 @@ import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
 import { meterRequests, meterStream, requireBalance } from '@pacspace-metering/express';
+import { peerVariants } from './peer-variants.mjs';
 import { inProcessGate, inProcessMeter, sandboxMeter, singleDeltaSandboxMeter, stubMeter } from './meters.mjs';
 
 const customerId = (req) => req.headers['x-customer'] ?? 'bench-customer';
@@ -53,7 +54,13 @@ export const expressVariants = {
     return [requireBalance(gate, { customerId, price: 1 }), meterRequests(meter, { customerId, reason: 'api_request' })];
   },
   'express + meterRequests (to sandbox)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request' })],
+  // The echo header's share (issue #25): the same two rows with `responseHeader: false`.
+  'express + meterRequests (stub meter, no echo header)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request', responseHeader: false })],
+  'express + meterRequests (to sandbox, no echo header)': (env) => [meterRequests(sandboxMeter(env), { customerId, reason: 'api_request', responseHeader: false })],
+  // The Meter's HTTP client through fetch (undici) rather than node:http (the default on Node).
+  'express + meterRequests (to sandbox, fetch transport)': (env) => [meterRequests(sandboxMeter(env, { transport: 'fetch' }), { customerId, reason: 'api_request' })],
   'express + meterRequests (to sandbox, one delta per request)': (env) => [meterRequests(singleDeltaSandboxMeter(env), { customerId, reason: 'api_request' })],
+  ...peerVariants,
 };
 
 export function startExpress(variant, env) {

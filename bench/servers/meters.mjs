@@ -1,4 +1,5 @@
 import { createBalanceGate, createMeter } from '@pacspace-metering/core';
+import { onBenchFlush } from './flushers.mjs';
 
 /**
  * The hot path without the network: a Meter with default options whose SDK-shaped client answers
@@ -37,14 +38,20 @@ export function inProcessGate() {
  * Real delivery to the sandbox running in another process, default options (batches);
  * `METER_FLUSH_INTERVAL_MS` overrides the linger, to measure what it costs.
  */
-export function sandboxMeter(env) {
+export function sandboxMeter(env, extra = {}) {
   const flushIntervalMs = env.METER_FLUSH_INTERVAL_MS === undefined ? undefined : Number(env.METER_FLUSH_INTERVAL_MS);
-  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs });
+  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, flushIntervalMs, ...extra }));
+}
+
+/** The Meter, flushed when the harness asks (its last partial batch delivered before the count). */
+function flushedOnRequest(meter) {
+  onBenchFlush(() => meter.flush());
+  return meter;
 }
 
 /** The same, one POST per delta (`delivery: 'single'`), as every delta was sent before batching. */
 export function singleDeltaSandboxMeter(env) {
-  return createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, delivery: 'single' });
+  return flushedOnRequest(createMeter({ apiKey: env.SANDBOX_KEY, baseUrl: env.SANDBOX_URL, delivery: 'single' }));
 }
 
 /** The middleware's own cost: a Meter-shaped object whose enqueue accepts and does nothing. */
