@@ -87,6 +87,10 @@ export class PostgresStore implements MeterStore {
   private tableBacklog = 0;
   /** Deltas ever kept in the table beyond the window (a counter, to tell those added during a lease). */
   private keptInTable = 0;
+  /** Leases from the table ever started (a counter, to tell a count that raced one). */
+  private leasesStarted = 0;
+  /** While a lease runs: the referenceIds kept in the table meanwhile (the lease may take some of them already). */
+  private keptDuringLease: Set<string> | undefined;
   /** The Meter it serves (set by `attach`). */
   private identity: StoreIdentity | undefined;
   /** The memory window: the Meter's `maxQueueSize` and `maxQueueBytes`. */
@@ -150,6 +154,7 @@ export class PostgresStore implements MeterStore {
     const written = this.writer.insert(item, false);
     this.tableBacklog++;
     this.keptInTable++;
+    this.keptDuringLease?.add(item.referenceId);
     return written.catch((error: unknown) => this.notKept(item, error));
   }
 
@@ -257,8 +262,14 @@ export class PostgresStore implements MeterStore {
   async refreshBacklog(): Promise<void> {
     if (!this.open) return;
     const keptBefore = this.keptInTable;
+    const leasesBefore = this.leasesStarted;
+    const leasing = this.leasing;
     try {
-      this.tableBacklog = (await this.table.countLeasable(Date.now(), COUNT_AT_MOST)) + (this.keptInTable - keptBefore);
+      const counted = await this.table.countLeasable(Date.now(), COUNT_AT_MOST);
+      // A lease that ran during the count set the backlog itself, and the count may include the
+      // rows it took into memory: taking the count then would hold them twice in stats().queued.
+      if (leasing !== undefined || this.leasesStarted !== leasesBefore) return;
+      this.tableBacklog = counted + (this.keptInTable - keptBefore);
       if (this.tableBacklog > 0) this.nextPollAt = 0;
     } catch (error) {
       this.failed('STORE_UNAVAILABLE', `could not count the rows waiting in the outbox (${messageOf(error)})`, error);
@@ -355,21 +366,29 @@ export class PostgresStore implements MeterStore {
   }
 
   private async leaseFromTable(now: number, maxCount: number, maxBytes: number, pausedUntil: (customerId: string) => number, room: number): Promise<QueuedDelta[]> {
+    this.leasesStarted++;
     this.nextPollAt = now + this.config.pollIntervalMs;
     this.holdsRows = true;
     const limit = Math.min(maxCount * LEASE_AHEAD, room);
     const keptBefore = this.keptInTable;
+    const keptMeanwhile = new Set<string>();
+    this.keptDuringLease = keptMeanwhile;
     let rows: OutboxRow[];
     try {
       rows = await this.table.lease(now, limit, this.config.leaseMs);
     } catch (error) {
+      this.keptDuringLease = undefined;
       // Not known until the next poll: no lease again before it, which would hammer a failing database.
       this.tableBacklog = 0;
       this.failed('STORE_UNAVAILABLE', `could not lease rows from the outbox (${messageOf(error)}); trying again in ${this.config.pollIntervalMs} ms`, error);
       return this.index.leaseBatch(now, maxCount, maxBytes, pausedUntil);
     }
-    // A short lease took every row there was, a full one leaves some; plus what was kept in the table meanwhile.
-    this.tableBacklog = (rows.length < limit ? 0 : Math.max(this.tableBacklog - rows.length, 1)) + (this.keptInTable - keptBefore);
+    this.keptDuringLease = undefined;
+    // A short lease took every row there was, a full one leaves some; plus what was kept in the
+    // table meanwhile and not already taken by this lease (counted once, in memory).
+    const takenMeanwhile = rows.reduce((n, row) => n + (keptMeanwhile.has(row.reference_id) ? 1 : 0), 0);
+    const leftBefore = rows.length < limit ? 0 : Math.max(this.tableBacklog - rows.length, 1);
+    this.tableBacklog = leftBefore + Math.max(0, this.keptInTable - keptBefore - takenMeanwhile);
     return this.hold(rows, now, maxCount, maxBytes, pausedUntil);
   }
 
