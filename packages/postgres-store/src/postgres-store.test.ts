@@ -126,7 +126,11 @@ describe('leases', () => {
     for (let i = 0; i < 300; i++) await insertPrepared(pool, delta(`c${i % 4}`), { schema });
     const a = await store({ schema, pollIntervalMs: 10 });
     const b = await store({ schema, pollIntervalMs: 10 });
-    const [fromA, fromB] = await Promise.all([leaseAll(a, 7), leaseAll(b, 7)]);
+    // Each first lease takes at most 28 of the 300 rows, so the other's, however late its query
+    // runs, finds rows too: both get some whatever the scheduling. Then both drain at once.
+    const firsts = await Promise.all([a.leaseBatch(Date.now(), 7, 1_000_000, noPause), b.leaseBatch(Date.now(), 7, 1_000_000, noPause)]);
+    const rests = await Promise.all([leaseAll(a, 7), leaseAll(b, 7)]);
+    const [fromA, fromB] = [[...firsts[0], ...rests[0]], [...firsts[1], ...rests[1]]];
     const idsA = new Set(fromA.map((d) => d.referenceId));
     const idsB = new Set(fromB.map((d) => d.referenceId));
     expect(idsA.size + idsB.size).toBe(300);
