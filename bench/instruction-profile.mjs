@@ -2,7 +2,7 @@
 // request-instructions.mjs) with `--perf-basic-prof`, so that the addresses callgrind reports for
 // JIT-compiled JavaScript can be named from V8's perf map. Prints the functions with the most
 // self instructions per request, JavaScript and native alike.
-// Run: pnpm build && node bench/instruction-profile.mjs '<variant name>' [--requests 3000] [--warmup 5000] [--top 40]
+// Run: pnpm build && node bench/instruction-profile.mjs '<variant name>' [--requests 3000] [--warmup 5000] [--top 40] [--inclusive]
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ const variant = process.argv[2];
 const requests = Number(arg('requests', 3000));
 const warmup = Number(arg('warmup', 5000));
 const top = Number(arg('top', 40));
+// --inclusive: each function's cost with what it calls (callgrind's call graph), not its own alone.
+const inclusive = process.argv.includes('--inclusive');
 if (!variant || variant.startsWith('--')) {
   console.error("usage: node bench/instruction-profile.mjs '<variant>' [--requests N]");
   process.exit(2);
@@ -55,7 +57,7 @@ try {
     return found && address < found.end ? found.name : raw;
   };
   const file = readdirSync(outDir).filter((f) => f.startsWith('cg.')).map((f) => join(outDir, f)).find((f) => readFileSync(f, 'utf8').includes('summary:') || readFileSync(f, 'utf8').includes('totals:'));
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', file], { maxBuffer: 1 << 28 }).toString();
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', `--inclusive=${inclusive ? 'yes' : 'no'}`, file], { maxBuffer: 1 << 28 }).toString();
   const self = new Map();
   for (const line of text.split('\n')) {
     const m = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$/.exec(line);
@@ -66,7 +68,7 @@ try {
     self.set(key, (self.get(key) ?? 0) + cost);
   }
   const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
-  console.log(`\n${variant}: self instructions per request (callgrind, ${requests} requests after ${warmup} warm-up)\n`);
+  console.log(`\n${variant}: ${inclusive ? 'inclusive' : 'self'} instructions per request (callgrind, ${requests} requests after ${warmup} warm-up)\n`);
   for (const [fn, cost] of rows) console.log(`${String(Math.round(cost / requests)).padStart(8)}  ${fn}`);
 } finally {
   if (sandbox) await stop(sandbox.child);

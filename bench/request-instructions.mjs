@@ -12,11 +12,12 @@
 // the "user share" column of request-overhead.mjs) is not counted, so instruction ratios are a
 // slightly conservative bound on throughput ratios.
 //
-// Rows: by default those of issue #25 (bare, the middleware alone, delivering to the sandbox, for
-// Express and Nest; the peers' SDKs delivering to a local sink); `--variants a,b` picks variants by
-// substring, `--variants all` runs every one. Each delivering row says how many of the requests it
-// was sent (warm-up included) reached the other end: the sandbox's committed deltas, or the events
-// the sink counted, after the server flushed what it still held.
+// Rows: by default those of issue #25 (bare, two floors that bill nothing, the middleware alone,
+// delivering to the sandbox, for Express and Nest; the peers' SDKs delivering to a local sink);
+// `--variants a,b` picks variants by substring, `--variants all` runs every one. Each delivering row
+// says how many of the requests it was sent (warm-up included) reached the other end: the
+// sandbox's committed deltas, or the events the sink counted, after the server flushed what it
+// still held.
 //
 // Run: pnpm build && node bench/request-instructions.mjs [--only express,nest|fastify|all] [--variants a,b|all]
 //        [--seeds 3] [--requests 10000] [--warmup 5000] [--connections 8] [--jobs 2] [--timeout 60]
@@ -49,6 +50,9 @@ const pick = arg('variants', '');
 const serverScript = fileURLToPath(new URL('./servers/server.mjs', import.meta.url));
 // The rows of issue #25, the default set: the first of each group is its bare app.
 const issueRows = new Set([
+  // Floors: the cheapest ways to learn that a response finished, billing nothing.
+  'express + res.once(finish)',
+  'express + diagnostics_channel finish subscriber (floor)',
   'express + meterRequests (stub meter: middleware alone)',
   'express + meterRequests (to sandbox)',
   ...Object.keys(peerVariants),

@@ -7,7 +7,7 @@ describeMixedTraffic('Express', {
   route: '/v1/reports/:id',
   start: inProcess((meter) => {
     const app = express();
-    app.use(meterRequests(meter, { customerId: (req) => req.get('x-customer'), delta: (req) => -Number(req.query.units) }));
+    app.use(meterRequests(meter, { customerId: (req) => req.get('x-customer'), delta: (req) => -Number(req.query.units), responseHeader: 'x-request-id' }));
     const reports = express.Router();
     reports.get('/:id', (req, res) => void res.json({ id: req.params.id }));
     reports.get('/:id/invalid', (req, res) => void res.status(Number(req.query.status)).json({ error: 'invalid' }));

@@ -35,7 +35,7 @@ describe('Express request ids -> sandbox', () => {
     const meter: Meter = createMeter({ apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope: 'search-api', retryBaseDelayMs: 5, retryMaxDelayMs: 50, onError: (err) => void errors.push(err) });
     const app = express();
     if (upstream) app.use(upstream);
-    app.use(meterRequests(meter, { customerId: () => 'acme', ...options }));
+    app.use(meterRequests(meter, { customerId: () => 'acme', responseHeader: 'x-request-id', ...options }));
     app.get('/v1/search', (_req, res) => void res.json({ hits: [] }));
     app.get('/v1/export', (_req, res) => void res.json({ rows: [] }));
     const running = await listen(app);

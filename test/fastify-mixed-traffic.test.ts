@@ -18,6 +18,7 @@ function reportsApp(app: FastifyInstance, meter: Meter): FastifyInstance {
     meter,
     customerId: (request) => request.headers['x-customer'] as string | undefined,
     delta: (request) => -Number((request.query as Query).units),
+    responseHeader: 'x-request-id',
   });
   app.register(
     async (reports) => {

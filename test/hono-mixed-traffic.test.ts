@@ -17,6 +17,6 @@ describeMixedTraffic('Fetch handler (meterFetch, @hono/node-server)', {
   start: inProcess((meter) => {
     const app = quietApp();
     app.route('/v1/reports', reportsApp());
-    return getRequestListener(meterFetch(meter, app.fetch, { customerId: (request) => request.headers.get('x-customer'), delta: units }));
+    return getRequestListener(meterFetch(meter, app.fetch, { customerId: (request) => request.headers.get('x-customer'), delta: units, responseHeader: 'x-request-id' }));
   }),
 });

@@ -174,7 +174,7 @@ describe('issue 21 on Express: billing what the work measured', () => {
   it('bills a chunked (non-SSE) response by the rows it wrote, once, under the echoed request id', async () => {
     const m = newMeter('chunked');
     const server = express();
-    server.get('/v1/export', meterRequests(m, { customerId: () => 'acme', reason: 'export_call' }), (req, res) => {
+    server.get('/v1/export', meterRequests(m, { customerId: () => 'acme', reason: 'export_call', responseHeader: 'x-request-id' }), (req, res) => {
       const usage = meterStream(m, req, res, { customerId: 'acme', metadata: { format: 'csv' } });
       res.setHeader('content-type', 'text/csv');
       for (let row = 0; row < 12; row++) {
@@ -200,7 +200,7 @@ describe('issue 21 on Express: billing what the work measured', () => {
     const m = newMeter('ids');
     const seen: Record<string, string> = {};
     const server = express();
-    server.use(meterRequests(m, { customerId: () => 'acme', skip: (req) => req.path === '/v1/manual' }));
+    server.use(meterRequests(m, { customerId: () => 'acme', skip: (req) => req.path === '/v1/manual', responseHeader: 'x-request-id' }));
     server.get('/v1/auto', (req, res) => {
       seen.auto = billingRequestId(req, res);
       res.json({});

@@ -45,8 +45,9 @@ afterAll(async () => {
 });
 beforeEach(() => sandbox.reset());
 
+/** The tests read the billed id from the echo header, which is off unless named. */
 function meteringOptions(scope: string, extra: MeteringModuleOptions = {}): MeteringModuleOptions {
-  return { apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope, customerId, ...extra };
+  return { apiKey: sandbox.apiKey, baseUrl: sandbox.url, scope, customerId, responseHeader: 'x-request-id', ...extra };
 }
 
 describe.each(['Express', 'Fastify'] as const)('decorators (%s adapter)', (adapter) => {

@@ -75,7 +75,7 @@ describe('issue 21 on Nest: billing what the work measured', () => {
   }
 
   function moduleWith(m: Meter, controllers: Type<unknown>[], providers: Type<unknown>[] = []): Type<unknown> {
-    @Module({ imports: [MeteringModule.forRoot({ meter: m, customerId: customerOf })], controllers, providers })
+    @Module({ imports: [MeteringModule.forRoot({ meter: m, customerId: customerOf, responseHeader: 'x-request-id' })], controllers, providers })
     class AppModule {}
     return AppModule;
   }

@@ -328,6 +328,7 @@ describe.each(adapters)('@Metered under mixed traffic and delivery faults (%s ad
           retryMaxDelayMs: 50,
           maxRetryAfterMs: 20,
           customerId: (req: { customer?: string }) => req.customer,
+          responseHeader: 'x-request-id',
         }),
       ],
       controllers: [ApiController],

@@ -41,7 +41,7 @@ Reflect.decorate([Get('ping'), Metered('ping')], PingController.prototype, 'ping
 Reflect.decorate([Controller()], PingController);
 class AppModule {}
 Reflect.decorate([Module({
-  imports: [MeteringModule.forRoot({ apiKey: process.env.SANDBOX_KEY, baseUrl: process.env.SANDBOX_URL, scope: process.env.SCOPE, customerId: () => 'acme' })],
+  imports: [MeteringModule.forRoot({ apiKey: process.env.SANDBOX_KEY, baseUrl: process.env.SANDBOX_URL, scope: process.env.SCOPE, customerId: () => 'acme', responseHeader: 'x-request-id' })],
   controllers: [PingController],
 })], AppModule);
 (async () => {

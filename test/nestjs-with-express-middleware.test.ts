@@ -47,7 +47,7 @@ describe('@Metered behind the Express meterRequests() middleware', () => {
     @Module({ imports: [MeteringModule.forRoot({ meter, customerId })], controllers: [CallsController] })
     class AppModule {}
     const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false, abortOnError: false });
-    app.use(meterRequests(meter, { customerId, reason: 'api_call' }));
+    app.use(meterRequests(meter, { customerId, reason: 'api_call', responseHeader: 'x-request-id' }));
     await app.listen(0, '127.0.0.1');
     const base = await app.getUrl();
     const replies = await Promise.all(Array.from({ length: 5 }, () => get(base, '/call', { 'x-customer': 'acme' })));

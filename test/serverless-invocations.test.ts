@@ -55,7 +55,7 @@ function reportingMeter(sandbox: Sandbox, scope: string) {
 /** A real Express app: `GET /reports/:id` (404 for `missing`), metered per the express README. */
 function reportsApp(meter: Meter) {
   const app = express();
-  app.use(meterRequests(meter, { customerId: (req) => req.get('x-account') }));
+  app.use(meterRequests(meter, { customerId: (req) => req.get('x-account'), responseHeader: 'x-request-id' }));
   app.get('/reports/:id', (req, res) => {
     if (req.params.id === 'missing') return void res.status(404).json({ error: 'no such report' });
     res.json({ id: req.params.id });

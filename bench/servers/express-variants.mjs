@@ -1,6 +1,7 @@
 // One Express hello-world per variant, so the request path is all that differs between them.
 import express from 'express';
 import onFinished from 'on-finished';
+import { subscribe } from 'node:diagnostics_channel';
 import pinoHttp from 'pino-http';
 import pino from 'pino';
 import promBundle from 'express-prom-bundle';
@@ -34,6 +35,13 @@ export const expressVariants = {
   'express bare': () => [],
   'express + res.once(finish)': () => [(req, res, next) => { res.once('finish', () => {}); next(); }],
   'express + on-finished': () => [(req, res, next) => { onFinished(res, () => {}); next(); }],
+  // The floor of the design issue #25 proposes: no middleware, no listener per response; one
+  // process-wide subscriber that Node calls for each finished response (it counts them, nothing more).
+  'express + diagnostics_channel finish subscriber (floor)': () => {
+    let finished = 0;
+    subscribe('http.server.response.finish', () => void finished++);
+    return [];
+  },
   'express + pino-http (/dev/null)': () => [pinoHttp({ logger: pino(pino.destination('/dev/null')) })],
   'express + express-prom-bundle': () => [promBundle({ includeMethod: true, includePath: true })],
   'express + meterRequests (stub meter: middleware alone)': () => [meterRequests(stubMeter(), { customerId, reason: 'api_request' })],

@@ -68,6 +68,8 @@ export function idempotencyRequestId(req: Request): string | undefined {
 }
 
 const customerId = (req: Request) => req.account?.customerId;
+/** Echo the id each call is billed under (off by default): clients quote it, and the demo reconciles by it. */
+const responseHeader = 'x-request-id';
 
 export function createApp(config: AppConfig, options: CreateAppOptions = {}): ExampleApp {
   const reports = new ReportStore();
@@ -96,6 +98,7 @@ export function createApp(config: AppConfig, options: CreateAppOptions = {}): Ex
     '/reports',
     meterRequests(meter, {
       customerId,
+      responseHeader,
       reason: 'report_generated',
       delta: -PRICES.report_generated,
       requestId: idempotencyRequestId,
@@ -124,13 +127,13 @@ export function createApp(config: AppConfig, options: CreateAppOptions = {}): Ex
     },
   );
 
-  v1.get('/reports/:id', meterRequests(meter, { customerId, reason: 'report_viewed', delta: -PRICES.report_viewed }), (req, res) => {
+  v1.get('/reports/:id', meterRequests(meter, { customerId, responseHeader, reason: 'report_viewed', delta: -PRICES.report_viewed }), (req, res) => {
     const report = reports.get(req.account!.customerId, req.params.id as string);
     if (!report) return void res.status(404).json({ error: 'not_found' });
     res.json(report);
   });
 
-  v1.get('/reports/:id/pdf', meterRequests(meter, { customerId, reason: 'pdf_rendered', delta: -PRICES.pdf_rendered }), async (req, res) => {
+  v1.get('/reports/:id/pdf', meterRequests(meter, { customerId, responseHeader, reason: 'pdf_rendered', delta: -PRICES.pdf_rendered }), async (req, res) => {
     const report = reports.get(req.account!.customerId, req.params.id as string);
     if (!report) return void res.status(404).json({ error: 'not_found' });
     res.type('application/pdf').send(await renderPdf(report.id));

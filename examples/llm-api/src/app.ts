@@ -122,6 +122,8 @@ export function createLlmApp(options: LlmApiOptions): express.Express {
       },
       {
         customerId: (_req, res) => res.locals.customerId as string,
+        // Echo the id the call is billed under (off by default), as the streams do above.
+        responseHeader: 'x-request-id',
         deltas: (_req, _res, completion) =>
           completion === undefined || completion.cached
             ? NOTHING_TO_BILL

@@ -37,6 +37,8 @@ export function meteringOptions(config: AppConfig, stats: BillingStats, hooks: M
     ...(config.store ? { store: config.store } : {}),
     customerId: (req) => req.account?.customerId,
     requestId: idempotencyRequestId,
+    // Echo the id each call is billed under (off by default): clients quote it, and the demo reconciles by it.
+    responseHeader: 'x-request-id',
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onDelivered: (event) => {
       stats.onDelivered(event);

@@ -3,7 +3,10 @@ import { meterRequests } from '@pacspace-metering/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { abortMidResponse, listen, recordingMeter, type RunningApp } from '../test-support/harness.js';
 
-/** One app with every kind of ending, metered app-wide; each test counts what the meter accepted. */
+/**
+ * One app with every kind of ending, metered app-wide; each test counts what the meter accepted.
+ * The id echo is off by default: turned on here, to find what was billed for each response.
+ */
 describe('meterRequests(): what is billed', () => {
   let running: RunningApp;
   let requests = 0;
@@ -11,7 +14,7 @@ describe('meterRequests(): what is billed', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use(meterRequests(meter, { customerId: (req) => String(req.get('x-customer') ?? 'acme') }));
+    app.use(meterRequests(meter, { customerId: (req) => String(req.get('x-customer') ?? 'acme'), responseHeader: 'x-request-id' }));
     app.get('/ok', (_req, res) => void res.json({ ok: true }));
     app.post('/created', (_req, res) => void res.status(201).end());
     app.get('/redirect', (_req, res) => res.redirect(302, '/ok'));
@@ -133,7 +136,7 @@ describe('meterRequests(): options at work', () => {
     return { meter, sent, drops, errors, responses };
   }
 
-  it('meters a route whose headers went out before the middleware ran, without an echo header', async () => {
+  it('meters a route whose headers went out before the middleware ran, without an echo header even when one is asked for', async () => {
     const { sent, responses, errors } = await runApp((app, meter) => {
       app.get(
         '/early',
@@ -142,7 +145,7 @@ describe('meterRequests(): options at work', () => {
           res.write('headers already out, ');
           next();
         },
-        meterRequests(meter, { customerId: () => 'acme' }),
+        meterRequests(meter, { customerId: () => 'acme', responseHeader: 'x-request-id' }),
         (_req, res) => void res.end('body finished later'),
       );
     }, ['/early']);
@@ -208,14 +211,15 @@ describe('meterRequests(): options at work', () => {
     expect(sent.map((d) => d.metadata?.route)).toEqual(['/ok', '/gone']);
   });
 
-  it('skips what skip() selects, without a request id header', async () => {
+  it('skips what skip() selects, without echoing a request id on it when the echo is on', async () => {
     const { sent, responses } = await runApp((app, meter) => {
-      app.use(meterRequests(meter, { customerId: () => 'acme', skip: (req) => req.path === '/health' }));
+      app.use(meterRequests(meter, { customerId: () => 'acme', skip: (req) => req.path === '/health', responseHeader: 'x-request-id' }));
       app.get('/health', (_req, res) => void res.send('up'));
       app.get('/ok', (_req, res) => void res.send('ok'));
     }, ['/health', '/ok']);
     expect(sent.map((d) => d.metadata?.route)).toEqual(['/ok']);
     expect(responses[0]!.requestId).toBeNull();
+    expect(sent.map((d) => d.referenceId)).toEqual([`test:api_request:acme:${responses[1]!.requestId}`]);
   });
 
   it('meters per route with its own reason and delta', async () => {

@@ -15,9 +15,9 @@ import { settleDeltas } from './settle-deltas.js';
  * `meterOptionsRequests: true`. `HEAD` is billed like `GET` (Express runs the `GET` handler).
  *
  * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never
- * written to `req`; echoed in the `x-request-id` response header), and one `close` listener on the
- * response. When the response closes after being fully written (`finish` happened) and
- * `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
+ * written to `req`; echoed in a response header only when `responseHeader` names one), and one
+ * `close` listener on the response. When the response closes after being fully written (`finish`
+ * happened) and `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
  * `{ customerId, delta, reason, metadata }` under the referenceId
  * `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
  * away first (`close` without `finish`), or for 4xx/5xx answers, thrown errors, `next(err)` and
@@ -40,7 +40,7 @@ import { settleDeltas } from './settle-deltas.js';
  * @param meter - a Meter from `createMeter()` of `@pacspace-metering/core`.
  * @param options - see {@link MeterRequestsOptions}; `customerId` is required. Defaults:
  *   `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, no `OPTIONS`
- *   billed, `req.id` and request-id headers not trusted, `responseHeader` `'x-request-id'`.
+ *   billed, `req.id` and request-id headers not trusted, no `responseHeader` (no echo).
  * @throws MeteringConfigError naming the option, for a bad option or a missing meter.
  *
  * @example

@@ -123,9 +123,13 @@ export interface MeterRequestsOptions<Req extends Request = Request, Res extends
    */
   requestIdHeader?: string | false | undefined;
   /**
-   * Response header that echoes the request id the call is billed under, or `false` for none.
+   * Response header that echoes the request id the call is billed under, e.g. `'x-request-id'`,
+   * or `false` for none.
    *
-   * @default 'x-request-id'
+   * Off by default: a header costs every request (a quarter of the middleware's own instructions
+   * on Node 26), and would replace an `x-request-id` the app sets itself.
+   *
+   * @default false
    */
   responseHeader?: string | false | undefined;
 }
@@ -190,7 +194,7 @@ export function resolveMiddlewareConfig(meter: unknown, options: unknown): Middl
     requestId: optionalFunction(given, 'requestId') as MiddlewareConfig['requestId'],
     trustUpstreamId: booleanOption(given, 'trustUpstreamId'),
     requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
-    responseHeader: headerOption(given.responseHeader, 'responseHeader', 'x-request-id'),
+    responseHeader: headerOption(given.responseHeader, 'responseHeader', false),
   };
 }
 

@@ -8,8 +8,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 /** A client-chosen id (trusted header or req.id) is bound to the call: `{id}.{16 hex of sha256('GET /ok')}`. */
 const ON_GET_OK = `.${createHash('sha256').update('GET /ok').digest('hex').slice(0, 16)}`;
 
-/** Serves GET /ok, which answers with req.id and getRequestId(req); returns responses and billed referenceIds. */
+/**
+ * Serves GET /ok, which answers with req.id and getRequestId(req); returns responses and billed referenceIds.
+ * The id is echoed in x-request-id (off by default, turned on here) unless `options` says otherwise.
+ */
 async function serve(options: Partial<MeterRequestsOptions>, calls: Array<Record<string, string>>, before?: express.RequestHandler) {
+  return serveAsConfigured({ responseHeader: 'x-request-id', ...options }, calls, before);
+}
+
+/** serve() with the options exactly as given: nothing turned on. */
+async function serveAsConfigured(options: Partial<MeterRequestsOptions>, calls: Array<Record<string, string>>, before?: express.RequestHandler) {
   const { meter, sent } = recordingMeter();
   const app = express();
   if (before) app.use(before);
@@ -103,6 +111,28 @@ describe('request ids', () => {
       ['trace-7', 'from-upstream'],
       [`from-upstream${ON_GET_OK}`, 'from-upstream'],
     ]);
+  });
+
+  it('does not echo the id by default; naming a header echoes the id the call is billed under', async () => {
+    const byDefault = await serveAsConfigured({}, [{}]);
+    expect(byDefault.responses[0]!.hasHeader).toBe(false);
+    expect(byDefault.responses[0]!.billedAs).toMatch(UUID);
+    expect(byDefault.referenceIds).toEqual([`test:api_request:acme:${byDefault.responses[0]!.billedAs}`]);
+    const named = await serveAsConfigured({ responseHeader: 'x-request-id' }, [{}]);
+    expect(named.responses[0]!.header).toMatch(UUID);
+    expect(named.responses[0]!.header).toBe(named.responses[0]!.billedAs);
+    expect(named.referenceIds).toEqual([`test:api_request:acme:${named.responses[0]!.header}`]);
+  });
+
+  it('leaves alone, by default, an x-request-id an earlier middleware set', async () => {
+    const ownId: express.RequestHandler = (_req, res, next) => {
+      res.setHeader('x-request-id', 'set-by-the-app');
+      next();
+    };
+    const { responses, referenceIds } = await serveAsConfigured({}, [{}], ownId);
+    expect(responses[0]!.header).toBe('set-by-the-app');
+    expect(responses[0]!.billedAs).toMatch(UUID);
+    expect(referenceIds).toEqual([`test:api_request:acme:${responses[0]!.billedAs}`]);
   });
 
   it('echoes under another header name, or not at all', async () => {

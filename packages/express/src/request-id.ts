@@ -51,7 +51,7 @@ export function stateOf(req: Request, res: Response | undefined = req.res): Hold
 /**
  * Returns the id a request is billed under (the last segment of its referenceIds), once
  * `meterRequests()` or `meterNow()` has seen the request; otherwise `undefined`. Handy for logs
- * and support tickets: it is also echoed in the `x-request-id` response header by default.
+ * and support tickets (`responseHeader: 'x-request-id'` also echoes it to the client).
  *
  * @example
  * app.get('/v1/reports/:id', (req, res) => {

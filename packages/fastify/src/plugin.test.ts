@@ -4,7 +4,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { abortMidResponse, call, listenFastify, recordingMeter, type RunningApp } from '../test-support/harness.js';
 
-/** Every kind of ending, metered app-wide; each test looks at what the meter sent. */
+/**
+ * Every kind of ending, metered app-wide; each test looks at what the meter sent. The id echo is
+ * off by default: turned on here, to find what was billed for each response.
+ */
 describe('fastifyMetering: what is billed', () => {
   let running: RunningApp;
   const { meter, sent, drops } = recordingMeter();
@@ -12,7 +15,7 @@ describe('fastifyMetering: what is billed', () => {
 
   beforeAll(async () => {
     const app = Fastify();
-    await app.register(fastifyMetering, { meter, customerId: (request) => (request.headers['x-customer'] as string | undefined) ?? 'acme' });
+    await app.register(fastifyMetering, { meter, customerId: (request) => (request.headers['x-customer'] as string | undefined) ?? 'acme', responseHeader: 'x-request-id' });
     app.get('/ok', async (request) => {
       seenIds.push(getRequestId(request));
       return { ok: true };
@@ -103,7 +106,13 @@ describe('fastifyMetering: what is billed', () => {
 });
 
 describe('fastifyMetering: options', () => {
+  /** Serves /v1/reports/:id metered with `options`, the id echoed in x-request-id (off by default) unless they say otherwise. */
   async function start(meter: Meter, options: Record<string, unknown>, routes: (app: FastifyInstance) => void = () => undefined) {
+    return startAsConfigured(meter, { responseHeader: 'x-request-id', ...options }, routes);
+  }
+
+  /** start() with the options exactly as given: nothing turned on. */
+  async function startAsConfigured(meter: Meter, options: Record<string, unknown>, routes: (app: FastifyInstance) => void = () => undefined) {
     const app = Fastify();
     await app.register(fastifyMetering, { meter, customerId: () => 'acme', ...options });
     app.get('/v1/reports/:id', async () => 'report');
@@ -125,7 +134,7 @@ describe('fastifyMetering: options', () => {
     await running.close();
   });
 
-  it('uses isSuccess instead of status < 400, and skips what skip() selects (no echo header)', async () => {
+  it('uses isSuccess instead of status < 400, and skips what skip() selects (no echo header on it, the echo being on)', async () => {
     const { meter, sent } = recordingMeter();
     const running = await start(
       meter,
@@ -164,6 +173,26 @@ describe('fastifyMetering: options', () => {
     expect(broken.sent).toEqual([]);
     expect(broken.drops.map((d) => (d.error as { field?: string }).field)).toEqual(['skip', 'isSuccess']);
     await Promise.all([skipping.close(), judging.close()]);
+  });
+
+  it('does not echo the id by default; naming a header echoes the id the call is billed under', async () => {
+    const { meter, sent } = recordingMeter();
+    const byDefault = await startAsConfigured(meter, {});
+    const plain = await call(byDefault, '/v1/reports/1');
+    await byDefault.waitForDone(1);
+    await meter.flush();
+    expect([plain.status, plain.requestId]).toEqual([200, null]);
+    expect(sent.map((d) => d.referenceId)).toEqual([expect.stringMatching(/^test:api_request:acme:[0-9a-f-]{36}$/)]);
+    await byDefault.close();
+
+    const named = recordingMeter();
+    const echoing = await startAsConfigured(named.meter, { responseHeader: 'x-request-id' });
+    const echoed = await call(echoing, '/v1/reports/1');
+    await echoing.waitForDone(1);
+    await named.meter.flush();
+    expect(echoed.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(named.sent.map((d) => d.referenceId)).toEqual([`test:api_request:acme:${echoed.requestId}`]);
+    await echoing.close();
   });
 
   it('echoes under another header name, or not at all', async () => {

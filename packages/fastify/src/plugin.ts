@@ -64,9 +64,9 @@ function meteringPlugin(fastify: FastifyInstance, options: FastifyMeteringOption
  * Routes declared before or after the registration are metered alike.
  *
  * Per request (an `onRequest` hook): the route's settings (compiled once per route), `skip`, the
- * request id (kept on the request, echoed in the `x-request-id` response header), and one `close`
- * listener on `reply.raw`. When the response closes after being fully written and `isSuccess`
- * holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
+ * request id (kept on the request; echoed in a response header only when `responseHeader` names
+ * one), and one `close` listener on `reply.raw`. When the response closes after being fully
+ * written and `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
  * `{ customerId, delta, reason, metadata: { route, method } }` under the referenceId
  * `{scope}:{reason}:{customerId}:{requestId}`, where `route` is the route pattern from Fastify's
  * route config (`request.routeOptions.url`, e.g. `/v1/reports/:id`), never the raw URL. Nothing is
@@ -84,7 +84,7 @@ function meteringPlugin(fastify: FastifyInstance, options: FastifyMeteringOption
  *
  * Options: see {@link FastifyMeteringOptions}; `meter` and `customerId` are required. Defaults:
  * `delta` -1, `reason` `'api_request'`, `isSuccess` status < 400, no `skip`, `request.id` and
- * request-id headers not trusted, `responseHeader` `'x-request-id'`. A route overrides `customerId`,
+ * request-id headers not trusted, no `responseHeader` (no echo). A route overrides `customerId`,
  * `delta`, `reason`, `metadata` and `isSuccess` in its config (`config: { metering: {...} }`), or
  * opts out with `config: { metering: false }`. A bad option fails the registration with a
  * `MeteringConfigError` naming it; a bad route config fails the route's declaration (or, for a

@@ -7,11 +7,14 @@ import { call, listenFastify, recordingMeter } from '../test-support/harness.js'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const callHash = (method: string, url: string) => createHash('sha256').update(`${method} ${url}`).digest('hex').slice(0, 16);
 
-/** One app per case: Fastify's own server options (how it sets request.id) and the plugin's request-id options. */
+/**
+ * One app per case: Fastify's own server options (how it sets request.id) and the plugin's request-id
+ * options, with the id echoed in x-request-id (off by default, turned on here) to compare with what was billed.
+ */
 async function billedIds(server: FastifyServerOptions, options: Partial<FastifyMeteringOptions>, calls: Array<Record<string, string>>) {
   const { meter, sent, drops } = recordingMeter();
   const app = Fastify(server);
-  await app.register(fastifyMetering, { meter, customerId: () => 'acme', ...options });
+  await app.register(fastifyMetering, { meter, customerId: () => 'acme', responseHeader: 'x-request-id', ...options });
   app.get('/v1/reports/:id', async () => 'report');
   const running = await listenFastify(app);
   const echoed: Array<string | null> = [];

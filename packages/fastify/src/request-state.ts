@@ -51,7 +51,7 @@ export function requestIdOf(request: FastifyRequest, state: MeteringState, rules
 /**
  * Returns the id a request is billed under (the last segment of its referenceIds), once the
  * plugin or `meterNow()` has seen the request; otherwise `undefined`. Handy for logs and support
- * tickets: it is also echoed in the `x-request-id` response header by default.
+ * tickets (`responseHeader: 'x-request-id'` also echoes it to the client).
  *
  * @example
  * app.get('/v1/reports/:id', async (request) => {

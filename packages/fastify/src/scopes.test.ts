@@ -5,6 +5,9 @@ import { call, listenFastify, recordingMeter } from '../test-support/harness.js'
 // Fastify's encapsulation: the plugin meters the scope it is registered in and that scope's
 // children, never a sibling; a request two registrations (or a registration and meterNow) see is
 // billed once per reason.
+/** The id echo is off by default: turned on where a test reads the id a call was billed under. */
+const ECHO = { responseHeader: 'x-request-id' } as const;
+
 describe('fastifyMetering: scopes and once per request', () => {
   it('registered inside a prefixed plugin, meters that plugin only; at the root, every route, whenever declared', async () => {
     const { meter, sent } = recordingMeter();
@@ -40,13 +43,13 @@ describe('fastifyMetering: scopes and once per request', () => {
   it('bills once when a parent and a child registration with the same reason see a request, once per reason when they differ, under one request id', async () => {
     const { meter, sent } = recordingMeter();
     const app = Fastify();
-    await app.register(fastifyMetering, { meter, customerId: () => 'acme' });
+    await app.register(fastifyMetering, { meter, customerId: () => 'acme', ...ECHO });
     app.register(async (same) => {
-      await same.register(fastifyMetering, { meter, customerId: () => 'acme' });
+      await same.register(fastifyMetering, { meter, customerId: () => 'acme', ...ECHO });
       same.get('/same', async () => 'x');
     });
     app.register(async (other) => {
-      await other.register(fastifyMetering, { meter, customerId: () => 'acme', reason: 'export', delta: -10, requestId: () => 'ignored-own-id' });
+      await other.register(fastifyMetering, { meter, customerId: () => 'acme', reason: 'export', delta: -10, requestId: () => 'ignored-own-id', ...ECHO });
       other.get('/other', async () => 'x');
     });
     const running = await listenFastify(app);
@@ -63,7 +66,7 @@ describe('fastifyMetering: scopes and once per request', () => {
   it('does not bill again what meterNow() already confirmed with the same reason and customer', async () => {
     const { meter, sent } = recordingMeter();
     const app = Fastify();
-    await app.register(fastifyMetering, { meter, customerId: () => 'acme', reason: 'export' });
+    await app.register(fastifyMetering, { meter, customerId: () => 'acme', reason: 'export', ...ECHO });
     app.post('/exports', async (request) => {
       const receipt = await meterNow(meter, request, { customerId: 'acme', reason: 'export', delta: -10 });
       return { referenceId: receipt.referenceId };

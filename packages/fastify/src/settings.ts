@@ -60,7 +60,7 @@ export function resolvePluginSettings(options: unknown): PluginSettings {
     requestId: functionOf(given.requestId, 'requestId'),
     trustUpstreamId: booleanOf(given.trustUpstreamId, 'trustUpstreamId'),
     requestIdHeader: headerOf(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
-    responseHeader: headerOf(given.responseHeader, 'responseHeader', 'x-request-id'),
+    responseHeader: headerOf(given.responseHeader, 'responseHeader', false),
   };
 }
 

@@ -75,13 +75,26 @@ describe('meterFetch(): delivered means the server read the body to its end', ()
     expect(sent).toEqual([]);
   });
 
-  it('echoes the id on a response whose headers are immutable, by copying it', async () => {
-    const { meter } = recordingMeter();
-    const fetch = meterFetch(meter, () => Response.redirect('http://api.test/elsewhere', 302), { customerId });
+  it('does not echo the id by default', async () => {
+    const { meter, sent } = recordingMeter();
+    const fetch = meterFetch(meter, () => new Response('ok'), { customerId });
+    const answer = await fetch(call());
+    expect(await answer.text()).toBe('ok');
+    expect(answer.headers.has('x-request-id')).toBe(false);
+    await meter.flush();
+    expect(sent.map((d) => d.referenceId)).toEqual([expect.stringMatching(/^test:api_request:acme:[0-9a-f-]{36}$/)]);
+  });
+
+  it('echoes the id when responseHeader names a header, also on a response whose headers are immutable, by copying it', async () => {
+    const { meter, sent } = recordingMeter();
+    const fetch = meterFetch(meter, () => Response.redirect('http://api.test/elsewhere', 302), { customerId, responseHeader: 'x-request-id' });
     const answer = await fetch(call());
     expect(answer.status).toBe(302);
     expect(answer.headers.get('location')).toBe('http://api.test/elsewhere');
     expect(answer.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await answer.arrayBuffer();
+    await meter.flush();
+    expect(sent.map((d) => d.referenceId)).toEqual([`test:api_request:acme:${answer.headers.get('x-request-id')}`]);
   });
 });
 

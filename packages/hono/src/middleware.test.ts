@@ -6,6 +6,7 @@ import { recordingMeter } from '../../express/test-support/harness.js';
 /** Reads the whole body, as a server that sends it all does. */
 const read = async (res: Response) => ({ status: res.status, body: await res.text(), id: res.headers.get('x-request-id') });
 
+/** The id echo is off by default: turned on here, to find what was billed for each response. */
 describe('meterRequests(): what is billed, in Hono', () => {
   const { meter, sent, drops } = recordingMeter();
   const app = new Hono<{ Variables: { accountId: string } }>();
@@ -14,7 +15,7 @@ describe('meterRequests(): what is billed, in Hono', () => {
     c.set('accountId', c.req.header('x-account') ?? 'acme');
     await next();
   });
-  app.use(meterRequests(meter, { customerId: (c) => c.get('accountId') }));
+  app.use(meterRequests(meter, { customerId: (c) => c.get('accountId'), responseHeader: 'x-request-id' }));
   const reports = new Hono();
   reports.get('/:id', (c) => c.json({ id: c.req.param('id') }));
   reports.get('/:id/gone', (c) => c.json({ error: 'gone' }, 410));
@@ -69,6 +70,26 @@ describe('meterRequests(): request ids and claims', () => {
     expect(billed[2]).toMatch(/^gateway-id-1\.[0-9a-f]{16}$/);
     expect(billed[2]).not.toBe(billed[0]);
     expect(billed[3]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('does not echo the id by default, nor replace an x-request-id the app set; naming a header echoes the billed id', async () => {
+    const { meter, sent } = recordingMeter();
+    const app = new Hono();
+    app.get('/default', meterRequests(meter, { customerId: () => 'acme' }), (c) => c.text('ok'));
+    app.get('/own-id', meterRequests(meter, { customerId: () => 'acme', reason: 'own' }), (c) => {
+      c.header('x-request-id', 'set-by-the-app');
+      return c.text('ok');
+    });
+    app.get('/named', meterRequests(meter, { customerId: () => 'acme', reason: 'named', responseHeader: 'x-request-id' }), (c) => c.text('ok'));
+    const [byDefault, own, named] = [await read(await app.request('/default')), await read(await app.request('/own-id')), await read(await app.request('/named'))];
+    await meter.flush();
+    expect([byDefault.id, own.id]).toEqual([null, 'set-by-the-app']);
+    expect(named.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.map((d) => d.referenceId)).toEqual([
+      expect.stringMatching(/^test:api_request:acme:[0-9a-f-]{36}$/),
+      expect.stringMatching(/^test:own:acme:[0-9a-f-]{36}$/),
+      `test:named:acme:${named.id}`,
+    ]);
   });
 
   it('bills a request passing two middlewares with the same reason once, with two reasons twice', async () => {

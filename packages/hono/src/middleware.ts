@@ -49,8 +49,8 @@ export const HONO_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Obje
  * app-wide (`app.use(...)`) or on a route.
  *
  * On entry: `skip`, then the request id (your `requestId`, Hono's `requestId()` when trusted, the
- * trusted header, else a fresh UUID; echoed in `x-request-id`). After the handler: nothing is
- * billed when it threw (`c.error`), or answered 4xx/5xx (`isSuccess` decides when given). Then the
+ * trusted header, else a fresh UUID; echoed when `responseHeader` names a header). After the
+ * handler: nothing is billed when it threw (`c.error`), or answered 4xx/5xx (`isSuccess` decides when given). Then the
  * response is watched until it is delivered: on Node (@hono/node-server) when it has finished, as
  * in Express; on Bun, Deno and Workers when the server has read its body to the end; a client that
  * goes away first is not billed. The delta carries `{ route, method }` metadata, `route` being the
@@ -61,7 +61,7 @@ export const HONO_OPTION_NAMES: ReadonlyArray<keyof MeterRequestsOptions> = Obje
  * @param meter - a Meter from `createMeter()` of `@pacspace-metering/core`.
  * @param options - see {@link MeterRequestsOptions}; `customerId` is required. Defaults: `delta`
  *   -1, `reason` `'api_request'`, success = status < 400 and no error thrown, no `skip`, upstream
- *   ids and request-id headers not trusted, `responseHeader` `'x-request-id'`, `waitUntil` the
+ *   ids and request-id headers not trusted, no `responseHeader` (no echo), `waitUntil` the
  *   execution context's, `flushTimeoutMs` 20000.
  * @throws MeteringConfigError naming the option, for a bad option or a missing meter.
  *

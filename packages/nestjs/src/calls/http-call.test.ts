@@ -10,8 +10,9 @@ class Controller {
   handle() {}
 }
 
-function adapterWith(routeOptions: Record<string, unknown> = { reason: 'r' }, hooks: Partial<HttpCallHooks> = {}) {
-  const options = resolveMeteringOptions({ customerId: () => 'acme' });
+/** The module options echo the id in x-request-id (off by default) unless `moduleOptions` says otherwise. */
+function adapterWith(routeOptions: Record<string, unknown> = { reason: 'r' }, hooks: Partial<HttpCallHooks> = {}, moduleOptions: Record<string, unknown> = { responseHeader: 'x-request-id' }) {
+  const options = resolveMeteringOptions({ customerId: () => 'acme', ...moduleOptions });
   const meter = recordingMeter();
   const billing = new CallBilling({ meter: () => meter, buildMetadata: mergeMetadata, warnOnce: () => undefined });
   let ids = 0;
@@ -42,6 +43,22 @@ describe('HttpCallAdapter (extension point 2, http: when a request counts as don
     expect(meter.enqueued).toEqual([]);
     res.finish(201);
     expect(meter.enqueued).toEqual([expect.objectContaining({ customerId: 'acme', reason: 'r', requestId: 'req-1', metadata: { method: 'GET' } })]);
+  });
+
+  it('does not echo the request id by default, and still bills under it', () => {
+    const { adapter, route, meter, call } = adapterWith({ reason: 'r' }, {}, {});
+    const { res, context } = call();
+    adapter.start(context, route);
+    res.finish();
+    expect(res.headers.size).toBe(0);
+    expect(meter.enqueued).toEqual([expect.objectContaining({ customerId: 'acme', reason: 'r', requestId: 'req-1' })]);
+  });
+
+  it('echoes the request id under the header responseHeader names', () => {
+    const { adapter, route, call } = adapterWith({ reason: 'r' }, {}, { responseHeader: 'X-Billing-Id' });
+    const { res, context } = call();
+    adapter.start(context, route);
+    expect([...res.headers]).toEqual([['x-billing-id', 'req-1']]);
   });
 
   it('bills nothing for a response the client abandoned, nor for an error status', () => {

@@ -31,8 +31,8 @@ const STARTED = true;
 /**
  * @internal Meters an HTTP call (Express, or Fastify through `.raw`), unless a guard before this
  * one already did or it is an `OPTIONS` request left unbilled (see core's
- * `isUnbilledOptionsRequest`): resolves the request id, echoes it, and registers one `close`
- * listener on the raw response. The call is billed when the response closes after being fully
+ * `isUnbilledOptionsRequest`): resolves the request id, echoes it (when `responseHeader` is set),
+ * and registers one `close` listener on the raw response. The call is billed when the response closes after being fully
  * written (`writableFinished`) with a success status; closed before that (client gone) it is an
  * abort and bills nothing. With a durable store it is billed when the handler ends the response.
  *
@@ -97,8 +97,8 @@ export class HttpCallAdapter implements CallAdapter {
   }
 
   /**
-   * A call whose request id could not be found (`getRequestId` threw): echoed under a fresh UUID,
-   * and refused if it succeeds, rather than billed under an id nobody chose.
+   * A call whose request id could not be found (`getRequestId` threw): echoed (when
+   * `responseHeader` is set) under a fresh UUID, and refused if it succeeds, rather than billed under an id nobody chose.
    */
   private startUnidentified(args: Record<symbol, unknown>, rawRes: ServerResponse, req: HttpObject, res: HttpObject, route: RouteMetering, err: unknown): undefined {
     args[CALL] = STARTED;

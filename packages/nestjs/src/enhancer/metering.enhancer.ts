@@ -74,7 +74,7 @@ export abstract class MeteringEnhancer implements OnModuleInit {
   /**
    * The request id of an HTTP call, per `@pacspace-metering/core`'s `resolveRequestId`: the
    * `requestId` option, then `req.id` (Fastify, pino-http) only with `trustUpstreamId`, then the
-   * `requestIdHeader` when one is configured, then a fresh UUID (echoed in the response header).
+   * `requestIdHeader` when one is configured, then a fresh UUID (echoed in `responseHeader`, if set).
    * Behind the Express middleware, the id it chose. A counter id (`req-1`) is qualified with a
    * random id of this application. Throws the error naming `requestId` when the `requestId` option
    * throws or returns a Promise; such a call is refused (counted, reported), not billed.

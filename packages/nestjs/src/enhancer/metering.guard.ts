@@ -9,9 +9,10 @@ import type { MeteringRuntime } from '../module/metering.providers.js';
 /**
  * A guard that never blocks: it only starts metering the call. `@Metered()` applies it, because a
  * guard is the cheapest place Nest offers that knows the handler: unlike any interceptor, it adds
- * no rxjs pipeline to the request. For HTTP it claims the request, resolves and echoes the request
- * id, and registers one `close` listener on the raw response (Express `res`, Fastify `reply.raw`);
- * the call is billed when the response has been fully written with a success status.
+ * no rxjs pipeline to the request. For HTTP it claims the request, resolves (and, with
+ * `responseHeader`, echoes) the request id, and registers one `close` listener on the raw
+ * response (Express `res`, Fastify `reply.raw`); the call is billed when the response has been
+ * fully written with a success status.
  *
  * Bound with `APP_GUARD`, it meters every HTTP route with the module's default `reason` (routes
  * with `@SkipMetering()` and `@Sse()` routes excepted), at almost no cost. Microservice handlers

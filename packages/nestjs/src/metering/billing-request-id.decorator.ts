@@ -21,9 +21,10 @@ const billingRequestIdParam = createParamDecorator(sourceOf, [markHandler]);
 /**
  * Injects the id the call is billed under (or would be, on a `@SkipMetering()` or unmetered route),
  * so handler code that bills by hand builds a deterministic referenceId too: the same id the
- * metering guard used (echoed in `x-request-id`), else the one the module's request-id options
- * give this request (the `requestId` option, a trusted `req.id` or header; a fresh UUID, echoed,
- * otherwise). On microservice handlers: the message id (the `requestId` option on the payload).
+ * metering guard used, else the one the module's request-id options give this request (the
+ * `requestId` option, a trusted `req.id` or header; a fresh UUID otherwise), echoed in
+ * `responseHeader` when the module names one. On microservice handlers: the message id (the
+ * `requestId` option on the payload).
  *
  * @example
  * @Post('export') @SkipMetering()

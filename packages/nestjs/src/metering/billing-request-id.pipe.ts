@@ -38,7 +38,7 @@ export class BillingRequestIdPipe implements PipeTransform<BillingRequestIdSourc
     return id;
   }
 
-  /** An unmetered HTTP call: its id per the module's options (an id nobody chose is echoed, for the client's reference). */
+  /** An unmetered HTTP call: its id per the module's options (echoed when `responseHeader` names a header, for the client's reference). */
   private resolveHttp(options: MeteringRuntime['options'], instanceId: string, req: HttpObject, res: HttpObject): string {
     const id = httpRequestIdOf(options, instanceId, req, res);
     const raw = res.raw ?? res;

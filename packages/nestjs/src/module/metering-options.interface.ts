@@ -56,7 +56,7 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
   /**
    * Your own request id, tried first and used as it is. A value that is not 1-128 characters of
    * `[A-Za-z0-9_.:-]` is ignored. Default: none; then `req.id` when `trustUpstreamId` is set, then
-   * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`. A resolver that
+   * `requestIdHeader`, then a fresh UUID. The id is echoed in `responseHeader`, if set. A resolver that
    * throws or returns a Promise refuses the call's delta (counted and reported, field `requestId`)
    * rather than bill it under a random id your resolver did not choose.
    */
@@ -76,7 +76,11 @@ export interface MeteringModuleOptions<Req = any> extends MeterOptions {
    * call is billed once, the same id on another URL is another call, never a 409.
    */
   requestIdHeader?: string | undefined;
-  /** Response header the request id is echoed in, or `false` for none. Default: `'x-request-id'`. */
+  /**
+   * Response header to echo the request id the call is billed under in, e.g. `'x-request-id'`, or
+   * `false` for none. Default: none (a header costs every request, and would replace an
+   * `x-request-id` the app sets itself; `@BillingRequestId()` reads the id without one).
+   */
   responseHeader?: string | false | undefined;
   /** How long application shutdown waits for queued deltas to be delivered. Default: `30000` ms. */
   shutdownTimeoutMs?: number | undefined;

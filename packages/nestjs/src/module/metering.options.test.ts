@@ -21,11 +21,18 @@ describe('resolveMeteringOptions', () => {
       delta: -1,
       reason: undefined,
       metadata: undefined,
-      responseHeader: 'x-request-id',
+      responseHeader: undefined,
       requestIdHeader: undefined,
       shutdownTimeoutMs: 30_000,
     });
     expect(resolveMeteringOptions(undefined).delta).toBe(-1);
+    expect(resolveMeteringOptions({ customerId, responseHeader: undefined }).responseHeader).toBeUndefined();
+  });
+
+  it('echoes the request id only under a header responseHeader names, lower-cased', () => {
+    expect(resolveMeteringOptions({ customerId }).responseHeader).toBeUndefined();
+    expect(resolveMeteringOptions({ customerId, responseHeader: 'x-request-id' }).responseHeader).toBe('x-request-id');
+    expect(resolveMeteringOptions({ customerId, responseHeader: 'X-Billing-Id' }).responseHeader).toBe('x-billing-id');
   });
 
   it('splits createMeter options from Nest options, lower-cases header names, and accepts responseHeader: false', () => {

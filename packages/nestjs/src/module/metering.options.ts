@@ -1,5 +1,5 @@
 import { METER_OPTION_NAMES, MeteringConfigError, assertKnownOptions, isDeltaWithinLimits, isMeter, isReasonWithinLimits, type Meter, type MeterOptions } from '@pacspace-metering/core';
-import { DEFAULT_DELTA, DEFAULT_RESPONSE_HEADER, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
+import { DEFAULT_DELTA, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './metering.constants.js';
 import { describeValue, messages } from './metering.messages.js';
 import { checkBalanceOptions, type ResolvedBalanceOptions } from '../balance/balance.options.js';
 import type { AggregatingMeterOptions } from '@pacspace-metering/core';
@@ -95,7 +95,8 @@ export function resolveMeteringOptions(input: MeteringModuleOptions | undefined)
     if (typeof header !== 'string' || !HEADER_NAME.test(header)) throw new MeteringConfigError('requestIdHeader', messages.headerName(describeValue(header)));
     requestIdHeader = header.toLowerCase();
   }
-  let responseHeader: string | undefined = DEFAULT_RESPONSE_HEADER;
+  // Off unless named: see DEFAULT_RESPONSE_HEADER for why.
+  let responseHeader: string | undefined;
   if ('responseHeader' in options) {
     const header = options.responseHeader;
     if (header === false) responseHeader = undefined;
