@@ -17,8 +17,8 @@ import { settleDeltas } from './settle-deltas.js';
  * On entry, synchronously (before `next()`): `skip`, the request id (kept in `res.locals`, never
  * written to `req`; echoed in a response header only when `responseHeader` names one), and one
  * `close` listener on the response. When the response closes after being fully written (`finish`
- * happened) and `isSuccess` holds (default: status < 400), the resolvers run and `meter.enqueue()` queues
- * `{ customerId, delta, reason, metadata }` under the referenceId
+ * happened) and `isSuccess` holds (default: status < 400), the resolvers run and
+ * `meter.enqueue()` queues `{ customerId, delta, reason, metadata }` under the referenceId
  * `{scope}:{reason}:{customerId}:{requestId}`. Nothing is billed when the client goes
  * away first (`close` without `finish`), or for 4xx/5xx answers, thrown errors, `next(err)` and
  * rejected async handlers (Express turns those into error responses).
