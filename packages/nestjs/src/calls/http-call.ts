@@ -32,14 +32,15 @@ const STARTED = true;
  * @internal Meters an HTTP call (Express, or Fastify through `.raw`), unless a guard before this
  * one already did or it is an `OPTIONS` request left unbilled (see core's
  * `isUnbilledOptionsRequest`): resolves the request id, echoes it (when `responseHeader` is set),
- * and registers one `close` listener on the raw response. The call is billed when the response closes after being fully
- * written (`writableFinished`) with a success status; closed before that (client gone) it is an
- * abort and bills nothing. With a durable store it is billed when the handler ends the response.
+ * and registers one `close` listener on the raw response. The call is billed when the response
+ * closes after being fully written (`writableFinished`) with a success status; closed before that
+ * (client gone) it is an abort and bills nothing. With a durable store it is billed when the
+ * handler ends the response.
  *
- * Per request this is one closure, one listener and one response header, and nothing goes through
- * rxjs. It writes no property on the request or the response (each one measured ~3-4% of a
- * hello-world's throughput, by making Express's own property accesses polymorphic): the claim is
- * kept on the argument list Nest passes to every guard of the call.
+ * Per request this is one closure and one listener (and a response header, with `responseHeader`),
+ * and nothing goes through rxjs. It writes no property on the request or the response (each one
+ * measured ~3-4% of a hello-world's throughput, by making Express's own property accesses
+ * polymorphic): the claim is kept on the argument list Nest passes to every guard of the call.
  */
 export class HttpCallAdapter implements CallAdapter {
   constructor(private readonly hooks: HttpCallHooks) {}
@@ -98,7 +99,8 @@ export class HttpCallAdapter implements CallAdapter {
 
   /**
    * A call whose request id could not be found (`getRequestId` threw): echoed (when
-   * `responseHeader` is set) under a fresh UUID, and refused if it succeeds, rather than billed under an id nobody chose.
+   * `responseHeader` is set) under a fresh UUID, and refused if it succeeds, rather than billed
+   * under an id nobody chose.
    */
   private startUnidentified(args: Record<symbol, unknown>, rawRes: ServerResponse, req: HttpObject, res: HttpObject, route: RouteMetering, err: unknown): undefined {
     args[CALL] = STARTED;
