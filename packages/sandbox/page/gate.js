@@ -11,8 +11,11 @@
   ];
   const $ = (id) => document.getElementById(id);
   let derive;
-  /** Bumped by every switch: a poll that started before one must not undo it on screen. */
+  /** Bumped by every switch: a poll or an earlier switch that ends after one must not undo it on screen. */
   let changes = 0;
+  /** The switches not yet applied, one after the other: each reads and writes the whole fault set. */
+  let switching = Promise.resolve();
+  let unapplied = 0;
 
   async function call(method, path, body) {
     const headers = { 'x-api-key': sessionStorage.getItem(KEY_STORAGE) || '' };
@@ -39,8 +42,23 @@
     for (const input of box.querySelectorAll('input')) input.checked = derive !== undefined && derive[input.dataset.deriveFault] !== undefined;
   }
 
-  async function switchDerive(field, value) {
-    changes++;
+  /**
+   * Queues a switch. Two quick clicks must not both read the old fault set (the second would undo
+   * the first), and a switch that ends after a later click must not redraw the boxes over it: only
+   * the last one redraws.
+   */
+  function switchDerive(field, value) {
+    const mine = ++changes;
+    unapplied++;
+    switching = switching
+      .then(() => applyDerive(field, value))
+      .then(() => {
+        unapplied--;
+        if (mine === changes) renderSwitches();
+      });
+  }
+
+  async function applyDerive(field, value) {
     $('gate-error').textContent = '';
     try {
       const { faults } = await call('GET', '/_sandbox/faults');
@@ -53,7 +71,6 @@
     } catch (err) {
       $('gate-error').textContent = err.message;
     }
-    renderSwitches();
   }
 
   async function refresh() {
@@ -61,7 +78,8 @@
     const seen = changes;
     try {
       const current = (await call('GET', '/_sandbox/faults')).faults.derive;
-      if (seen !== changes) return;
+      // A switch clicked meanwhile, or still on its way, knows better than this read.
+      if (seen !== changes || unapplied > 0) return;
       derive = current;
       renderSwitches();
     } catch {
