@@ -1,4 +1,4 @@
-import { DeltaValidationError, MeteringConfigError, assertDelta, assertKnownOptions, assertReason, type Meter } from '@pacspace-metering/core';
+import { DeltaValidationError, MeteringConfigError, assertDelta, assertKnownOptions, assertReason, describeOptionValue as kind, headerNameOption as headerOf, type Meter } from '@pacspace-metering/core';
 import { PLUGIN_OPTION_NAMES, ROUTE_OPTION_NAMES } from './options.js';
 
 /** A resolver as the plugin calls it: Fastify's request and reply, loosely typed inside. */
@@ -28,8 +28,6 @@ export interface PluginSettings {
   responseHeader: string | undefined;
 }
 
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 
 /**
  * Checks the plugin's options and applies defaults. Throws {@link MeteringConfigError} naming the
@@ -135,26 +133,9 @@ function booleanOf(value: unknown, name: string): boolean {
   return value === true;
 }
 
-function headerOf(value: unknown, name: string, fallback: string | false): string | undefined {
-  const chosen = value === undefined ? fallback : value;
-  if (chosen === false) return undefined;
-  if (typeof chosen !== 'string' || !HEADER_NAME.test(chosen)) {
-    throw new MeteringConfigError(name, `must be an HTTP header name such as 'x-request-id', or false (got ${kind(chosen)})`);
-  }
-  return chosen;
-}
-
 /** A validation error of core ("delta: must be ...") as a config error with the alternative added. */
 function asConfigError(err: unknown, name: string, alternative: string): MeteringConfigError {
   if (!(err instanceof DeltaValidationError)) return new MeteringConfigError(name, String(err));
   return new MeteringConfigError(name, `${err.message.slice(err.field.length + 2)}, ${alternative}`);
 }
 
-/** A short, log-safe description of an option value: never the value itself when it is long. */
-export function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
